@@ -1,0 +1,146 @@
+package pipeline
+
+import (
+	"time"
+
+	"github.com/expr-lang/expr/vm"
+)
+
+// DefaultFile is the name of the pipeline file at the root of a repository.
+const DefaultFile = ".stagegate.yml"
+
+// DefaultTimeout bounds an action that sets no timeout.
+const DefaultTimeout = 60 * time.Minute
+
+// Pipeline is a parsed and validated .stagegate.yml.
+type Pipeline struct {
+	// Name defaults to the repository's name.
+	Name string `yaml:"name" json:"name,omitempty" jsonschema:"description=Pipeline name; defaults to the repository's name."`
+	// On decides which events start a run. Nil means pushes to any branch
+	// or tag, and pull requests to any base branch.
+	On *Triggers `yaml:"on" json:"on,omitempty" jsonschema:"description=Events that start a run. Without it a run starts on every push and pull request."`
+	// Mode decides what happens when runs for the same branch overlap.
+	Mode Mode `yaml:"mode" json:"mode,omitempty" jsonschema:"enum=superseded,enum=queued,enum=parallel,default=superseded,description=How overlapping runs of one branch or pull request behave."`
+	// Env is added to every action's environment.
+	Env map[string]string `yaml:"env" json:"env,omitempty" jsonschema:"description=Environment variables for every action."`
+	// PassEnv names variables copied from the host's environment.
+	PassEnv []string `yaml:"pass_env" json:"pass_env,omitempty" jsonschema:"description=Names of host environment variables passed to actions; no other host variable reaches them."`
+	// Secrets names host variables passed to actions and masked in logs.
+	// Runs of untrusted code (fork pull requests) do not receive them.
+	Secrets []string `yaml:"secrets" json:"secrets,omitempty" jsonschema:"description=Names of host environment variables passed to actions as secrets: masked as *** in logs and withheld from fork pull requests."`
+	// Stages run in order; the first failed stage stops the run.
+	Stages []*Stage `yaml:"stages" json:"stages" jsonschema:"minItems=1,description=Stages in the order they run."`
+
+	// File is the path the pipeline was read from, for messages.
+	File string `yaml:"-" json:"-"`
+}
+
+// Triggers are the events that start a run.
+type Triggers struct {
+	Push        *PushTrigger        `yaml:"push" json:"push,omitempty" jsonschema:"description=Run on pushes. Without it pushes start no run."`
+	PullRequest *PullRequestTrigger `yaml:"pull_request" json:"pull_request,omitempty" jsonschema:"description=Run on pull requests. Without it pull requests start no run."`
+}
+
+// PushTrigger filters pushes. Each list holds doublestar globs; an entry
+// starting with ! excludes, and later entries win over earlier ones.
+type PushTrigger struct {
+	Branches []string `yaml:"branches" json:"branches,omitempty" jsonschema:"description=Branch globs; ! excludes. Without branches or tags every ref matches; with only one of them the other kind of ref never matches."`
+	Tags     []string `yaml:"tags" json:"tags,omitempty" jsonschema:"description=Tag globs; ! excludes."`
+	Paths    []string `yaml:"paths" json:"paths,omitempty" jsonschema:"description=Changed-file globs; the run starts when at least one changed file matches."`
+}
+
+// PullRequestTrigger filters pull requests by their base branch and
+// changed files.
+type PullRequestTrigger struct {
+	Branches []string `yaml:"branches" json:"branches,omitempty" jsonschema:"description=Globs for the pull request's base branch; ! excludes."`
+	Paths    []string `yaml:"paths" json:"paths,omitempty" jsonschema:"description=Changed-file globs; the run starts when at least one changed file matches."`
+}
+
+// Stage is a step of the pipeline holding actions that run in parallel.
+type Stage struct {
+	Name string `yaml:"name" json:"name" jsonschema:"pattern=^[A-Za-z0-9][A-Za-z0-9_.-]*$,maxLength=64,description=Stage name; also the check run name stagegate/<name>."`
+	// If is an expr-lang condition over the event; empty means always.
+	If string `yaml:"if" json:"if,omitempty" jsonschema:"description=expr-lang condition over event, branch, tag, base_branch, sha, pr, actor and changed_files; changed(glob...) tests the changed files."`
+	// Environment makes the stage a deploy to that environment.
+	Environment string `yaml:"environment" json:"environment,omitempty" jsonschema:"description=Deployment environment; makes this a gated deploy stage."`
+	// URL is the deployed environment's address, shown on the deployment.
+	URL       string            `yaml:"url" json:"url,omitempty" jsonschema:"description=Address of the deployed environment, shown on the GitHub deployment (deploy stages only)."`
+	Approval  Approval          `yaml:"approval" json:"approval,omitempty" jsonschema:"enum=none,enum=manual,default=none,description=manual waits for a /deploy comment or the Deploy button (deploy stages only)."`
+	Deployers []string          `yaml:"deployers" json:"deployers,omitempty" jsonschema:"description=Users and @org/team teams allowed to deploy besides writers (deploy stages only)."`
+	Env       map[string]string `yaml:"env" json:"env,omitempty" jsonschema:"description=Environment variables for this stage's actions."`
+	Actions   []*Action         `yaml:"actions" json:"actions" jsonschema:"minItems=1,description=Actions; those with the same run_order run in parallel."`
+	// OnFailure runs when the stage fails, to roll back.
+	OnFailure []*Action `yaml:"on_failure" json:"on_failure,omitempty" jsonschema:"description=Actions run when the stage fails, such as a rollback."`
+
+	Pos Pos `yaml:"-" json:"-"`
+
+	cond *vm.Program
+}
+
+// Deploy reports whether the stage deploys to an environment.
+func (s *Stage) Deploy() bool { return s.Environment != "" }
+
+// Action is one command of a stage.
+type Action struct {
+	Name string `yaml:"name" json:"name" jsonschema:"pattern=^[A-Za-z0-9][A-Za-z0-9_.-]*$,maxLength=64,description=Action name, unique in its stage."`
+	// Run is a shell script, run with sh -e -c in the workspace.
+	Run string `yaml:"run" json:"run" jsonschema:"description=Shell script run with sh -e -c in the workspace."`
+	// Dir is the working directory relative to the workspace.
+	Dir string `yaml:"dir" json:"dir,omitempty" jsonschema:"description=Working directory relative to the workspace."`
+	// RunOrder groups actions: lower orders finish before higher ones start.
+	RunOrder int               `yaml:"run_order" json:"run_order,omitempty" jsonschema:"minimum=1,maximum=999,default=1,description=Actions with the same run_order run in parallel; a higher order starts when the lower ones have succeeded."`
+	Env      map[string]string `yaml:"env" json:"env,omitempty" jsonschema:"description=Environment variables for this action."`
+	// Timeout is zero when unset; see DefaultTimeout.
+	Timeout   Duration `yaml:"timeout" json:"timeout,omitempty" jsonschema:"description=Time limit such as 90s or 15m (default 60m); the action is killed and ends timed_out."`
+	Retries   int      `yaml:"retries" json:"retries,omitempty" jsonschema:"minimum=0,maximum=10,description=How many times a failed action is tried again."`
+	Artifacts []string `yaml:"artifacts" json:"artifacts,omitempty" jsonschema:"description=Globs of workspace files copied to the run's artifact store after the action succeeds; ! excludes."`
+
+	Pos Pos `yaml:"-" json:"-"`
+}
+
+// EffectiveTimeout is the action's timeout, or DefaultTimeout when unset.
+func (a *Action) EffectiveTimeout() time.Duration {
+	if a.Timeout > 0 {
+		return time.Duration(a.Timeout)
+	}
+	return DefaultTimeout
+}
+
+// EffectiveRunOrder is the action's run_order, 1 when unset.
+func (a *Action) EffectiveRunOrder() int {
+	if a.RunOrder > 0 {
+		return a.RunOrder
+	}
+	return 1
+}
+
+// Mode is how overlapping runs of one branch or pull request behave.
+type Mode string
+
+// Modes, as in AWS CodePipeline.
+const (
+	// ModeSuperseded cancels an older run when a newer one starts.
+	ModeSuperseded Mode = "superseded"
+	// ModeQueued runs one at a time, first in first out.
+	ModeQueued Mode = "queued"
+	// ModeParallel puts no limit on overlapping runs.
+	ModeParallel Mode = "parallel"
+)
+
+// Approval is how a deploy stage is approved.
+type Approval string
+
+// Approvals.
+const (
+	ApprovalNone   Approval = "none"
+	ApprovalManual Approval = "manual"
+)
+
+// Duration is a time.Duration written in Go syntax ("90s", "15m").
+type Duration time.Duration
+
+// Pos is a 1-based position in the pipeline file.
+type Pos struct {
+	Line int
+	Col  int
+}
