@@ -69,17 +69,25 @@ func changedMatch(globs, files []string) bool {
 		return true
 	}
 	for _, f := range files {
-		if matchAny(globs, f) {
+		if MatchGlobs(globs, f) {
 			return true
 		}
 	}
 	return false
 }
 
-// matchAny reports whether path matches the globs, honouring ! excludes:
-// the last glob that matches decides.
-func matchAny(globs []string, path string) bool {
-	matched := false
+// MatchGlobs reports whether path passes a list of doublestar globs in
+// which a leading ! excludes: the last glob that matches decides. A list
+// of only excludes starts from "everything", since on its own it could
+// never match.
+func MatchGlobs(globs []string, path string) bool {
+	matched := true
+	for _, g := range globs {
+		if len(g) == 0 || g[0] != '!' {
+			matched = false
+			break
+		}
+	}
 	for _, g := range globs {
 		neg := len(g) > 0 && g[0] == '!'
 		if neg {

@@ -1,5 +1,10 @@
 package pipeline
 
+import (
+	"fmt"
+	"strings"
+)
+
 // Plan is the decision, for one event, of whether a run starts and which
 // of its stages run.
 type Plan struct {
@@ -16,6 +21,84 @@ type StagePlan struct {
 	Stage *Stage
 	Run   bool
 	// Reason says why a stage does not run, for people: for example
-	// `skipped: if branch == "main" was false on branch feature/x`.
+	// `skipped: if branch == "main" was false on branch feature/x`. For a
+	// stage that runs it names the `if:` that held, and is empty when the
+	// stage has no `if:`.
 	Reason string
+}
+
+// Decide applies the pipeline's trigger rules and each stage's `if:` to
+// an event. It only reads p, so a Pipeline may be shared by concurrent
+// callers; a stage without a precompiled condition is compiled on every
+// call rather than cached on the Stage for that reason.
+func Decide(p *Pipeline, ev Event) Plan {
+	if p == nil {
+		return Plan{Reason: "no run: no pipeline"}
+	}
+	ok, why := triggerRun(p.On, ev)
+	plan := Plan{Triggered: ok, Stages: make([]StagePlan, 0, len(p.Stages))}
+	if !ok {
+		plan.Reason = "no run: " + why
+		for _, s := range p.Stages {
+			plan.Stages = append(plan.Stages, StagePlan{Stage: s, Reason: "not triggered: " + why})
+		}
+		return plan
+	}
+	plan.Reason = why
+	for _, s := range p.Stages {
+		plan.Stages = append(plan.Stages, planStage(s, ev))
+	}
+	return plan
+}
+
+// planStage evaluates a stage's `if:` for a run that has started.
+func planStage(s *Stage, ev Event) StagePlan {
+	sp := StagePlan{Stage: s}
+	src := displayCondition(s.If)
+	prog := s.cond
+	if prog == nil {
+		if src == "" {
+			sp.Run = true
+			return sp
+		}
+		var err error
+		if prog, err = compileCondition(s.If); err != nil {
+			sp.Reason = fmt.Sprintf("skipped: if `%s` is invalid: %s", src, conditionErrText(err))
+			return sp
+		}
+	}
+	if src == "" {
+		// Only reachable for a Stage assembled by hand with a program
+		// but no source; still say which kind of thing decided.
+		src = "(compiled condition)"
+	}
+	ok, err := evalCondition(prog, ev)
+	switch {
+	case err != nil:
+		sp.Reason = fmt.Sprintf("skipped: if `%s` failed on %s: %s", src, ev.Describe(), conditionErrText(err))
+	case !ok:
+		sp.Reason = fmt.Sprintf("skipped: if `%s` was false on %s", src, ev.Describe())
+	default:
+		sp.Run = true
+		sp.Reason = fmt.Sprintf("if `%s` was true on %s", src, ev.Describe())
+	}
+	return sp
+}
+
+// displayCondition flattens a multi-line `if:` (a YAML block scalar) so
+// that a reason fits on one line; whitespace inside a line is kept, as it
+// may be inside a string literal.
+func displayCondition(src string) string {
+	lines := strings.Split(strings.TrimSpace(src), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimSpace(l)
+	}
+	return strings.Join(lines, " ")
+}
+
+// conditionErrText is an expr error without the source snippet and caret
+// that expr appends on later lines; the reason already quotes the source.
+func conditionErrText(err error) string {
+	msg, _, _ := strings.Cut(err.Error(), "\n")
+	return msg
 }
