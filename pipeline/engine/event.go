@@ -26,7 +26,8 @@ type Event interface{ isEvent() }
 // Status is how a run, stage or action ended.
 type Status string
 
-// Statuses. Pending and Running are only seen while a run is going.
+// Statuses. Each is final: a run, stage or action that is still going
+// has no result yet, only the events that started it.
 const (
 	StatusSuccess   Status = "success"
 	StatusFailure   Status = "failure"
@@ -73,9 +74,14 @@ type ActionStarted struct {
 // LogLine is one line of an action's output, secrets already masked.
 type LogLine struct {
 	Stage, Action string
-	Stream        Stream
-	Time          time.Time
-	Text          string
+	// Attempt and Rollback tell which ActionStarted the line belongs to:
+	// an on_failure action may share a main action's name, and a retry
+	// logs under the same name again.
+	Attempt  int
+	Rollback bool
+	Stream   Stream
+	Time     time.Time
+	Text     string
 }
 
 // ActionFinished ends an attempt.

@@ -1,0 +1,327 @@
+// Package engine executes a run of a pipeline: its stages in order, each
+// stage's actions grouped by run_order, over a runner.Runner. It builds
+// every action's environment from scratch, masks secrets in the logs,
+// passes outputs and artifacts from stage to stage, and reports each step
+// to an Observer.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/stagegate/stagegate/pipeline"
+	"github.com/stagegate/stagegate/pipeline/runner"
+)
+
+// Engine runs pipelines. Runner is required. One Engine may run several
+// runs at once; it must not be copied after first use.
+type Engine struct {
+	Runner runner.Runner
+	// Observer receives the runs' events; nil drops them. The engine
+	// calls it for one event at a time, even across concurrent runs.
+	Observer Observer
+	// MaxParallel bounds how many actions of one run execute at once;
+	// 0 means no bound. Actions beyond it wait their turn, and their
+	// timeout starts only when they start.
+	MaxParallel int
+
+	// emitMu serializes the observer, so observers need no locking of
+	// their own.
+	emitMu sync.Mutex
+}
+
+// Run is the configuration of one run.
+type Run struct {
+	ID       string
+	Pipeline *pipeline.Pipeline
+	// Plan says which stages run, as pipeline.Decide made it or as the
+	// caller adjusted it. When triggered it has one entry per stage.
+	Plan  pipeline.Plan
+	Event pipeline.Event
+	// Workspace is the checked-out repository the actions run in; the
+	// stages share it, in order.
+	Workspace string
+	// ArtifactDir is the run's artifact store, created if missing. Empty
+	// means a directory inside TempDir, which lives only as long as the
+	// run when TempDir is empty too.
+	ArtifactDir string
+	// TempDir is scratch space: the actions' TMPDIR is its tmp/ and their
+	// output files are in its out/, apart, so that a script emptying
+	// TMPDIR cannot delete another action's outputs. Empty means a new
+	// temporary directory, removed when the run ends.
+	TempDir string
+	// LookupEnv reads the host environment for pass_env and secrets; nil
+	// means os.LookupEnv.
+	LookupEnv func(string) (string, bool)
+	// Secrets are secret variables from the caller, masked in logs.
+	Secrets map[string]string
+	// WithholdSecrets is set for untrusted code, such as a pull request
+	// from a fork: then neither Secrets nor the pipeline's secrets are
+	// given to the actions.
+	WithholdSecrets bool
+	// Previous holds results of stages from an earlier run that are
+	// reused as they are, for a re-run from a later stage: a stage with a
+	// result here, matched by name, is not executed again, and its
+	// outputs are still exported to the stages after it. A reused result
+	// that did not succeed stops the run again, without on_failure.
+	Previous []StageResult
+}
+
+// runState is what one run shares between its stages and actions.
+type runState struct {
+	e   *Engine
+	run *Run
+
+	masks *masker
+	base  map[string]string
+	sem   chan struct{}
+
+	workspace     string
+	workspaceReal string // with symlinks resolved, to contain artifact links
+	artifactDir   string
+	tmpDir        string // the actions' TMPDIR
+	outDir        string // output files, apart from TMPDIR so scripts cleaning it do not hit them
+	skipPrefixes  []string
+	artifactMu    sync.Mutex
+
+	// outputs of the stages done so far, in order; only the stage loop
+	// writes it, between stages.
+	outputs []stageOutputs
+}
+
+func (rs *runState) emit(ev Event) {
+	if rs.e.Observer == nil {
+		return
+	}
+	rs.e.emitMu.Lock()
+	defer rs.e.emitMu.Unlock()
+	rs.e.Observer.Observe(ev)
+}
+
+// Run executes r and returns how it ended. It returns only when every
+// command it started has ended; cancelling ctx kills the running actions
+// and ends the run as cancelled.
+func (e *Engine) Run(ctx context.Context, r Run) Result {
+	rs := &runState{e: e, run: &r, masks: newMasker()}
+	res := Result{RunID: r.ID, Started: time.Now()}
+	rs.emit(RunStarted{RunID: r.ID, Pipeline: r.Pipeline, Plan: r.Plan, Time: res.Started})
+	finish := func() Result {
+		res.Duration = time.Since(res.Started)
+		rs.emit(RunFinished{Result: res})
+		return res
+	}
+	if r.Pipeline == nil {
+		res.Status, res.Reason = StatusFailure, "the run has no pipeline"
+		return finish()
+	}
+	plans, err := stagePlans(r.Pipeline, r.Plan)
+	if err != nil {
+		res.Status, res.Reason = StatusFailure, err.Error()
+		return finish()
+	}
+	if !r.Plan.Triggered {
+		res.Stages = rs.skipAll(plans, "")
+		res.Status, res.Reason = StatusSkipped, r.Plan.Reason
+		return finish()
+	}
+	cleanup, err := rs.setup()
+	if err != nil {
+		res.Stages = rs.skipAll(plans, "skipped: the run could not start")
+		res.Status, res.Reason = StatusFailure, err.Error()
+		return finish()
+	}
+	res.Stages, res.Status, res.Reason = rs.runStages(ctx, plans)
+	cleanup()
+	return finish()
+}
+
+// stagePlans pairs each stage of p with its plan, checking that the plan
+// was made for this pipeline.
+func stagePlans(p *pipeline.Pipeline, plan pipeline.Plan) ([]pipeline.StagePlan, error) {
+	if !plan.Triggered && len(plan.Stages) == 0 {
+		out := make([]pipeline.StagePlan, len(p.Stages))
+		for i, st := range p.Stages {
+			out[i] = pipeline.StagePlan{Stage: st}
+		}
+		return out, nil
+	}
+	if len(plan.Stages) != len(p.Stages) {
+		return nil, fmt.Errorf("the plan has %d stages but the pipeline %d", len(plan.Stages), len(p.Stages))
+	}
+	out := make([]pipeline.StagePlan, len(p.Stages))
+	for i, st := range p.Stages {
+		sp := plan.Stages[i]
+		if sp.Stage != nil && sp.Stage.Name != st.Name {
+			return nil, fmt.Errorf("the plan's stage %d is %q but the pipeline's is %q", i+1, sp.Stage.Name, st.Name)
+		}
+		sp.Stage = st
+		out[i] = sp
+	}
+	return out, nil
+}
+
+// skipAll ends every stage as skipped without running it. reason, when
+// set, replaces the plans' reasons.
+func (rs *runState) skipAll(plans []pipeline.StagePlan, reason string) []StageResult {
+	out := make([]StageResult, len(plans))
+	for i, sp := range plans {
+		why := reason
+		if why == "" {
+			why = sp.Reason
+		}
+		if why == "" {
+			why = rs.run.Plan.Reason
+		}
+		out[i] = StageResult{Name: sp.Stage.Name, Status: StatusSkipped, Reason: why}
+		rs.emit(StageFinished{Result: out[i]})
+	}
+	return out
+}
+
+// runStages runs the planned stages in order until one does not succeed.
+func (rs *runState) runStages(ctx context.Context, plans []pipeline.StagePlan) ([]StageResult, Status, string) {
+	previous := map[string]StageResult{}
+	for _, p := range rs.run.Previous {
+		previous[p.Name] = p
+	}
+	results := make([]StageResult, 0, len(plans))
+	var stop *StageResult
+	for _, sp := range plans {
+		st := sp.Stage
+		var sr StageResult
+		prev, reused := previous[st.Name]
+		switch {
+		case stop != nil:
+			sr = afterStop(st.Name, stop)
+		case reused:
+			sr = prev
+		case ctx.Err() != nil:
+			sr = StageResult{Name: st.Name, Status: StatusCancelled, Reason: cancelReason(ctx)}
+		case !sp.Run:
+			sr = StageResult{Name: st.Name, Status: StatusSkipped, Reason: sp.Reason}
+			if sr.Reason == "" {
+				sr.Reason = "skipped"
+			}
+		default:
+			sr = rs.runStage(ctx, st)
+		}
+		rs.emit(StageFinished{Result: sr})
+		results = append(results, sr)
+		switch sr.Status {
+		case StatusSuccess:
+			if len(sr.Outputs) > 0 {
+				rs.outputs = append(rs.outputs, stageOutputs{stage: st.Name, outputs: sr.Outputs})
+			}
+		case StatusSkipped:
+		default:
+			if stop == nil {
+				stop = &results[len(results)-1]
+			}
+		}
+	}
+	if stop == nil {
+		return results, StatusSuccess, ""
+	}
+	return results, stop.Status, fmt.Sprintf("stage %s: %s", stop.Name, stop.Reason)
+}
+
+// afterStop is the result of a stage that comes after the one that
+// stopped the run: skipped after a failure, cancelled after a
+// cancellation.
+func afterStop(name string, stop *StageResult) StageResult {
+	switch stop.Status {
+	case StatusCancelled:
+		return StageResult{Name: name, Status: StatusCancelled, Reason: fmt.Sprintf("cancelled: stage %s was cancelled", stop.Name)}
+	case StatusTimedOut:
+		return StageResult{Name: name, Status: StatusSkipped, Reason: fmt.Sprintf("skipped: stage %s timed out", stop.Name)}
+	default:
+		return StageResult{Name: name, Status: StatusSkipped, Reason: fmt.Sprintf("skipped: stage %s failed", stop.Name)}
+	}
+}
+
+// cancelReason explains a cancellation, with its cause when the canceller
+// gave one (context.WithCancelCause), such as a newer run superseding
+// this one.
+func cancelReason(ctx context.Context) string {
+	cause := context.Cause(ctx)
+	if cause == nil || cause == context.Canceled {
+		return "cancelled"
+	}
+	return "cancelled: " + cause.Error()
+}
+
+// setup resolves the run's directories and builds the environment shared
+// by its actions. The returned cleanup removes what setup created and the
+// caller does not own.
+func (rs *runState) setup() (cleanup func(), err error) {
+	r := rs.run
+	cleanup = func() {}
+	if rs.e.Runner == nil {
+		return cleanup, errors.New("the engine has no runner")
+	}
+	if r.Workspace == "" {
+		return cleanup, errors.New("the run has no workspace")
+	}
+	if rs.workspace, err = filepath.Abs(r.Workspace); err != nil {
+		return cleanup, fmt.Errorf("workspace: %w", err)
+	}
+	if st, err := os.Stat(rs.workspace); err != nil {
+		return cleanup, fmt.Errorf("workspace: %w", err)
+	} else if !st.IsDir() {
+		return cleanup, fmt.Errorf("workspace %s is not a directory", rs.workspace)
+	}
+	if rs.workspaceReal, err = filepath.EvalSymlinks(rs.workspace); err != nil {
+		return cleanup, fmt.Errorf("workspace: %w", err)
+	}
+
+	tmp := r.TempDir
+	if tmp == "" {
+		if tmp, err = os.MkdirTemp("", "stagegate-run-"); err != nil {
+			return cleanup, fmt.Errorf("temp dir: %w", err)
+		}
+		cleanup = func() { os.RemoveAll(tmp) }
+	} else if tmp, err = filepath.Abs(tmp); err != nil {
+		return cleanup, fmt.Errorf("temp dir: %w", err)
+	}
+	rs.tmpDir = filepath.Join(tmp, "tmp")
+	rs.outDir = filepath.Join(tmp, "out")
+	for _, d := range []string{rs.tmpDir, rs.outDir} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			cleanup()
+			return func() {}, fmt.Errorf("temp dir: %w", err)
+		}
+	}
+	rs.artifactDir = r.ArtifactDir
+	if rs.artifactDir == "" {
+		rs.artifactDir = filepath.Join(tmp, "artifacts")
+	}
+	if rs.artifactDir, err = filepath.Abs(rs.artifactDir); err == nil {
+		err = os.MkdirAll(rs.artifactDir, 0o755)
+	}
+	if err != nil {
+		cleanup()
+		return func() {}, fmt.Errorf("artifact dir: %w", err)
+	}
+	for _, d := range []string{rs.artifactDir, tmp} {
+		if real, err := filepath.EvalSymlinks(d); err == nil {
+			if rel, err := filepath.Rel(rs.workspaceReal, real); err == nil && filepath.IsLocal(rel) {
+				rs.skipPrefixes = append(rs.skipPrefixes, filepath.ToSlash(rel))
+			}
+		}
+	}
+
+	lookup := r.LookupEnv
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	rs.base = baseEnv(r, lookup, rs.tmpDir, rs.masks)
+	if rs.e.MaxParallel > 0 {
+		rs.sem = make(chan struct{}, rs.e.MaxParallel)
+	}
+	return cleanup, nil
+}
