@@ -1,0 +1,45 @@
+// Command bench measures stagegate against baselines taken in the same
+// run, and prints one table. Run it with `go run ./bench`.
+//
+// Machines here are shared and noisy, so every figure is the median of
+// interleaved rounds, and each result is read against the baseline
+// measured next to it, never as an absolute.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"text/tabwriter"
+)
+
+// row is one line of the table.
+type row struct {
+	name, value, goal, verdict string
+}
+
+func main() {
+	rounds := flag.Int("rounds", 40, "interleaved rounds per measurement")
+	flag.Parse()
+	rows, err := benchLocalRun(*rounds)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	fmt.Printf("stagegate benchmarks: %s/%s, %d CPUs, %s, medians of %d interleaved rounds\n\n",
+		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), *rounds)
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "MEASUREMENT\tVALUE\tGOAL\t")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.name, r.value, r.goal, r.verdict)
+	}
+	_ = tw.Flush()
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "MISSED"
+}
