@@ -1,0 +1,49 @@
+// Package githubtest is a faithful, in-process stand-in for github.com used
+// by stagegate's end-to-end tests.
+//
+// One [Server] plays both halves of GitHub:
+//
+//   - the REST API under /api/v3/ (point go-github at it with
+//     WithEnterpriseURLs(srv.URL+"/api/v3/", ...) and ghinstallation with
+//     BaseURL = srv.URL+"/api/v3"), and
+//   - git smart HTTP at /{owner}/{repo}.git/..., served by the real
+//     `git http-backend` over bare repositories on disk.
+//
+// Faithful means it rejects what GitHub rejects: app endpoints demand an
+// RS256 app JWT with GitHub's claim rules, repository endpoints demand an
+// unexpired installation token whose installation covers the repository and
+// carries the needed permission, and check runs are validated like GitHub's
+// schema and model validation do (enums, required fields, 65,535-character
+// output, 50 annotations, 3 actions) with GitHub's error bodies. State is
+// kept so tests can inspect it afterwards: check runs with their update
+// history, every API call with its route and credential kind, every git
+// request with its authentication outcome, every token issued.
+//
+// The package also ships real webhook payloads from the npm package
+// @octokit/webhooks-examples (see testdata/webhooks/NOTICE.md), which
+// [LoadWebhook] and [Repo.Webhook] load and rewrite to point at the server,
+// and [Sign] and [SendWebhook] deliver them the way GitHub's Hookshot does.
+//
+// Typical use:
+//
+//	srv := githubtest.New(t)
+//	repo := srv.AddRepo("acme", "widgets")
+//	sha := repo.Commit("main", map[string]string{".stagegate.yml": cfg}, "init")
+//	inst := srv.AddInstallation("acme", "widgets")
+//
+//	itr, _ := ghinstallation.New(http.DefaultTransport, srv.AppID(), inst, srv.PrivateKeyPEM())
+//	itr.BaseURL = srv.URL + "/api/v3"
+//	gh, _ := github.NewClient(&http.Client{Transport: itr}).WithEnterpriseURLs(srv.APIURL(), srv.APIURL())
+//
+//	body := repo.Webhook("push", func(p map[string]any) {
+//		githubtest.SetPath(p, "after", sha)
+//		githubtest.SetPath(p, "ref", "refs/heads/main")
+//	})
+//	githubtest.SendWebhook(t, appURL+"/webhook", secret, "push", "", body)
+//	// ... then inspect srv.CheckRuns("acme", "widgets"), srv.Calls(), srv.GitRequests().
+//
+// Source files are split by area (auth.go, app.go, repos.go, contents.go,
+// compare.go, git.go, checks*.go, calls.go, webhooks.go, ...) so later
+// additions — collaborators, teams, issue comments, pulls, statuses,
+// deployments, hook deliveries — get files of their own.
+package githubtest
