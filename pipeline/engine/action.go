@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -68,15 +69,11 @@ func (rs *runState) attempt(ctx context.Context, st *pipeline.Stage, a *pipeline
 		r.Status, r.Reason = StatusFailure, err.Error()
 		return o
 	}
-	// A fresh file per attempt: a retry must not inherit the outputs of
-	// the attempt that failed.
-	f, err := os.CreateTemp(rs.outDir, "output-*")
-	if err != nil {
-		r.Status, r.Reason = StatusFailure, fmt.Sprintf("could not create the output file: %v", err)
-		return o
-	}
-	outFile := f.Name()
-	f.Close()
+	// A fresh path per attempt: a retry must not inherit the outputs of
+	// the attempt that failed. The file is not created beforehand, since
+	// appending creates it and a file creation costs as much as the rest
+	// of an action's bookkeeping.
+	outFile := filepath.Join(rs.outDir, "output-"+strconv.FormatInt(rs.outSeq.Add(1), 10))
 	defer os.Remove(outFile)
 
 	sg := rs.stagegateEnv(attemptInfo{stage: st, action: a.Name, attempt: n, outputFile: outFile})

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/stagegate/stagegate/pipeline"
@@ -86,6 +87,7 @@ type runState struct {
 	artifactDir   string
 	tmpDir        string // the actions' TMPDIR
 	outDir        string // output files, apart from TMPDIR so scripts cleaning it do not hit them
+	outSeq        atomic.Int64
 	skipPrefixes  []string
 	artifactMu    sync.Mutex
 
