@@ -1,0 +1,133 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/riverqueue/river/rivermigrate"
+)
+
+// The app's migrations are numbered files, NNNN_what.sql, applied in
+// order and never edited once released: a change is a new file.
+//
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+var discardLogger = slog.New(slog.DiscardHandler)
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+func migrations() ([]migration, error) {
+	entries, err := fs.ReadDir(migrationFS, "migrations")
+	if err != nil {
+		return nil, fmt.Errorf("store: migrations: %w", err)
+	}
+	var out []migration
+	for _, e := range entries {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("store: migration %s: name must be NNNN_what.sql", e.Name())
+		}
+		text, err := fs.ReadFile(migrationFS, path.Join("migrations", e.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("store: migration %s: %w", e.Name(), err)
+		}
+		out = append(out, migration{version: v, name: e.Name(), sql: string(text)})
+	}
+	slices.SortFunc(out, func(a, b migration) int { return a.version - b.version })
+	for i := 1; i < len(out); i++ {
+		if out[i].version == out[i-1].version {
+			return nil, fmt.Errorf("store: migrations %s and %s have the same version", out[i-1].name, out[i].name)
+		}
+	}
+	return out, nil
+}
+
+func latestMigration() (int, error) {
+	ms, err := migrations()
+	if err != nil || len(ms) == 0 {
+		return 0, err
+	}
+	return ms[len(ms)-1].version, nil
+}
+
+// Migrate brings the database up to date: the app's own tables, then
+// River's. It is idempotent, so it runs on every start. Each migration is
+// a transaction: one that fails leaves no trace, and one that another
+// process applied meanwhile is skipped (River's own fail instead; run
+// Migrate again).
+func (db *DB) Migrate(ctx context.Context) error {
+	if db.tx != nil {
+		return fmt.Errorf("store: Migrate called on a transaction view")
+	}
+	ms, err := migrations()
+	if err != nil {
+		return err
+	}
+	if _, err := db.root.sql.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    BIGINT PRIMARY KEY,
+    name       TEXT NOT NULL,
+    applied_at BIGINT NOT NULL
+)`); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	for _, m := range ms {
+		if err := db.apply(ctx, m); err != nil {
+			return err
+		}
+	}
+	if _, err := db.riverMigrator().Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("store: river migrations: %w", err)
+	}
+	// Prepared now, on the pool, so that their first use inside a
+	// transaction does not have to prepare a throwaway copy.
+	for _, q := range txQueries {
+		if _, err := db.stmt(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (db *DB) apply(ctx context.Context, m migration) error {
+	err := db.WithTx(ctx, func(tx *sql.Tx) error {
+		var n int
+		q := db.root.dialect.rebind("SELECT COUNT(*) FROM schema_migrations WHERE version = ?")
+		if err := tx.QueryRowContext(ctx, q, m.version).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			return err
+		}
+		q = db.root.dialect.rebind("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
+		_, err := tx.ExecContext(ctx, q, m.version, m.name, db.now().UnixMilli())
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: migration %s: %w", m.name, err)
+	}
+	return nil
+}
+
+// txQueries are the queries run inside transactions: on every webhook,
+// every batch of log lines, and in the store's own batches.
+var txQueries = []string{
+	qInsertDelivery, qInsertLogLine, qLastLogSeq, qUpsertArtifact,
+	qEnsureInstallation, qAddRepo, qRemoveRepo,
+}

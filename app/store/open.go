@@ -1,0 +1,196 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+
+	// The pure-Go SQLite: stagegate builds without cgo.
+	_ "modernc.org/sqlite"
+)
+
+// busyTimeout is how long SQLite waits for another process's lock (the
+// CLI reading the database, a backup) before SQLITE_BUSY.
+const busyTimeout = 10 * time.Second
+
+// dialect holds what differs between databases.
+type dialect struct {
+	name string
+	// dollar placeholders: Postgres wants $1, $2, ... where SQLite takes ?.
+	dollar bool
+}
+
+var sqliteDialect = dialect{name: "sqlite"}
+
+// rebind rewrites ? placeholders for the dialect. Queries are written
+// with ? everywhere; a ? inside a quoted string is left alone.
+func (d dialect) rebind(q string) string {
+	if !d.dollar || !strings.Contains(q, "?") {
+		return q
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 8)
+	n, quoted := 0, false
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case c == '\'':
+			quoted = !quoted
+		case c == '?' && !quoted:
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// Open opens the database at url:
+//
+//	sqlite://stagegate.db          relative to the working directory
+//	sqlite:///var/lib/stagegate.db absolute
+//
+// The file is created if missing; its directory must exist. Call Migrate
+// before anything else. postgres:// is recognised but not supported yet.
+func Open(ctx context.Context, url string) (*DB, error) {
+	switch {
+	case strings.HasPrefix(url, "sqlite://"):
+		return openSQLite(ctx, strings.TrimPrefix(url, "sqlite://"))
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		return nil, errors.New("store: postgres databases are not supported yet; use sqlite://PATH")
+	}
+	return nil, fmt.Errorf("store: database URL %q: want sqlite://PATH", redact(url))
+}
+
+func openSQLite(ctx context.Context, path string) (*DB, error) {
+	switch {
+	case path == "":
+		return nil, errors.New("store: sqlite:// needs a file path, such as sqlite://stagegate.db")
+	case path == ":memory:" || strings.HasPrefix(path, "file:"):
+		// Each pooled connection would see its own empty database, and
+		// nothing would survive the restart deduplication exists for.
+		return nil, fmt.Errorf("store: sqlite://%s: only a file path is supported", path)
+	case strings.ContainsAny(path, "?#"):
+		return nil, fmt.Errorf("store: sqlite://%s: the path must not contain ? or # (parameters are not supported)", path)
+	}
+	dir := filepath.Dir(path)
+	if info, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("store: database directory %s does not exist", dir)
+	} else if err != nil {
+		return nil, fmt.Errorf("store: database directory: %w", err)
+	} else if !info.IsDir() {
+		return nil, fmt.Errorf("store: database directory %s is not a directory", dir)
+	}
+
+	// WAL lets readers in other processes work alongside the writer, and
+	// with synchronous=NORMAL a commit is a write to the WAL without an
+	// fsync: a power cut can lose the last commits but never corrupts the
+	// file. BEGIN IMMEDIATE takes the write lock up front, so that a
+	// transaction never has to upgrade a read lock held against another
+	// process, which fails with SQLITE_BUSY whatever busy_timeout says.
+	dsn := path + "?_txlock=immediate" +
+		"&_pragma=busy_timeout(" + strconv.FormatInt(busyTimeout.Milliseconds(), 10) + ")" +
+		"&_pragma=journal_mode(WAL)" +
+		"&_pragma=synchronous(NORMAL)" +
+		"&_pragma=foreign_keys(ON)"
+	pool, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	// One connection. SQLite allows one writer at a time, and River runs
+	// many things in parallel (fetches, completions, maintenance, the
+	// notification poller). With more connections they fail with
+	// SQLITE_BUSY under load, even with busy_timeout, when a reader
+	// upgrades to a writer; with one, database/sql queues them instead.
+	// The cost is that a transaction holds everyone up: see WithTx.
+	pool.SetMaxOpenConns(1)
+	pool.SetMaxIdleConns(1)
+	pool.SetConnMaxLifetime(0)
+	pool.SetConnMaxIdleTime(0)
+
+	var mode string
+	if err := pool.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		_ = pool.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	if !strings.EqualFold(mode, "wal") {
+		_ = pool.Close()
+		return nil, fmt.Errorf("store: open %s: journal mode is %s, not WAL (is it on a network file system?)", path, mode)
+	}
+	r := &root{
+		sql:     pool,
+		dialect: sqliteDialect,
+		dsnPath: path,
+		now:     time.Now,
+		stmts:   map[string]*sql.Stmt{},
+	}
+	return &DB{root: r, x: pool}, nil
+}
+
+// redact hides a password in a URL for messages.
+func redact(url string) string {
+	scheme, rest, ok := strings.Cut(url, "://")
+	if !ok {
+		return url
+	}
+	if at := strings.LastIndex(rest, "@"); at >= 0 {
+		if user, _, ok := strings.Cut(rest[:at], ":"); ok {
+			return scheme + "://" + user + ":***" + rest[at:]
+		}
+	}
+	return url
+}
+
+// Ready reports whether the database answers and is fully migrated, for
+// /readyz.
+func (db *DB) Ready(ctx context.Context) error {
+	if err := db.root.sql.PingContext(ctx); err != nil {
+		return fmt.Errorf("store: database %s: %w", db.root.dsnPath, err)
+	}
+	if db.root.migrated.Load() {
+		return nil
+	}
+	latest, err := latestMigration()
+	if err != nil {
+		return err
+	}
+	var have sql.NullInt64
+	if err := db.root.sql.QueryRowContext(ctx, "SELECT MAX(version) FROM schema_migrations").Scan(&have); err != nil {
+		return fmt.Errorf("store: not migrated: %w", err)
+	}
+	if have.Int64 < int64(latest) {
+		return fmt.Errorf("store: not migrated: schema version %d, want %d", have.Int64, latest)
+	}
+	res, err := db.riverMigrator().Validate(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: river migrations: %w", err)
+	}
+	if !res.OK {
+		return fmt.Errorf("store: river not migrated: %s", strings.Join(res.Messages, "; "))
+	}
+	db.root.migrated.Store(true)
+	return nil
+}
+
+func (db *DB) riverMigrator() *rivermigrate.Migrator[*sql.Tx] {
+	m, err := rivermigrate.New(riversqlite.New(db.root.sql), &rivermigrate.Config{
+		Logger: discardLogger,
+	})
+	if err != nil {
+		// Only a bad Line or Schema in the config fails, and ours is fixed.
+		panic("store: river migrator: " + err.Error())
+	}
+	return m
+}

@@ -1,0 +1,33 @@
+package store
+
+import "testing"
+
+func TestRebind(t *testing.T) {
+	pg := dialect{name: "postgres", dollar: true}
+	tests := []struct{ in, sqlite, postgres string }{
+		{"SELECT 1", "SELECT 1", "SELECT 1"},
+		{"a = ? AND b = ?", "a = ? AND b = ?", "a = $1 AND b = $2"},
+		{"a = '?' AND b = ?", "a = '?' AND b = ?", "a = '?' AND b = $1"},
+		{"a = 'it''s ?' AND b IN (?, ?)", "a = 'it''s ?' AND b IN (?, ?)", "a = 'it''s ?' AND b IN ($1, $2)"},
+	}
+	for _, tt := range tests {
+		if got := sqliteDialect.rebind(tt.in); got != tt.sqlite {
+			t.Errorf("sqlite rebind(%q) = %q", tt.in, got)
+		}
+		if got := pg.rebind(tt.in); got != tt.postgres {
+			t.Errorf("postgres rebind(%q) = %q, want %q", tt.in, got, tt.postgres)
+		}
+	}
+}
+
+func TestMigrationFiles(t *testing.T) {
+	ms, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range ms {
+		if m.version != i+1 {
+			t.Errorf("migration %s has version %d, want %d: versions run 1, 2, 3 ...", m.name, m.version, i+1)
+		}
+	}
+}
