@@ -258,3 +258,19 @@ func (db *DB) runs(ctx context.Context, what, query string, args ...any) ([]Run,
 	}
 	return out, nil
 }
+
+// StartRun moves a queued run to in_progress and reports whether it did:
+// false when the run is already running or completed, so that two
+// workers handed the same run (a rescued job, a redelivery) start it once.
+func (db *DB) StartRun(ctx context.Context, id string) (bool, error) {
+	res, err := db.exec(ctx, `UPDATE runs SET status = 'in_progress', started_at = COALESCE(started_at, ?)
+WHERE id = ? AND status = 'queued'`, db.now().UnixMilli(), id)
+	if err != nil {
+		return false, fmt.Errorf("store: start run %s: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("store: start run %s: %w", id, err)
+	}
+	return n == 1, nil
+}

@@ -70,6 +70,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(
+		newServeCmd(),
 		newRunCmd(),
 		newValidateCmd(),
 		newExplainCmd(),

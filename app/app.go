@@ -1,0 +1,183 @@
+// Package app is stagegate's GitHub App: it receives webhooks, turns them
+// into durable runs, executes the runs and reports them as check runs.
+//
+// The request path only verifies, stores and queues (webhook.go); River
+// workers do the rest: deliveries become runs (process.go and one
+// handle_*.go per event), and runs execute (runworker.go).
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/riverqueue/river"
+	"github.com/rs/zerolog"
+
+	"github.com/stagegate/stagegate/app/ghclient"
+	"github.com/stagegate/stagegate/app/queue"
+	"github.com/stagegate/stagegate/app/store"
+	"github.com/stagegate/stagegate/pipeline/runner"
+	"github.com/stagegate/stagegate/pipeline/runner/local"
+)
+
+// Options are the parts of an App that are not configuration: what tests
+// and embedders replace.
+type Options struct {
+	Logger zerolog.Logger
+	// MaxRuns bounds the pipelines running at once (default 2).
+	MaxRuns int
+	// Runner executes actions; the local process runner by default.
+	Runner runner.Runner
+	// ShutdownGrace is how long a stop waits for running pipelines before
+	// cancelling them (default 30s).
+	ShutdownGrace time.Duration
+}
+
+// App is a configured stagegate server.
+type App struct {
+	cfg     Config
+	opts    Options
+	log     zerolog.Logger
+	db      *store.DB
+	queue   *queue.Queue
+	gh      *ghclient.Clients
+	metrics *metrics
+	reg     *prometheus.Registry
+	handler http.Handler
+	running runningRuns
+	// stopping is set once Stop has begun.
+	stopping atomic.Bool
+}
+
+// New opens the database, migrates it and wires the workers. It makes no
+// request to GitHub.
+func New(ctx context.Context, cfg Config, opts Options) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Runner == nil {
+		opts.Runner = &local.Runner{}
+	}
+	if opts.ShutdownGrace <= 0 {
+		opts.ShutdownGrace = 30 * time.Second
+	}
+	for _, d := range []string{cfg.DataDir, workspaceRoot(cfg), filepath.Join(cfg.DataDir, "artifacts"), filepath.Join(cfg.DataDir, "tmp")} {
+		// Workspaces hold checked-out code and artifacts may hold
+		// secrets' products: nobody else on the machine reads them.
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("data dir: %w", err)
+		}
+	}
+	db, err := store.Open(ctx, cfg.Database)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	a := &App{cfg: cfg, opts: opts, log: opts.Logger, db: db, reg: prometheus.NewRegistry()}
+	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.metrics = newMetrics(a.reg)
+	a.gh, err = ghclient.New(ghclient.Config{
+		BaseURL: cfg.GitHubURL, AppID: cfg.AppID, PrivateKey: cfg.PrivateKey,
+		Registry: a.reg, Logger: opts.Logger,
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("github clients: %w", err)
+	}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &deliveryWorker{app: a})
+	river.AddWorker(workers, &runWorker{app: a})
+	a.queue, err = queue.New(db, workers, queue.Config{Logger: opts.Logger, MaxRuns: opts.MaxRuns, CancelGrace: 10 * time.Second})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	a.reg.MustRegister(&queueDepthCollector{q: a.queue, desc: queueDepthDesc})
+	hook := &webhookHandler{secret: cfg.WebhookSecret, ingest: &storeIngester{db: db, q: a.queue}, metrics: a.metrics}
+	a.handler = withLogger(opts.Logger, routes(hook, db, a.reg))
+	return a, nil
+}
+
+// Handler is the app's HTTP interface.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// Start concludes what a previous process left in progress, then starts
+// working queued jobs.
+func (a *App) Start(ctx context.Context) error {
+	ctx = a.log.WithContext(ctx)
+	if err := a.reconcile(ctx); err != nil {
+		return fmt.Errorf("reconcile: %w", err)
+	}
+	return a.queue.Start(ctx)
+}
+
+// Stop lets running pipelines finish until ctx ends, then cancels them;
+// their checks are concluded and the runs queued again for the next
+// start. Then it closes the database.
+func (a *App) Stop(ctx context.Context) error {
+	a.stopping.Store(true)
+	stopped := make(chan struct{})
+	go func() {
+		// At the end of the grace period, runs still going are cancelled
+		// with a cause that makes them conclude and queue again.
+		select {
+		case <-ctx.Done():
+			a.running.stopAll(errShuttingDown)
+		case <-stopped:
+		}
+	}()
+	err := a.queue.Stop(ctx)
+	close(stopped)
+	return errors.Join(err, a.db.Close())
+}
+
+// Serve listens on the configured address until ctx ends, then shuts
+// down gracefully: no new webhooks, running work finished or re-queued.
+func (a *App) Serve(ctx context.Context) error {
+	ln, err := net.Listen("tcp", a.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+	}
+	if err := a.Start(ctx); err != nil {
+		ln.Close()
+		a.db.Close()
+		return err
+	}
+	a.log.Info().Str("addr", ln.Addr().String()).Msg("serving")
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err = <-served:
+	case <-ctx.Done():
+	}
+	a.log.Info().Msg("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.opts.ShutdownGrace+15*time.Second)
+	defer cancel()
+	httpErr := srv.Shutdown(shutdownCtx)
+	graceCtx, cancelGrace := context.WithTimeout(shutdownCtx, a.opts.ShutdownGrace)
+	defer cancelGrace()
+	stopErr := a.Stop(graceCtx)
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return errors.Join(err, httpErr, stopErr)
+}
+
+func workspaceRoot(cfg Config) string { return filepath.Join(cfg.DataDir, "workspaces") }

@@ -1,0 +1,79 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// Config is what `stagegate serve` needs to run. Every field comes from a
+// flag or its environment variable; see cmd/stagegate/serve.go.
+type Config struct {
+	// Addr is the listen address.
+	Addr string
+	// AppID and PrivateKey identify the GitHub App.
+	AppID      int64
+	PrivateKey []byte
+	// WebhookSecret signs GitHub's deliveries; required.
+	WebhookSecret []byte
+	// GitHubURL is the REST API base: https://api.github.com/ or a GitHub
+	// Enterprise Server's https://HOST/api/v3/.
+	GitHubURL string
+	// Database is sqlite://PATH (the embedded default).
+	Database string
+	// DataDir holds workspaces, logs and artifacts.
+	DataDir string
+	// PublicURL is where the app is reachable, for links on checks.
+	PublicURL string
+}
+
+// SettingError names the flag and environment variable of a bad
+// setting, so that a failed start-up says in one line what to fix.
+type SettingError struct {
+	Flag, Env string
+	Problem   string
+}
+
+func (e *SettingError) Error() string {
+	return fmt.Sprintf("--%s (%s) %s", e.Flag, e.Env, e.Problem)
+}
+
+// Validate checks the configuration and returns the first problem.
+func (c *Config) Validate() error {
+	switch {
+	case len(c.WebhookSecret) == 0:
+		return &SettingError{"webhook-secret", "STAGEGATE_WEBHOOK_SECRET", "is required: GitHub signs every delivery with it"}
+	case c.AppID <= 0:
+		return &SettingError{"app-id", "STAGEGATE_APP_ID", "is required: the GitHub App's id"}
+	case len(c.PrivateKey) == 0:
+		return &SettingError{"private-key", "STAGEGATE_PRIVATE_KEY_FILE", "is required (or STAGEGATE_PRIVATE_KEY with the PEM itself)"}
+	case !strings.Contains(string(c.PrivateKey), "PRIVATE KEY-----"):
+		return &SettingError{"private-key", "STAGEGATE_PRIVATE_KEY_FILE", "is not a PEM private key"}
+	case c.DataDir == "":
+		return &SettingError{"data-dir", "STAGEGATE_DATA_DIR", "is required"}
+	}
+	if err := checkURL(c.GitHubURL); err != nil {
+		return &SettingError{"github-url", "STAGEGATE_GITHUB_URL", err.Error()}
+	}
+	if c.PublicURL != "" {
+		if err := checkURL(c.PublicURL); err != nil {
+			return &SettingError{"public-url", "STAGEGATE_PUBLIC_URL", err.Error()}
+		}
+	}
+	if !strings.HasPrefix(c.Database, "sqlite://") {
+		return &SettingError{"database", "STAGEGATE_DATABASE", fmt.Sprintf("must be sqlite://PATH, not %q", c.Database)}
+	}
+	return nil
+}
+
+func checkURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("is not a URL: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return errors.New("must be an http or https URL with a host, such as https://api.github.com/")
+	}
+	return nil
+}

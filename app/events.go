@@ -1,0 +1,135 @@
+package app
+
+import (
+	"strings"
+
+	"github.com/google/go-github/v60/github"
+
+	"github.com/stagegate/stagegate/pipeline"
+)
+
+// maxPushCommits is how many commits GitHub lists in a push payload; a
+// push of more needs the compare API for its changed files.
+const maxPushCommits = 20
+
+// repoRef identifies a repository and the installation serving it.
+type repoRef struct {
+	Installation  int64
+	Owner, Name   string
+	DefaultBranch string
+	CloneURL      string
+}
+
+func (r repoRef) FullName() string { return r.Owner + "/" + r.Name }
+
+func repoFrom(inst *github.Installation, repo *github.Repository) repoRef {
+	r := repoRef{
+		Owner:         repo.GetOwner().GetLogin(),
+		Name:          repo.GetName(),
+		DefaultBranch: repo.GetDefaultBranch(),
+		CloneURL:      repo.GetCloneURL(),
+	}
+	if r.Owner == "" {
+		// Push payloads name the owner in owner.name as well.
+		r.Owner = repo.GetOwner().GetName()
+	}
+	if inst != nil {
+		r.Installation = inst.GetID()
+	}
+	return r
+}
+
+// compareRange is the base...head to ask the compare API for changed
+// files, when the payload does not list them.
+type compareRange struct {
+	Base, Head string
+}
+
+// pushEvent turns a push payload into the event the pipeline sees. skip
+// is non-empty when the push starts nothing (a deletion). When the
+// payload's file lists cannot be trusted, need says which range to
+// compare; ChangedFiles is then nil (unknown) until it is filled in.
+func pushEvent(e *github.PushEvent) (ev pipeline.Event, need *compareRange, skip string) {
+	ref := e.GetRef()
+	ev = pipeline.Event{Kind: pipeline.EventPush, SHA: e.GetAfter(), Actor: e.GetSender().GetLogin()}
+	switch {
+	case strings.HasPrefix(ref, "refs/heads/"):
+		ev.Branch = strings.TrimPrefix(ref, "refs/heads/")
+	case strings.HasPrefix(ref, "refs/tags/"):
+		ev.Tag = strings.TrimPrefix(ref, "refs/tags/")
+	default:
+		return ev, nil, "push to " + ref + " is neither a branch nor a tag"
+	}
+	if e.GetDeleted() {
+		return ev, nil, "push deleted " + ref
+	}
+	if ev.Tag != "" {
+		// Path filters do not apply to tags, so their files do not matter.
+		return ev, nil, ""
+	}
+	switch {
+	case e.GetCreated():
+		// A new ref's commits are listed against nothing; what changed is
+		// what differs from the default branch.
+		base := e.GetRepo().GetDefaultBranch()
+		if base == "" || base == ev.Branch {
+			return ev, nil, ""
+		}
+		return ev, &compareRange{Base: base, Head: ev.SHA}, ""
+	case e.GetForced() || len(e.Commits) >= maxPushCommits:
+		return ev, &compareRange{Base: e.GetBefore(), Head: ev.SHA}, ""
+	}
+	ev.ChangedFiles = changedInCommits(e.Commits)
+	return ev, nil, ""
+}
+
+func changedInCommits(commits []*github.HeadCommit) []string {
+	seen := map[string]bool{}
+	files := []string{}
+	for _, c := range commits {
+		for _, list := range [][]string{c.Added, c.Modified, c.Removed} {
+			for _, f := range list {
+				if !seen[f] {
+					seen[f] = true
+					files = append(files, f)
+				}
+			}
+		}
+	}
+	return files
+}
+
+// pullRequestEvent turns a pull request payload into the event the
+// pipeline sees. Its changed files always come from the compare API.
+func pullRequestEvent(e *github.PullRequestEvent) (ev pipeline.Event, need *compareRange, fork bool) {
+	pr := e.GetPullRequest()
+	ev = pipeline.Event{
+		Kind:       pipeline.EventPullRequest,
+		Branch:     pr.GetHead().GetRef(),
+		BaseBranch: pr.GetBase().GetRef(),
+		SHA:        pr.GetHead().GetSHA(),
+		PR:         pr.GetNumber(),
+		Actor:      e.GetSender().GetLogin(),
+	}
+	fork = pr.GetHead().GetRepo().GetFullName() != pr.GetBase().GetRepo().GetFullName()
+	return ev, &compareRange{Base: pr.GetBase().GetSHA(), Head: ev.SHA}, fork
+}
+
+// needsChangedFiles reports whether deciding the plan reads the changed
+// files at all, so that the compare call is made only when it matters.
+func needsChangedFiles(p *pipeline.Pipeline, kind pipeline.EventKind) bool {
+	if p.On != nil {
+		if kind == pipeline.EventPush && p.On.Push != nil && len(p.On.Push.Paths) > 0 {
+			return true
+		}
+		if kind == pipeline.EventPullRequest && p.On.PullRequest != nil && len(p.On.PullRequest.Paths) > 0 {
+			return true
+		}
+	}
+	for _, s := range p.Stages {
+		if strings.Contains(s.If, "changed") {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,148 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/stagegate/stagegate/app"
+	"github.com/stagegate/stagegate/internal/githubtest"
+)
+
+const webhookSecret = "it's a secret to everybody"
+
+// harness is a real App, with its SQLite database and River queue,
+// talking to the fake GitHub and fetching from its git server, and
+// receiving signed webhooks over HTTP.
+type harness struct {
+	t    *testing.T
+	gh   *githubtest.Server
+	repo *githubtest.Repo
+	inst int64
+	app  *app.App
+	srv  *httptest.Server
+	cfg  app.Config
+}
+
+func newHarness(t *testing.T, files map[string]string) *harness {
+	t.Helper()
+	gh := githubtest.New(t)
+	repo := gh.AddRepo("acme", "web")
+	repo.Commit("main", files, "initial")
+	h := &harness{t: t, gh: gh, repo: repo, inst: gh.AddInstallation("acme", "web")}
+	h.cfg = app.Config{
+		Addr: "127.0.0.1:0", AppID: gh.AppID(), PrivateKey: gh.PrivateKeyPEM(), WebhookSecret: []byte(webhookSecret),
+		GitHubURL: gh.APIURL(), Database: "sqlite://" + filepath.Join(t.TempDir(), "stagegate.db"), DataDir: t.TempDir(),
+	}
+	h.start()
+	return h
+}
+
+// start runs the app on the harness's database; restart calls it again.
+func (h *harness) start() {
+	h.t.Helper()
+	ctx := context.Background()
+	log := zerolog.New(zerolog.NewTestWriter(h.t)).Level(zerolog.InfoLevel)
+	a, err := app.New(ctx, h.cfg, app.Options{Logger: log, ShutdownGrace: 5 * time.Second})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if err := a.Start(ctx); err != nil {
+		h.t.Fatal(err)
+	}
+	h.app = a
+	h.srv = httptest.NewServer(a.Handler())
+	h.t.Cleanup(h.stop)
+}
+
+func (h *harness) stop() {
+	if h.app == nil {
+		return
+	}
+	h.srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := h.app.Stop(ctx); err != nil {
+		h.t.Errorf("stop: %v", err)
+	}
+	h.app = nil
+}
+
+// send delivers a webhook as GitHub does and returns the status and body.
+func (h *harness) send(event, guid string, body []byte) (int, string) {
+	h.t.Helper()
+	resp := githubtest.SendWebhook(h.t, h.srv.URL+"/webhook", webhookSecret, event, guid, body)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// push commits files to a branch and delivers the push webhook for it.
+func (h *harness) push(branch string, files map[string]string) string {
+	h.t.Helper()
+	before := h.repo.Head(branch)
+	sha := h.repo.Commit(branch, files, "change")
+	var changed []any
+	for f := range files {
+		changed = append(changed, f)
+	}
+	body := h.repo.Webhook("push", func(p map[string]any) {
+		githubtest.SetPath(p, "ref", "refs/heads/"+branch)
+		githubtest.SetPath(p, "before", before)
+		githubtest.SetPath(p, "after", sha)
+		githubtest.SetPath(p, "created", before == "")
+		githubtest.SetPath(p, "commits", []any{map[string]any{"id": sha, "added": []any{}, "modified": changed, "removed": []any{}}})
+	})
+	if code, text := h.send("push", githubtest.NewDeliveryID(), body); code != http.StatusAccepted {
+		h.t.Fatalf("push webhook: %d %s", code, text)
+	}
+	return sha
+}
+
+// waitChecks waits until the summary check of sha is completed and
+// returns the latest check run of each name.
+func (h *harness) waitChecks(sha string, timeout time.Duration) map[string]githubtest.CheckRun {
+	h.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		latest := h.checks(sha)
+		if s, ok := latest["stagegate"]; ok && s.Status == "completed" {
+			return latest
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("no completed stagegate check on %s after %v; checks: %s", sha, timeout, describeChecks(latest))
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// checks returns the latest check run of each name on sha.
+func (h *harness) checks(sha string) map[string]githubtest.CheckRun {
+	latest := map[string]githubtest.CheckRun{}
+	for _, c := range h.gh.CheckRuns("acme", "web") {
+		if c.HeadSHA == sha {
+			if prev, ok := latest[c.Name]; !ok || c.ID > prev.ID {
+				latest[c.Name] = c
+			}
+		}
+	}
+	return latest
+}
+
+func describeChecks(cs map[string]githubtest.CheckRun) string {
+	var b strings.Builder
+	for name, c := range cs {
+		fmt.Fprintf(&b, "\n  %s: %s/%s %q", name, c.Status, c.Conclusion, outputSummary(c))
+	}
+	return b.String()
+}
+
+func outputSummary(c githubtest.CheckRun) string { return c.Output.Summary }

@@ -1,0 +1,87 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/stagegate/stagegate/app/store"
+	"github.com/stagegate/stagegate/pipeline"
+)
+
+// errSuperseded is the cause given to a run cancelled by a newer one.
+type errSuperseded struct{ by string }
+
+func (e errSuperseded) Error() string { return "superseded by run " + e.by }
+
+// applyMode acts on the older runs of the same branch or pull request
+// once a new run is queued. In superseded mode (the default) they are
+// cancelled; in queued mode they are left to finish and the new run
+// waits its turn (see firstInLine); in parallel mode nothing happens.
+func (a *App) applyMode(ctx context.Context, run store.Run, mode pipeline.Mode) {
+	if mode != pipeline.ModeSuperseded && mode != "" {
+		return
+	}
+	older, err := a.db.ActiveRunsForKey(ctx, run.Repo, run.ConcurrencyKey)
+	if err != nil {
+		logger(ctx).Error().Err(err).Str(logKeyRun, run.ID).Msg("list runs to supersede")
+		return
+	}
+	for _, o := range older {
+		// Run ids sort by creation: only older runs give way.
+		if o.ID >= run.ID {
+			continue
+		}
+		a.cancelRun(ctx, o, errSuperseded{by: run.ID})
+	}
+}
+
+// cancelRun stops a run with a reason: a running one through its
+// context, so its checks end cancelled with the reason; a queued one by
+// completing it before it starts.
+func (a *App) cancelRun(ctx context.Context, run store.Run, cause error) {
+	var sup errSuperseded
+	if errors.As(cause, &sup) {
+		if err := a.db.MarkSuperseded(ctx, run.ID, sup.by); err != nil && !errors.Is(err, store.ErrRunFinished) {
+			logger(ctx).Error().Err(err).Str(logKeyRun, run.ID).Msg("mark superseded")
+		}
+	}
+	if a.running.stop(run.ID, cause) {
+		return
+	}
+	if run.Status == store.StatusQueued {
+		err := a.db.FinishRun(ctx, run.ID, "cancelled", cause.Error())
+		if err != nil && !errors.Is(err, store.ErrRunFinished) {
+			logger(ctx).Error().Err(err).Str(logKeyRun, run.ID).Msg("cancel queued run")
+		}
+	}
+}
+
+// firstInLine reports whether a queued-mode run may start: no older run
+// of its branch or pull request is still active.
+func (a *App) firstInLine(ctx context.Context, run store.Run) (bool, error) {
+	active, err := a.db.ActiveRunsForKey(ctx, run.Repo, run.ConcurrencyKey)
+	if err != nil {
+		return false, fmt.Errorf("list runs ahead: %w", err)
+	}
+	return len(active) == 0 || active[0].ID == run.ID, nil
+}
+
+// startNext queues the job of the next waiting run of the same branch or
+// pull request, once a queued-mode run has finished.
+func (a *App) startNext(ctx context.Context, done store.Run) {
+	if done.Mode != string(pipeline.ModeQueued) {
+		return
+	}
+	active, err := a.db.ActiveRunsForKey(ctx, done.Repo, done.ConcurrencyKey)
+	if err != nil || len(active) == 0 {
+		return
+	}
+	next := active[0]
+	if next.Status != store.StatusQueued {
+		return
+	}
+	if _, err := a.queue.Insert(ctx, runArgs{RunID: next.ID}, nil); err != nil {
+		logger(ctx).Error().Err(err).Str(logKeyRun, next.ID).Msg("queue next run")
+	}
+}

@@ -1,0 +1,105 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/go-github/v60/github"
+
+	"github.com/stagegate/stagegate/app/store"
+	"github.com/stagegate/stagegate/checks"
+	"github.com/stagegate/stagegate/pipeline"
+)
+
+// errShuttingDown cancels the runs still going when a stop's grace period
+// ends; they are queued again for the next start.
+var errShuttingDown = errors.New("stagegate is shutting down")
+
+// reconcile finds the runs a previous process left in progress (it was
+// killed, or its machine stopped), concludes their check runs so none
+// stays in progress forever, and queues each run again as a new run.
+func (a *App) reconcile(ctx context.Context) error {
+	runs, err := a.db.RunsInProgress(ctx)
+	if err != nil {
+		return err
+	}
+	for _, run := range runs {
+		if err := a.restartRun(ctx, run, "stagegate stopped while this run was in progress"); err != nil {
+			logger(ctx).Error().Err(err).Str(logKeyRun, run.ID).Msg("reconcile run")
+		}
+	}
+	return nil
+}
+
+// restartRun concludes an interrupted run's checks as cancelled, with
+// the reason and the run that replaces it, and queues that new run.
+func (a *App) restartRun(ctx context.Context, run store.Run, why string) error {
+	p, err := pipeline.Parse(run.PipelinePath, []byte(run.Pipeline))
+	if err != nil {
+		return fmt.Errorf("parse stored pipeline: %w", err)
+	}
+	next := run
+	next.ID, next.Status, next.Conclusion, next.Reason = "", "", "", ""
+	next.SummaryCheckID, next.SupersededBy = 0, ""
+	next, err = a.recordRun(ctx, next, p)
+	if err != nil {
+		return err
+	}
+	reason := fmt.Sprintf("%s; it started again as run %s", why, next.ID)
+	if err := a.concludeChecks(ctx, run, reason); err != nil {
+		logger(ctx).Error().Err(err).Str(logKeyRun, run.ID).Msg("conclude checks of an interrupted run")
+	}
+	if err := a.db.FinishRun(ctx, run.ID, "cancelled", reason); err != nil && !errors.Is(err, store.ErrRunFinished) {
+		return err
+	}
+	logger(ctx).Warn().Str(logKeyRun, run.ID).Str("new_run", next.ID).Msg(why)
+	return nil
+}
+
+// concludeChecks ends every check run of a run that is not completed.
+func (a *App) concludeChecks(ctx context.Context, run store.Run, reason string) error {
+	stages, err := a.db.StagesForRun(ctx, run.ID)
+	if err != nil {
+		return err
+	}
+	ids := []int64{}
+	if run.SummaryCheckID != 0 {
+		ids = append(ids, run.SummaryCheckID)
+	}
+	for _, s := range stages {
+		if s.CheckRunID != 0 && s.Status != store.StatusCompleted {
+			ids = append(ids, s.CheckRunID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	client, err := a.gh.Installation(ctx, run.InstallationID)
+	if err != nil {
+		return err
+	}
+	owner, name := splitRepo(run.Repo)
+	var errs []error
+	for _, id := range ids {
+		_, _, err := client.Checks.UpdateCheckRun(ctx, owner, name, id, github.UpdateCheckRunOptions{
+			Name:       checkName(stages, id),
+			Status:     github.String("completed"),
+			Conclusion: github.String("cancelled"),
+			Output:     &github.CheckRunOutput{Title: github.String("Cancelled"), Summary: github.String(reason)},
+		})
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// checkName is the name of one of a run's check runs: GitHub's update
+// sends the name along, and it must not change.
+func checkName(stages []store.Stage, id int64) string {
+	for _, s := range stages {
+		if s.CheckRunID == id {
+			return checks.CheckName(s.Name)
+		}
+	}
+	return checks.SummaryName
+}

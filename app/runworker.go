@@ -1,0 +1,260 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/stagegate/stagegate/app/source"
+	"github.com/stagegate/stagegate/app/store"
+	"github.com/stagegate/stagegate/checks"
+	"github.com/stagegate/stagegate/pipeline"
+	"github.com/stagegate/stagegate/pipeline/engine"
+)
+
+// runWorker executes one run.
+type runWorker struct {
+	river.WorkerDefaults[runArgs]
+	app *App
+}
+
+// Timeout: a run is bounded by its actions' own timeouts, not River's.
+func (w *runWorker) Timeout(*river.Job[runArgs]) time.Duration { return -1 }
+
+func (w *runWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
+	return w.app.execute(ctx, job.Args.RunID)
+}
+
+// checkCloseTimeout bounds the final check updates after a run, which
+// must be sent even when the run's own context has been cancelled.
+const checkCloseTimeout = 2 * time.Minute
+
+// execute runs a queued run, unless it has completed (superseded while it
+// waited), is already running, or waits behind an older run.
+func (a *App) execute(ctx context.Context, runID string) error {
+	run, err := a.db.GetRun(ctx, runID)
+	if err != nil {
+		return fmt.Errorf("load run: %w", err)
+	}
+	log := a.log.With().Str(logKeyRun, run.ID).Str(logKeyRepo, run.Repo).Str(logKeySHA, run.SHA).
+		Int64(logKeyInstallation, run.InstallationID).Logger()
+	ctx = log.WithContext(ctx)
+	if run.Status != store.StatusQueued {
+		return nil
+	}
+	if run.Mode == string(pipeline.ModeQueued) {
+		first, err := a.firstInLine(ctx, run)
+		if err != nil {
+			return err
+		}
+		if !first {
+			log.Info().Msg("run waits for an older run of its branch")
+			return nil
+		}
+	}
+	if started, err := a.db.StartRun(ctx, run.ID); err != nil || !started {
+		return err
+	}
+	runCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	a.running.add(run.ID, cancel)
+	defer a.running.remove(run.ID)
+
+	res := a.executeRun(runCtx, run)
+
+	// The conclusion is recorded even if the job's context has ended.
+	finishCtx, done := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer done()
+	if a.interruptedByShutdown(runCtx) {
+		if err := a.restartRun(finishCtx, run, "stagegate shut down during this run"); err != nil {
+			log.Error().Err(err).Msg("queue the interrupted run again")
+		}
+		return nil
+	}
+	conclusion := checks.RunConclusion(res.Status)
+	if err := a.db.FinishRun(finishCtx, run.ID, conclusion, res.Reason); err != nil && !errors.Is(err, store.ErrRunFinished) {
+		log.Error().Err(err).Msg("record run conclusion")
+	}
+	a.metrics.runs.WithLabelValues(conclusion).Inc()
+	log.Info().Str("conclusion", conclusion).Str("reason", res.Reason).Dur("duration", res.Duration).Msg("run finished")
+	a.startNext(finishCtx, run)
+	return nil
+}
+
+// interruptedByShutdown tells a run stopped because the process is
+// stopping (by its own cause, or by River cancelling the job first) from
+// one cancelled for a reason of its own.
+func (a *App) interruptedByShutdown(runCtx context.Context) bool {
+	cause := context.Cause(runCtx)
+	if cause == nil {
+		return false
+	}
+	if errors.Is(cause, errShuttingDown) {
+		return true
+	}
+	var sup errSuperseded
+	return a.stopping.Load() && !errors.As(cause, &sup) && !errors.Is(cause, errPullRequestClosed)
+}
+
+// executeRun fetches the source and runs the engine, reporting to the
+// checks and the store. It always concludes the run's checks.
+func (a *App) executeRun(ctx context.Context, run store.Run) engine.Result {
+	p, err := pipeline.Parse(run.PipelinePath, []byte(run.Pipeline))
+	if err != nil {
+		// The file was valid when the run was queued; this is a bug.
+		return engine.Result{RunID: run.ID, Status: engine.StatusFailure, Reason: "stored pipeline no longer parses: " + err.Error()}
+	}
+	if p.Name == "" {
+		p.Name = repoName(run.Repo)
+	}
+	ev := eventOf(run)
+	plan := pipeline.Decide(p, ev)
+	owner, name := splitRepo(run.Repo)
+	client, err := a.gh.Installation(ctx, run.InstallationID)
+	if err != nil {
+		return engine.Result{RunID: run.ID, Status: engine.StatusFailure, Reason: "no GitHub client: " + err.Error()}
+	}
+
+	workspace, fetchErr := a.fetch(ctx, run)
+	var files *checks.FileIndex
+	if fetchErr == nil {
+		defer source.Remove(workspace)
+		files = checks.NewFileIndex(listFiles(workspace))
+	}
+	positions := map[string]int{}
+	for i, s := range p.Stages {
+		positions[s.Name] = i
+	}
+	// No details_url: GitHub then links the check to its own page, and
+	// logs of private repositories stay behind GitHub's permissions.
+	opts := checks.Options{
+		Workspace:  workspace,
+		OnCheckRun: a.recordCheckRun(ctx, run.ID),
+	}
+	if files != nil {
+		opts.Files, opts.FilesNamed = files.Has, files.Named
+	}
+	reporter := checks.NewReporter(client.Checks, checks.Target{Owner: owner, Repo: name, HeadSHA: run.SHA, RunID: run.ID}, opts)
+	reporter.Start(ctx)
+	rec := newRecorder(a.db, run.ID, positions)
+	rec.Start(context.WithoutCancel(ctx))
+	obs := observers{reporter, rec}
+
+	var res engine.Result
+	if fetchErr != nil {
+		res = a.failBeforeStart(obs, run, p, plan, "could not fetch the source: "+fetchErr.Error())
+	} else {
+		tmp := filepath.Join(a.cfg.DataDir, "tmp", run.ID)
+		defer os.RemoveAll(tmp)
+		previous, err := a.previousResults(ctx, run)
+		if err != nil {
+			res = a.failBeforeStart(obs, run, p, plan, err.Error())
+		} else {
+			e := &engine.Engine{Runner: a.opts.Runner, Observer: obs}
+			res = e.Run(ctx, engine.Run{
+				ID: run.ID, Pipeline: p, Plan: plan, Event: ev,
+				Workspace: workspace, ArtifactDir: a.artifactDir(run.ID), TempDir: tmp,
+				LookupEnv: lookupPipelineEnv, WithholdSecrets: run.Fork, Previous: previous,
+			})
+		}
+	}
+	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), checkCloseTimeout)
+	defer cancel()
+	if err := reporter.Close(closeCtx); err != nil {
+		logger(ctx).Error().Err(err).Msg("conclude check runs")
+	}
+	rec.Close()
+	return res
+}
+
+// failBeforeStart reports a run that could not start as failed, stage by
+// stage, so no check is left waiting.
+func (a *App) failBeforeStart(obs engine.Observer, run store.Run, p *pipeline.Pipeline, plan pipeline.Plan, reason string) engine.Result {
+	now := time.Now()
+	obs.Observe(engine.RunStarted{RunID: run.ID, Pipeline: p, Plan: plan, Time: now})
+	res := engine.Result{RunID: run.ID, Status: engine.StatusFailure, Reason: reason, Started: now}
+	for _, s := range p.Stages {
+		sr := engine.StageResult{Name: s.Name, Status: engine.StatusSkipped, Reason: "skipped: " + reason}
+		obs.Observe(engine.StageFinished{Result: sr})
+		res.Stages = append(res.Stages, sr)
+	}
+	obs.Observe(engine.RunFinished{Result: res})
+	return res
+}
+
+func (a *App) fetch(ctx context.Context, run store.Run) (string, error) {
+	token, _, err := a.gh.Token(ctx, run.InstallationID)
+	if err != nil {
+		return "", fmt.Errorf("installation token: %w", err)
+	}
+	return source.Fetch(ctx, source.FetchOptions{
+		Root: workspaceRoot(a.cfg), RunID: run.ID,
+		CloneURL: cloneURL(a.cfg.GitHubURL, run.Repo), SHA: run.SHA, Token: token,
+	})
+}
+
+// recordCheckRun keeps the ids of a run's check runs, so that a later
+// process can conclude them if this one dies.
+func (a *App) recordCheckRun(ctx context.Context, runID string) func(stage string, id int64) {
+	ctx = context.WithoutCancel(ctx)
+	return func(stage string, id int64) {
+		var err error
+		if stage == "" {
+			err = a.db.SetSummaryCheck(ctx, runID, id)
+		} else {
+			err = a.db.SetStageCheckRun(ctx, runID, stage, id)
+		}
+		if err != nil {
+			logger(ctx).Error().Err(err).Str(logKeyStage, stage).Int64("check_run", id).Msg("record check run id")
+		}
+	}
+}
+
+func (a *App) artifactDir(runID string) string {
+	return filepath.Join(a.cfg.DataDir, "artifacts", runID)
+}
+
+// eventOf rebuilds the event a run was started for.
+func eventOf(run store.Run) pipeline.Event {
+	return pipeline.Event{
+		Kind: pipeline.EventKind(run.Event), Branch: run.Branch, Tag: run.Tag, BaseBranch: run.BaseBranch,
+		SHA: run.SHA, PR: run.PR, Actor: run.Actor, ChangedFiles: run.ChangedFiles,
+	}
+}
+
+func splitRepo(full string) (owner, name string) {
+	owner, name, _ = strings.Cut(full, "/")
+	return owner, name
+}
+
+func repoName(full string) string {
+	_, name := splitRepo(full)
+	return name
+}
+
+// listFiles lists the workspace's files relative to it, for annotations.
+func listFiles(root string) []string {
+	var files []string
+	_ = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if d.IsDir() && d.Name() == ".git" {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() {
+			if rel, err := filepath.Rel(root, path); err == nil {
+				files = append(files, filepath.ToSlash(rel))
+			}
+		}
+		return nil
+	})
+	return files
+}

@@ -1,0 +1,143 @@
+package app
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/google/go-github/v60/github"
+
+	"github.com/stagegate/stagegate/app/pipelineconf"
+	"github.com/stagegate/stagegate/app/store"
+	"github.com/stagegate/stagegate/checks"
+	"github.com/stagegate/stagegate/pipeline"
+)
+
+// runRequest is an event that may start a run.
+type runRequest struct {
+	repo  repoRef
+	event pipeline.Event
+	// compare is where to find the changed files when the payload did not
+	// list them; asked only if the pipeline filters on them.
+	compare *compareRange
+	// fork marks untrusted code: a pull request from another repository.
+	fork     bool
+	delivery string
+	// rerunOf and rerunFrom make a re-run that reuses the results of the
+	// stages before rerunFrom.
+	rerunOf, rerunFrom string
+}
+
+// startRun reads the pipeline at the event's SHA, decides whether it
+// runs, and records and queues the run. It is the one place where runs
+// begin, whatever the event.
+func (a *App) startRun(ctx context.Context, req runRequest) (string, error) {
+	client, err := a.gh.Installation(ctx, req.repo.Installation)
+	if err != nil {
+		return "", fmt.Errorf("installation client: %w", err)
+	}
+	conf, err := pipelineconf.Load(ctx, client.Repositories, req.repo.Owner, req.repo.Name, req.event.SHA)
+	switch {
+	case errors.Is(err, pipelineconf.ErrNoPipeline):
+		return "", ignored("%s uses no pipeline (no %s, no default in %s/.github)", req.repo.FullName(), pipeline.DefaultFile, req.repo.Owner)
+	case errors.Is(err, pipelineconf.ErrCommitNotFound):
+		return "", ignored("commit %s no longer exists", req.event.SHA)
+	case err != nil:
+		return "", fmt.Errorf("read pipeline: %w", err)
+	}
+	if !conf.Valid() {
+		target := checks.Target{Owner: req.repo.Owner, Repo: req.repo.Name, HeadSHA: req.event.SHA}
+		if err := checks.ReportConfigError(ctx, client.Checks, target, conf.Errors); err != nil {
+			return "", fmt.Errorf("report invalid pipeline: %w", err)
+		}
+		return fmt.Sprintf("invalid %s: %d errors reported", conf.Path, len(conf.Errors)), nil
+	}
+	p := conf.Pipeline
+	ev := req.event
+	if req.compare != nil && ev.ChangedFiles == nil && needsChangedFiles(p, ev.Kind) {
+		ev.ChangedFiles = a.changedFiles(ctx, client, req.repo, *req.compare)
+	}
+	plan := pipeline.Decide(p, ev)
+	if !plan.Triggered {
+		return "", ignored("%s", plan.Reason)
+	}
+	run := store.Run{
+		InstallationID: req.repo.Installation, Repo: req.repo.FullName(), SHA: ev.SHA,
+		Event: string(ev.Kind), Branch: ev.Branch, Tag: ev.Tag, BaseBranch: ev.BaseBranch, PR: ev.PR,
+		Actor: ev.Actor, Fork: req.fork, Mode: string(p.Mode),
+		Pipeline: string(conf.Raw), PipelinePath: conf.Path, PipelineSource: string(conf.Source),
+		ChangedFiles: ev.ChangedFiles, DeliveryGUID: req.delivery,
+		RerunOf: req.rerunOf, RerunFromStage: req.rerunFrom,
+	}
+	run, err = a.recordRun(ctx, run, p)
+	if err != nil {
+		return "", err
+	}
+	logger(ctx).Info().Str(logKeyRun, run.ID).Str(logKeySHA, run.SHA).Msg("run queued")
+	a.applyMode(ctx, run, p.Mode)
+	return "run " + run.ID + " queued", nil
+}
+
+// recordRun writes the run, its stages and its job in one transaction.
+func (a *App) recordRun(ctx context.Context, run store.Run, p *pipeline.Pipeline) (store.Run, error) {
+	err := a.db.WithTx(ctx, func(tx *sql.Tx) error {
+		db := a.db.InTx(tx)
+		var err error
+		if run, err = db.CreateRun(ctx, run); err != nil {
+			return err
+		}
+		for i, s := range p.Stages {
+			if err := db.UpsertStage(ctx, store.Stage{RunID: run.ID, Name: s.Name, Position: i, Status: store.StatusQueued}); err != nil {
+				return err
+			}
+		}
+		_, err = a.queue.InsertTx(ctx, tx, runArgs{RunID: run.ID}, nil)
+		return err
+	})
+	if err != nil {
+		return run, fmt.Errorf("record run: %w", err)
+	}
+	return run, nil
+}
+
+// maxCompareFiles is how many files GitHub's compare API lists at most;
+// a comparison that reaches it may be missing some.
+const maxCompareFiles = 300
+
+// changedFiles asks the compare API for the files between two commits.
+// Failing that, the files stay unknown and path filters are not applied:
+// running too much is better than silently running nothing.
+func (a *App) changedFiles(ctx context.Context, client *github.Client, repo repoRef, r compareRange) []string {
+	cmp, _, err := client.Repositories.CompareCommits(ctx, repo.Owner, repo.Name, r.Base, r.Head, &github.ListOptions{PerPage: 100})
+	if err != nil {
+		logger(ctx).Warn().Err(err).Str("base", r.Base).Str("head", r.Head).Msg("compare failed; changed files unknown")
+		return nil
+	}
+	if len(cmp.Files) >= maxCompareFiles {
+		return nil
+	}
+	files := make([]string, 0, len(cmp.Files))
+	for _, f := range cmp.Files {
+		files = append(files, f.GetFilename())
+		if prev := f.GetPreviousFilename(); prev != "" {
+			files = append(files, prev)
+		}
+	}
+	return files
+}
+
+// cloneURL is where git fetches a repository: github.com for the public
+// API, and the API's own host for GitHub Enterprise Server, which serves
+// git beside /api/v3/.
+func cloneURL(apiURL, repo string) string {
+	base := strings.TrimSuffix(apiURL, "/")
+	switch {
+	case base == "https://api.github.com":
+		base = "https://github.com"
+	case strings.HasSuffix(base, "/api/v3"):
+		base = strings.TrimSuffix(base, "/api/v3")
+	}
+	return base + "/" + repo + ".git"
+}

@@ -1,0 +1,164 @@
+package app
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// maxWebhookBody is GitHub's own cap on a delivery's payload.
+const maxWebhookBody = 25 << 20
+
+// Delivery is one webhook as received, before any processing.
+type Delivery struct {
+	GUID           string
+	Event          string
+	Action         string
+	InstallationID int64
+	// Repo is owner/name, empty for events without a repository.
+	Repo       string
+	Payload    []byte
+	ReceivedAt time.Time
+}
+
+// Ingester stores a delivery and queues its processing durably, in one
+// transaction. A GUID seen before is a duplicate: nothing is stored or
+// queued again.
+type Ingester interface {
+	Ingest(ctx context.Context, d Delivery) (duplicate bool, err error)
+}
+
+// handledEvents are the events stagegate acts on; GitHub sends others
+// when the App subscribes to them, and they are acknowledged and dropped.
+var handledEvents = map[string]bool{
+	"push":                      true,
+	"pull_request":              true,
+	"check_run":                 true,
+	"check_suite":               true,
+	"installation":              true,
+	"installation_repositories": true,
+}
+
+// webhookHandler is POST /webhook. It only verifies, stores and queues:
+// nothing slow happens while GitHub waits for the answer.
+type webhookHandler struct {
+	secret  []byte
+	ingest  Ingester
+	metrics *metrics
+}
+
+// payloadHeader is the part of every payload the handler reads.
+type payloadHeader struct {
+	Action       string `json:"action"`
+	Installation *struct {
+		ID int64 `json:"id"`
+	} `json:"installation"`
+	Repository *struct {
+		FullName string `json:"full_name"`
+	} `json:"repository"`
+}
+
+func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	event := r.Header.Get("X-GitHub-Event")
+	result := h.serve(w, r, event)
+	h.metrics.deliveries.WithLabelValues(metricEvent(event), result).Inc()
+}
+
+// serve answers the delivery and returns the result for the metrics.
+func (h *webhookHandler) serve(w http.ResponseWriter, r *http.Request, event string) string {
+	log := zerolog.Ctx(r.Context())
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, "payload larger than 25 MB", http.StatusRequestEntityTooLarge)
+			return "too_large"
+		}
+		http.Error(w, "cannot read body", http.StatusBadRequest)
+		return "bad_request"
+	}
+	// Only SHA-256 counts: the SHA-1 header alone is not accepted.
+	if !validSignature(h.secret, body, r.Header.Get("X-Hub-Signature-256")) {
+		log.Warn().Str(logKeyDelivery, r.Header.Get("X-GitHub-Delivery")).Msg("webhook signature invalid")
+		http.Error(w, "invalid or missing X-Hub-Signature-256", http.StatusUnauthorized)
+		return "unauthorized"
+	}
+	guid := r.Header.Get("X-GitHub-Delivery")
+	if event == "" || guid == "" {
+		http.Error(w, "X-GitHub-Event and X-GitHub-Delivery are required", http.StatusBadRequest)
+		return "bad_request"
+	}
+	var head payloadHeader
+	if err := json.Unmarshal(body, &head); err != nil {
+		http.Error(w, "body is not a JSON object", http.StatusBadRequest)
+		return "bad_request"
+	}
+	if event == "ping" {
+		writeText(w, http.StatusOK, "pong\n")
+		return "ping"
+	}
+	if !handledEvents[event] {
+		writeText(w, http.StatusAccepted, "ignored: stagegate does not act on "+event+" events\n")
+		return "ignored"
+	}
+	d := Delivery{GUID: guid, Event: event, Action: head.Action, Payload: body, ReceivedAt: time.Now()}
+	if head.Installation != nil {
+		d.InstallationID = head.Installation.ID
+	}
+	if head.Repository != nil {
+		d.Repo = head.Repository.FullName
+	}
+	dup, err := h.ingest.Ingest(r.Context(), d)
+	if err != nil {
+		log.Error().Err(err).Str(logKeyDelivery, guid).Msg("store delivery")
+		// GitHub shows the failure on the App's deliveries page; the
+		// catch-up of missed deliveries asks for it again.
+		http.Error(w, "could not store the delivery", http.StatusServiceUnavailable)
+		return "error"
+	}
+	if dup {
+		writeText(w, http.StatusOK, "duplicate delivery "+guid+": already received\n")
+		return "duplicate"
+	}
+	writeText(w, http.StatusAccepted, "queued\n")
+	return "queued"
+}
+
+// validSignature checks GitHub's "sha256=<hex>" HMAC of the raw body in
+// constant time.
+func validSignature(secret, body []byte, header string) bool {
+	hexSig, ok := strings.CutPrefix(header, "sha256=")
+	if !ok {
+		return false
+	}
+	got, err := hex.DecodeString(hexSig)
+	if err != nil {
+		return false
+	}
+	mac := hmac.New(sha256.New, secret)
+	mac.Write(body)
+	return hmac.Equal(got, mac.Sum(nil))
+}
+
+// metricEvent bounds the event label to names GitHub sends.
+func metricEvent(event string) string {
+	if handledEvents[event] || event == "ping" {
+		return event
+	}
+	return "other"
+}
+
+func writeText(w http.ResponseWriter, status int, text string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, text)
+}

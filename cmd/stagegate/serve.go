@@ -1,0 +1,105 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+
+	"github.com/stagegate/stagegate/app"
+	"github.com/stagegate/stagegate/app/ghclient"
+)
+
+// serveSetting is one flag of serve with the environment variable that
+// sets it when the flag is not given.
+type serveSetting struct {
+	flag, env, usage, def string
+	value                 *string
+}
+
+func newServeCmd() *cobra.Command {
+	var addr, appID, keyFile, secret, githubURL, database, dataDir, publicURL, logLevel string
+	settings := []serveSetting{
+		{"addr", "STAGEGATE_ADDR", "listen address", ":8080", &addr},
+		{"app-id", "STAGEGATE_APP_ID", "GitHub App id", "", &appID},
+		{"private-key", "STAGEGATE_PRIVATE_KEY_FILE", "the App's private key, a PEM file (or STAGEGATE_PRIVATE_KEY with the PEM itself)", "", &keyFile},
+		{"webhook-secret", "STAGEGATE_WEBHOOK_SECRET", "the App's webhook secret (required)", "", &secret},
+		{"github-url", "STAGEGATE_GITHUB_URL", "GitHub API base URL; for GitHub Enterprise Server https://HOST/api/v3/", ghclient.DefaultBaseURL, &githubURL},
+		{"database", "STAGEGATE_DATABASE", "database URL", "sqlite://stagegate.db", &database},
+		{"data-dir", "STAGEGATE_DATA_DIR", "directory for workspaces and artifacts", "data", &dataDir},
+		{"public-url", "STAGEGATE_PUBLIC_URL", "where the app is reachable, for links", "", &publicURL},
+		{"log-level", "STAGEGATE_LOG_LEVEL", "debug, info, warn or error", "info", &logLevel},
+	}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the GitHub App: receive webhooks, run pipelines, report check runs",
+		Long: `Run the GitHub App. Every flag can be set by its environment variable instead.
+Build commands never see this process's environment; a pipeline's secrets
+are read from STAGEGATE_SECRET_<NAME> variables.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			for _, s := range settings {
+				if !cmd.Flags().Changed(s.flag) {
+					if v, ok := os.LookupEnv(s.env); ok {
+						*s.value = v
+					}
+				}
+			}
+			level, err := zerolog.ParseLevel(logLevel)
+			if err != nil {
+				return usageError(&app.SettingError{Flag: "log-level", Env: "STAGEGATE_LOG_LEVEL", Problem: "must be debug, info, warn or error"})
+			}
+			log := zerolog.New(cmd.ErrOrStderr()).Level(level).With().Timestamp().Logger()
+			cfg := app.Config{
+				Addr: addr, WebhookSecret: []byte(secret), GitHubURL: githubURL,
+				Database: database, DataDir: dataDir, PublicURL: publicURL,
+			}
+			if appID != "" {
+				id, err := strconv.ParseInt(appID, 10, 64)
+				if err != nil {
+					return usageError(&app.SettingError{Flag: "app-id", Env: "STAGEGATE_APP_ID", Problem: fmt.Sprintf("must be a number, not %q", appID)})
+				}
+				cfg.AppID = id
+			}
+			if cfg.PrivateKey, err = readPrivateKey(keyFile); err != nil {
+				return usageError(err)
+			}
+			if err := cfg.Validate(); err != nil {
+				return usageError(err)
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			a, err := app.New(ctx, cfg, app.Options{Logger: log})
+			if err != nil {
+				return &exitError{code: exitFailed, err: err}
+			}
+			if err := a.Serve(log.WithContext(ctx)); err != nil {
+				return &exitError{code: exitFailed, err: err}
+			}
+			return nil
+		},
+	}
+	for _, s := range settings {
+		cmd.Flags().StringVar(s.value, s.flag, s.def, s.usage+" ($"+s.env+")")
+	}
+	return cmd
+}
+
+// readPrivateKey reads the PEM from the file, or from
+// STAGEGATE_PRIVATE_KEY when no file is named.
+func readPrivateKey(file string) ([]byte, error) {
+	if file == "" {
+		return []byte(os.Getenv("STAGEGATE_PRIVATE_KEY")), nil
+	}
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, &app.SettingError{Flag: "private-key", Env: "STAGEGATE_PRIVATE_KEY_FILE", Problem: fmt.Sprintf("cannot be read: %v", err)}
+	}
+	return pem, nil
+}
+
+func usageError(err error) error { return &exitError{code: exitUsage, err: err} }
