@@ -142,7 +142,9 @@ func (a *App) executeRun(ctx context.Context, run store.Run) engine.Result {
 		opts.Files, opts.FilesNamed = files.Has, files.Named
 	}
 	reporter := checks.NewReporter(client.Checks, checks.Target{Owner: owner, Repo: name, HeadSHA: run.SHA, RunID: run.ID}, opts)
-	reporter.Start(ctx)
+	// The reporter outlives a cancelled run: cancelled checks must still
+	// be concluded. Close bounds it.
+	reporter.Start(context.WithoutCancel(ctx))
 	rec := newRecorder(a.db, run.ID, positions)
 	rec.Start(context.WithoutCancel(ctx))
 	obs := observers{reporter, rec}
