@@ -140,6 +140,13 @@ func (a *App) Stop(ctx context.Context) error {
 	}()
 	err := a.queue.Stop(ctx)
 	close(stopped)
+	if err != nil && ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded) {
+		// The grace period ended with runs still going: they were
+		// cancelled, concluded and queued again, which is what a stop
+		// past its grace period does.
+		a.log.Warn().Err(err).Msg("runs still going at the end of the grace period were queued again")
+		err = nil
+	}
 	return errors.Join(err, a.db.Close())
 }
 

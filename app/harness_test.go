@@ -146,3 +146,12 @@ func describeChecks(cs map[string]githubtest.CheckRun) string {
 }
 
 func outputSummary(c githubtest.CheckRun) string { return c.Output.Summary }
+
+func containsAll(s string, subs ...string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
+}

@@ -35,6 +35,11 @@ func (a *App) reconcile(ctx context.Context) error {
 // restartRun concludes an interrupted run's checks as cancelled, with
 // the reason and the run that replaces it, and queues that new run.
 func (a *App) restartRun(ctx context.Context, run store.Run, why string) error {
+	// Reload: the check run ids were recorded while the run went on.
+	run, err := a.db.GetRun(ctx, run.ID)
+	if err != nil {
+		return err
+	}
 	p, err := pipeline.Parse(run.PipelinePath, []byte(run.Pipeline))
 	if err != nil {
 		return fmt.Errorf("parse stored pipeline: %w", err)

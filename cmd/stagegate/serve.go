@@ -6,6 +6,7 @@ import (
 	"os/signal"
 	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
@@ -22,7 +23,7 @@ type serveSetting struct {
 }
 
 func newServeCmd() *cobra.Command {
-	var addr, appID, keyFile, secret, githubURL, database, dataDir, publicURL, logLevel string
+	var addr, appID, keyFile, secret, githubURL, database, dataDir, publicURL, logLevel, grace string
 	settings := []serveSetting{
 		{"addr", "STAGEGATE_ADDR", "listen address", ":8080", &addr},
 		{"app-id", "STAGEGATE_APP_ID", "GitHub App id", "", &appID},
@@ -33,6 +34,7 @@ func newServeCmd() *cobra.Command {
 		{"data-dir", "STAGEGATE_DATA_DIR", "directory for workspaces and artifacts", "data", &dataDir},
 		{"public-url", "STAGEGATE_PUBLIC_URL", "where the app is reachable, for links", "", &publicURL},
 		{"log-level", "STAGEGATE_LOG_LEVEL", "debug, info, warn or error", "info", &logLevel},
+		{"shutdown-grace", "STAGEGATE_SHUTDOWN_GRACE", "on SIGTERM, how long running pipelines may finish before they are stopped and queued again", "30s", &grace},
 	}
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -52,6 +54,10 @@ are read from STAGEGATE_SECRET_<NAME> variables.`,
 			level, err := zerolog.ParseLevel(logLevel)
 			if err != nil {
 				return usageError(&app.SettingError{Flag: "log-level", Env: "STAGEGATE_LOG_LEVEL", Problem: "must be debug, info, warn or error"})
+			}
+			shutdownGrace, err := time.ParseDuration(grace)
+			if err != nil || shutdownGrace <= 0 {
+				return usageError(&app.SettingError{Flag: "shutdown-grace", Env: "STAGEGATE_SHUTDOWN_GRACE", Problem: fmt.Sprintf("must be a positive duration such as 30s, not %q", grace)})
 			}
 			log := zerolog.New(cmd.ErrOrStderr()).Level(level).With().Timestamp().Logger()
 			cfg := app.Config{
@@ -73,7 +79,7 @@ are read from STAGEGATE_SECRET_<NAME> variables.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			a, err := app.New(ctx, cfg, app.Options{Logger: log})
+			a, err := app.New(ctx, cfg, app.Options{Logger: log, ShutdownGrace: shutdownGrace})
 			if err != nil {
 				return &exitError{code: exitFailed, err: err}
 			}

@@ -1,0 +1,108 @@
+package app_test
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stagegate/stagegate/internal/githubtest"
+)
+
+func TestWebhookEndpoint(t *testing.T) {
+	h := newHarness(t, map[string]string{"README.md": "no pipeline here\n"})
+	push := h.repo.Webhook("push", nil)
+	tests := []struct {
+		name     string
+		event    string
+		guid     string
+		body     []byte
+		sign     func(body []byte) (header, value string)
+		wantCode int
+		wantBody string
+	}{
+		{name: "ping", event: "ping", body: h.repo.Webhook("ping", nil), wantCode: 200, wantBody: "pong"},
+		{name: "uninteresting event", event: "star", body: []byte(`{"action":"created"}`), wantCode: 202, wantBody: "ignored"},
+		{name: "queued", event: "push", body: push, wantCode: 202, wantBody: "queued"},
+		{name: "no signature", event: "push", body: push, sign: func([]byte) (string, string) { return "", "" }, wantCode: 401},
+		{name: "wrong secret", event: "push", body: push, sign: func(b []byte) (string, string) {
+			return "X-Hub-Signature-256", githubtest.Sign([]byte("other"), b)
+		}, wantCode: 401},
+		{name: "malformed signature", event: "push", body: push, sign: func([]byte) (string, string) {
+			return "X-Hub-Signature-256", "sha256=zz"
+		}, wantCode: 401},
+		{name: "SHA-1 only", event: "push", body: push, sign: func(b []byte) (string, string) {
+			return "X-Hub-Signature", githubtest.SignSHA1([]byte(webhookSecret), b)
+		}, wantCode: 401},
+		{name: "signed but not JSON", event: "push", body: []byte("{not json"), wantCode: 400},
+		{name: "missing event", event: "", body: push, wantCode: 400},
+		{name: "missing delivery", event: "push", guid: "-", body: push, wantCode: 400},
+		{name: "over 25 MB", event: "push", body: bytes.Repeat([]byte(" "), 25<<20+1), wantCode: 413},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest(http.MethodPost, h.srv.URL+"/webhook", bytes.NewReader(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.event != "" {
+				req.Header.Set("X-GitHub-Event", tt.event)
+			}
+			switch tt.guid {
+			case "-":
+			case "":
+				req.Header.Set("X-GitHub-Delivery", githubtest.NewDeliveryID())
+			default:
+				req.Header.Set("X-GitHub-Delivery", tt.guid)
+			}
+			header, value := "X-Hub-Signature-256", githubtest.Sign([]byte(webhookSecret), tt.body)
+			if tt.sign != nil {
+				header, value = tt.sign(tt.body)
+			}
+			if header != "" {
+				req.Header.Set(header, value)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tt.wantCode || !strings.Contains(string(b), tt.wantBody) {
+				t.Errorf("%d %q, want %d %q", resp.StatusCode, b, tt.wantCode, tt.wantBody)
+			}
+		})
+	}
+	// Nothing that failed verification reached GitHub or the queue: the
+	// one accepted push found no pipeline and made no check run.
+	if runs := h.gh.CheckRuns("acme", "web"); len(runs) != 0 {
+		t.Errorf("check runs after rejected deliveries: %d", len(runs))
+	}
+}
+
+func TestHealthReadinessAndMetrics(t *testing.T) {
+	h := newHarness(t, map[string]string{".stagegate.yml": threeStages})
+	h.waitChecks(h.push("main", map[string]string{"a": "1"}), 20*time.Second)
+	for path, want := range map[string]string{
+		"/healthz":           "ok",
+		"/readyz":            "ready",
+		"/metrics":           `stagegate_webhook_deliveries_total{event="push",result="queued"} 1`,
+		"/metrics#runs":      `stagegate_runs_total{conclusion="success"} 1`,
+		"/metrics#queue":     `stagegate_queue_depth{queue="runs"}`,
+		"/metrics#github":    `stagegate_github_requests_total{method="POST",route="/repos/{owner}/{repo}/check-runs",status="201"}`,
+		"/metrics#ratelimit": `stagegate_github_rate_limit_remaining`,
+	} {
+		path, _, _ := strings.Cut(path, "#")
+		resp, err := http.Get(h.srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(b), want) {
+			t.Errorf("GET %s = %d, lacks %q:\n%s", path, resp.StatusCode, want, b)
+		}
+	}
+}
