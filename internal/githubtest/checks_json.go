@@ -52,7 +52,7 @@ func (s *Server) checkRunJSONLocked(cr *CheckRun) map[string]any {
 		},
 		"app":           appJSON,
 		"actions":       actions,
-		"pull_requests": []any{},
+		"pull_requests": s.checkRunPullsLocked(cr),
 	}
 }
 

@@ -42,8 +42,22 @@
 //	githubtest.SendWebhook(t, appURL+"/webhook", secret, "push", "", body)
 //	// ... then inspect srv.CheckRuns("acme", "widgets"), srv.Calls(), srv.GitRequests().
 //
+// For deploy gates the server also keeps users and their repository roles
+// ([Server.AddUser], [Server.SetPermission]), teams ([Server.AddTeamMember];
+// the membership endpoint needs members:read), pull requests, forks
+// included ([Server.AddPullRequest], [Server.AddFork],
+// [Server.PushToPullRequest]), issue comments and reactions
+// ([Server.AddComment], [Server.Comments], [Server.Reactions]), commit
+// statuses ([Server.CreateStatus], combined status), other Apps' check runs
+// ([Server.CreateCheckRunAs]) and deployments with their statuses
+// ([Server.Deployments]; creating one applies GitHub's required_contexts
+// and auto_merge rules, so clients should send auto_merge false and an
+// explicit required_contexts). [Server.RequestedActionWebhook],
+// [Server.IssueCommentWebhook], [Server.CheckRunCompletedWebhook] and
+// [Server.StatusWebhook] build webhook payloads from that stored state.
+//
 // Source files are split by area (auth.go, app.go, repos.go, contents.go,
-// compare.go, git.go, checks*.go, calls.go, webhooks.go, ...) so later
-// additions — collaborators, teams, issue comments, pulls, statuses,
-// deployments, hook deliveries — get files of their own.
+// compare.go, git.go, checks*.go, calls.go, webhooks.go, users.go,
+// pulls*.go, comments.go, statuses.go, deployment*.go, ...); hook
+// deliveries, when added, get a file of their own.
 package githubtest

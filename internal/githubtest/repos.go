@@ -126,21 +126,24 @@ func (s *Server) repoRoutes() {
 }
 
 // commitsDispatch routes /repos/{o}/{r}/commits/{ref}/<what>: refs may
-// contain slashes (go-github keeps them), so the suffix is matched here.
+// contain slashes (go-github keeps them), so the suffix is matched here
+// against the table in commit_routes.go.
 func (s *Server) commitsDispatch(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	rest := r.PathValue("rest")
-	switch {
-	case strings.HasSuffix(rest, "/check-runs"):
-		rc.route = "GET /repos/{owner}/{repo}/commits/{ref}/check-runs"
-		if !hasPerm(rc.tok.permissions, "checks", "read") {
-			writeError(w, http.StatusForbidden, msgNotAccessible, "")
+	for _, sub := range s.commitSubroutes() {
+		ref, ok := strings.CutSuffix(rest, "/"+sub.suffix)
+		if !ok || ref == "" {
+			continue
+		}
+		rc.route = "GET /repos/{owner}/{repo}/commits/{ref}/" + sub.suffix
+		if !requirePerm(w, rc, sub.perms...) {
 			return
 		}
-		s.listCheckRunsForRef(w, r, rc, strings.TrimSuffix(rest, "/check-runs"))
-	default:
-		rc.route = "(unmatched)"
-		writeNotFound(w)
+		sub.h(w, r, rc, ref)
+		return
 	}
+	rc.route = "(unmatched)"
+	writeNotFound(w)
 }
 
 func (s *Server) getRepo(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
@@ -163,10 +166,10 @@ func (s *Server) repoJSONLocked(r *Repo) map[string]any {
 		"full_name":      r.FullName(),
 		"private":        r.Private,
 		"visibility":     visibility,
-		"owner":          s.accountJSON(r.Owner, r.ownerID, "Organization"),
+		"owner":          s.accountJSON(r.Owner, r.ownerID, s.ownerTypeLocked(r)),
 		"html_url":       r.HTMLURL(),
 		"description":    nil,
-		"fork":           false,
+		"fork":           s.forks[r.ID] != 0,
 		"url":            api,
 		"commits_url":    api + "/commits{/sha}",
 		"contents_url":   api + "/contents/{+path}",

@@ -36,6 +36,19 @@ type Server struct {
 	checkSuites   map[suiteKey]int64
 	calls         []Call
 	gitRequests   []GitRequest
+
+	// Collaborators, teams, pull requests, comments, statuses and
+	// deployments (users.go, pulls.go, comments.go, statuses.go,
+	// deployments.go).
+	users       map[string]*user             // key: lower-case login
+	repoRoles   map[string]map[string]string // repo key -> lower-case login -> role
+	teams       map[string]*team             // key: lower-case "org/slug"
+	forks       map[int64]int64              // fork repo id -> parent repo id
+	pulls       map[string][]*PullRequest    // repo key -> pull requests by number
+	comments    map[int64]*Comment
+	reactions   map[int64][]reaction // comment id -> reactions, oldest first
+	statuses    []*CommitStatus      // every repository's, oldest first
+	deployments map[int64]*Deployment
 }
 
 // Option configures a Server.
@@ -48,11 +61,15 @@ type options struct {
 }
 
 // DefaultPermissions returns the permissions an installation gets unless
-// [WithPermissions] says otherwise: what stagegate's App asks for.
+// [WithPermissions] says otherwise: what stagegate's App asks for. Deploy
+// stages need deployments (write) and, for "@org/team" deployers, the
+// organization permission members (read).
 func DefaultPermissions() map[string]string {
 	return map[string]string{
 		"checks":        "write",
 		"contents":      "read",
+		"deployments":   "write",
+		"members":       "read",
 		"metadata":      "read",
 		"pull_requests": "write",
 		"statuses":      "write",
@@ -93,6 +110,14 @@ func New(t testing.TB, opts ...Option) *Server {
 		accountIDs:    map[string]int64{},
 		checkRuns:     map[int64]*CheckRun{},
 		checkSuites:   map[suiteKey]int64{},
+		users:         map[string]*user{},
+		repoRoles:     map[string]map[string]string{},
+		teams:         map[string]*team{},
+		forks:         map[int64]int64{},
+		pulls:         map[string][]*PullRequest{},
+		comments:      map[int64]*Comment{},
+		reactions:     map[int64][]reaction{},
+		deployments:   map[int64]*Deployment{},
 		opts: options{
 			tokenTTL:    time.Hour,
 			appSlug:     "stagegate",
@@ -157,6 +182,11 @@ func (s *Server) routes() {
 	s.appRoutes()
 	s.repoRoutes()
 	s.checkRoutes()
+	s.userRoutes()
+	s.pullRoutes()
+	s.commentRoutes()
+	s.statusRoutes()
+	s.deploymentRoutes()
 	// Anything else under the API is GitHub's 404, and is logged so a test
 	// can see that the code under test called an endpoint the fake lacks.
 	s.handle("/api/v3/", authAny, func(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
