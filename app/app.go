@@ -53,6 +53,7 @@ type App struct {
 	metrics *metrics
 	reg     *prometheus.Registry
 	handler http.Handler
+	ingest  *batchIngester
 	running runningRuns
 	// stopping is set once Stop has begun.
 	stopping atomic.Bool
@@ -105,7 +106,8 @@ func New(ctx context.Context, cfg Config, opts Options) (*App, error) {
 		return nil, err
 	}
 	a.reg.MustRegister(&queueDepthCollector{q: a.queue, desc: queueDepthDesc})
-	hook := &webhookHandler{secret: cfg.WebhookSecret, ingest: &storeIngester{db: db, q: a.queue}, metrics: a.metrics}
+	a.ingest = newBatchIngester(db, a.queue)
+	hook := &webhookHandler{secret: cfg.WebhookSecret, ingest: a.ingest, metrics: a.metrics}
 	a.handler = withLogger(opts.Logger, routes(hook, db, a.reg))
 	return a, nil
 }
@@ -128,6 +130,7 @@ func (a *App) Start(ctx context.Context) error {
 // start. Then it closes the database.
 func (a *App) Stop(ctx context.Context) error {
 	a.stopping.Store(true)
+	a.ingest.Close()
 	stopped := make(chan struct{})
 	go func() {
 		// At the end of the grace period, runs still going are cancelled

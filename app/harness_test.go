@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -23,21 +24,33 @@ const webhookSecret = "it's a secret to everybody"
 // talking to the fake GitHub and fetching from its git server, and
 // receiving signed webhooks over HTTP.
 type harness struct {
-	t    *testing.T
+	t    testing.TB
 	gh   *githubtest.Server
 	repo *githubtest.Repo
 	inst int64
 	app  *app.App
 	srv  *httptest.Server
 	cfg  app.Config
+	// level is the app's log level.
+	level zerolog.Level
 }
 
-func newHarness(t *testing.T, files map[string]string) *harness {
+func newHarness(t testing.TB, files map[string]string) *harness {
+	return newHarnessLogging(t, files, zerolog.InfoLevel)
+}
+
+// newBenchHarness is a harness with a pipeline file that logs only
+// warnings, for benchmarks.
+func newBenchHarness(b *testing.B, pipeline string) *harness {
+	return newHarnessLogging(b, map[string]string{".stagegate.yml": pipeline}, zerolog.WarnLevel)
+}
+
+func newHarnessLogging(t testing.TB, files map[string]string, level zerolog.Level) *harness {
 	t.Helper()
 	gh := githubtest.New(t)
 	repo := gh.AddRepo("acme", "web")
 	repo.Commit("main", files, "initial")
-	h := &harness{t: t, gh: gh, repo: repo, inst: gh.AddInstallation("acme", "web")}
+	h := &harness{t: t, gh: gh, repo: repo, inst: gh.AddInstallation("acme", "web"), level: level}
 	h.cfg = app.Config{
 		Addr: "127.0.0.1:0", AppID: gh.AppID(), PrivateKey: gh.PrivateKeyPEM(), WebhookSecret: []byte(webhookSecret),
 		GitHubURL: gh.APIURL(), Database: "sqlite://" + filepath.Join(t.TempDir(), "stagegate.db"), DataDir: t.TempDir(),
@@ -50,7 +63,7 @@ func newHarness(t *testing.T, files map[string]string) *harness {
 func (h *harness) start() {
 	h.t.Helper()
 	ctx := context.Background()
-	log := zerolog.New(zerolog.NewTestWriter(h.t)).Level(zerolog.InfoLevel)
+	log := zerolog.New(zerolog.NewTestWriter(h.t)).Level(h.level).With().Timestamp().Logger()
 	a, err := app.New(ctx, h.cfg, app.Options{Logger: log, ShutdownGrace: 5 * time.Second})
 	if err != nil {
 		h.t.Fatal(err)
@@ -88,6 +101,16 @@ func (h *harness) send(event, guid string, body []byte) (int, string) {
 // push commits files to a branch and delivers the push webhook for it.
 func (h *harness) push(branch string, files map[string]string) string {
 	h.t.Helper()
+	sha, body := h.pushBody(branch, files)
+	if code, text := h.send("push", githubtest.NewDeliveryID(), body); code != http.StatusAccepted {
+		h.t.Fatalf("push webhook: %d %s", code, text)
+	}
+	return sha
+}
+
+// pushBody commits files to a branch and returns the push payload for it.
+func (h *harness) pushBody(branch string, files map[string]string) (string, []byte) {
+	h.t.Helper()
 	before := h.repo.Head(branch)
 	sha := h.repo.Commit(branch, files, "change")
 	var changed []any
@@ -101,10 +124,36 @@ func (h *harness) push(branch string, files map[string]string) string {
 		githubtest.SetPath(p, "created", before == "")
 		githubtest.SetPath(p, "commits", []any{map[string]any{"id": sha, "added": []any{}, "modified": changed, "removed": []any{}}})
 	})
-	if code, text := h.send("push", githubtest.NewDeliveryID(), body); code != http.StatusAccepted {
-		h.t.Fatalf("push webhook: %d %s", code, text)
+	return sha, body
+}
+
+// waitFirstCheck waits for the first check run on sha and returns when
+// the fake GitHub created it.
+func (h *harness) waitFirstCheck(sha string) time.Time {
+	h.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		var first time.Time
+		for _, c := range h.gh.CheckRuns("acme", "web") {
+			if c.HeadSHA == sha && (first.IsZero() || c.CreatedAt.Before(first)) {
+				first = c.CreatedAt
+			}
+		}
+		if !first.IsZero() {
+			return first
+		}
+		time.Sleep(time.Millisecond)
 	}
-	return sha
+	h.t.Fatalf("no check run on %s", sha)
+	return time.Time{}
+}
+
+func mustJSON(t testing.TB, v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // waitChecks waits until the summary check of sha is completed and

@@ -122,72 +122,71 @@ func (a *App) executeRun(ctx context.Context, run store.Run) engine.Result {
 		return engine.Result{RunID: run.ID, Status: engine.StatusFailure, Reason: "no GitHub client: " + err.Error()}
 	}
 
-	workspace, fetchErr := a.fetch(ctx, run)
-	var files *checks.FileIndex
-	if fetchErr == nil {
-		defer source.Remove(workspace)
-		files = checks.NewFileIndex(listFiles(workspace))
-	}
 	positions := map[string]int{}
 	for i, s := range p.Stages {
 		positions[s.Name] = i
 	}
-	// No details_url: GitHub then links the check to its own page, and
-	// logs of private repositories stay behind GitHub's permissions.
-	opts := checks.Options{
-		Workspace:  workspace,
-		OnCheckRun: a.recordCheckRun(ctx, run.ID),
-	}
-	if files != nil {
-		opts.Files, opts.FilesNamed = files.Has, files.Named
-	}
-	reporter := checks.NewReporter(client.Checks, checks.Target{Owner: owner, Repo: name, HeadSHA: run.SHA, RunID: run.ID}, opts)
+	// The file index fills in once the source is fetched, before any
+	// stage can produce an annotation: the engine's events reach the
+	// reporter after Prepare returns.
+	var files *checks.FileIndex
+	reporter := checks.NewReporter(client.Checks, checks.Target{Owner: owner, Repo: name, HeadSHA: run.SHA, RunID: run.ID},
+		checks.Options{
+			// No details_url: GitHub then links the check to its own page,
+			// and logs of private repositories stay behind GitHub's
+			// permissions.
+			Files: func(path string) bool { return files != nil && files.Has(path) },
+			FilesNamed: func(base string) []string {
+				if files == nil {
+					return nil
+				}
+				return files.Named(base)
+			},
+			// source.Fetch checks out into Root/RunID.
+			Workspace:  filepath.Join(workspaceRoot(a.cfg), run.ID),
+			OnCheckRun: a.recordCheckRun(ctx, run.ID),
+		})
 	// The reporter outlives a cancelled run: cancelled checks must still
 	// be concluded. Close bounds it.
 	reporter.Start(context.WithoutCancel(ctx))
 	rec := newRecorder(a.db, run.ID, positions)
 	rec.Start(context.WithoutCancel(ctx))
-	obs := observers{reporter, rec}
 
-	var res engine.Result
-	if fetchErr != nil {
-		res = a.failBeforeStart(obs, run, p, plan, "could not fetch the source: "+fetchErr.Error())
-	} else {
-		tmp := filepath.Join(a.cfg.DataDir, "tmp", run.ID)
-		defer os.RemoveAll(tmp)
-		previous, err := a.previousResults(ctx, run)
-		if err != nil {
-			res = a.failBeforeStart(obs, run, p, plan, err.Error())
-		} else {
-			e := &engine.Engine{Runner: a.opts.Runner, Observer: obs}
-			res = e.Run(ctx, engine.Run{
-				ID: run.ID, Pipeline: p, Plan: plan, Event: ev,
-				Workspace: workspace, ArtifactDir: a.artifactDir(run.ID), TempDir: tmp,
-				LookupEnv: lookupPipelineEnv, WithholdSecrets: run.Fork, Previous: previous,
-			})
+	tmp := filepath.Join(a.cfg.DataDir, "tmp", run.ID)
+	defer os.RemoveAll(tmp)
+	var workspace string
+	defer func() {
+		if workspace != "" {
+			_ = source.Remove(workspace)
 		}
-	}
+	}()
+	previous, prevErr := a.previousResults(ctx, run)
+	e := &engine.Engine{Runner: a.opts.Runner, Observer: observers{reporter, rec}}
+	res := e.Run(ctx, engine.Run{
+		ID: run.ID, Pipeline: p, Plan: plan, Event: ev,
+		ArtifactDir: a.artifactDir(run.ID), TempDir: tmp,
+		LookupEnv: lookupPipelineEnv, WithholdSecrets: run.Fork, Previous: previous,
+		Prepare: func(ctx context.Context) (string, error) {
+			if prevErr != nil {
+				return "", prevErr
+			}
+			started := time.Now()
+			ws, err := a.fetch(ctx, run)
+			logger(ctx).Info().Err(err).Dur("duration", time.Since(started)).Msg("source fetched")
+			if err != nil {
+				return "", fmt.Errorf("could not fetch the source: %w", err)
+			}
+			workspace = ws
+			files = checks.NewFileIndex(listFiles(ws))
+			return ws, nil
+		},
+	})
 	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), checkCloseTimeout)
 	defer cancel()
 	if err := reporter.Close(closeCtx); err != nil {
 		logger(ctx).Error().Err(err).Msg("conclude check runs")
 	}
 	rec.Close()
-	return res
-}
-
-// failBeforeStart reports a run that could not start as failed, stage by
-// stage, so no check is left waiting.
-func (a *App) failBeforeStart(obs engine.Observer, run store.Run, p *pipeline.Pipeline, plan pipeline.Plan, reason string) engine.Result {
-	now := time.Now()
-	obs.Observe(engine.RunStarted{RunID: run.ID, Pipeline: p, Plan: plan, Time: now})
-	res := engine.Result{RunID: run.ID, Status: engine.StatusFailure, Reason: reason, Started: now}
-	for _, s := range p.Stages {
-		sr := engine.StageResult{Name: s.Name, Status: engine.StatusSkipped, Reason: "skipped: " + reason}
-		obs.Observe(engine.StageFinished{Result: sr})
-		res.Stages = append(res.Stages, sr)
-	}
-	obs.Observe(engine.RunFinished{Result: res})
 	return res
 }
 

@@ -198,3 +198,18 @@ func (q *Queue) Queues() []string { return slices.Clone(q.queues) }
 // Client is the River client, for what this package does not wrap
 // (cancelling a job, subscribing to events).
 func (q *Queue) Client() *river.Client[*sql.Tx] { return q.client }
+
+// InsertManyTx inserts several jobs on tx in one statement batch.
+func (q *Queue) InsertManyTx(ctx context.Context, tx *sql.Tx, args []river.JobArgs) error {
+	if len(args) == 0 {
+		return nil
+	}
+	params := make([]river.InsertManyParams, len(args))
+	for i, a := range args {
+		params[i] = river.InsertManyParams{Args: a}
+	}
+	if _, err := q.client.InsertManyTx(ctx, tx, params); err != nil {
+		return fmt.Errorf("queue: insert %d jobs: %w", len(args), err)
+	}
+	return nil
+}

@@ -124,6 +124,9 @@ func (s *Server) handle(pattern string, mode authMode, h handlerFunc) {
 		if !s.authenticate(sw, r, rc, mode) {
 			return
 		}
+		if !s.spendRateLimit(sw, rc) {
+			return
+		}
 		h(sw, r, rc)
 	})
 }

@@ -49,6 +49,9 @@ type Server struct {
 	reactions   map[int64][]reaction // comment id -> reactions, oldest first
 	statuses    []*CommitStatus      // every repository's, oldest first
 	deployments map[int64]*Deployment
+
+	// Rate limits per credential (ratelimit.go).
+	rateBuckets map[string]*rateBucket
 }
 
 // Option configures a Server.
@@ -58,6 +61,7 @@ type options struct {
 	tokenTTL    time.Duration
 	appSlug     string
 	permissions map[string]string
+	rateLimit   int
 }
 
 // DefaultPermissions returns the permissions an installation gets unless
@@ -118,10 +122,12 @@ func New(t testing.TB, opts ...Option) *Server {
 		comments:      map[int64]*Comment{},
 		reactions:     map[int64][]reaction{},
 		deployments:   map[int64]*Deployment{},
+		rateBuckets:   map[string]*rateBucket{},
 		opts: options{
 			tokenTTL:    time.Hour,
 			appSlug:     "stagegate",
 			permissions: DefaultPermissions(),
+			rateLimit:   5000,
 		},
 	}
 	for _, o := range opts {

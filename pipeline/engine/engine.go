@@ -65,6 +65,12 @@ type Run struct {
 	// from a fork: then neither Secrets nor the pipeline's secrets are
 	// given to the actions.
 	WithholdSecrets bool
+	// Prepare, when set, makes the workspace once the run has been
+	// announced (RunStarted) and before any stage, and returns its path,
+	// which replaces Workspace: fetching the source is slow, and
+	// observers can show the run as started meanwhile. An error fails
+	// the run, every stage skipped with the error as the reason.
+	Prepare func(ctx context.Context) (workspace string, err error)
 	// Previous holds results of stages from an earlier run that are
 	// reused as they are, for a re-run from a later stage: a stage with a
 	// result here, matched by name, is not executed again, and its
@@ -130,6 +136,18 @@ func (e *Engine) Run(ctx context.Context, r Run) Result {
 		res.Stages = rs.skipAll(plans, "")
 		res.Status, res.Reason = StatusSkipped, r.Plan.Reason
 		return finish()
+	}
+	if r.Prepare != nil {
+		ws, err := r.Prepare(ctx)
+		if err != nil {
+			res.Stages = rs.skipAll(plans, "skipped: "+err.Error())
+			res.Status, res.Reason = StatusFailure, err.Error()
+			if ctx.Err() != nil {
+				res.Status, res.Reason = StatusCancelled, cancelReason(ctx)
+			}
+			return finish()
+		}
+		r.Workspace = ws
 	}
 	cleanup, err := rs.setup()
 	if err != nil {
