@@ -204,3 +204,22 @@ func containsAll(s string, subs ...string) bool {
 	}
 	return true
 }
+
+// sendAndWait delivers a webhook and waits until the app has processed
+// it, returning the delivery's recorded result.
+func (h *harness) sendAndWait(event string, body []byte) string {
+	h.t.Helper()
+	guid := githubtest.NewDeliveryID()
+	if code, text := h.send(event, guid, body); code != http.StatusAccepted {
+		h.t.Fatalf("%s webhook: %d %s", event, code, text)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if result, done := h.app.DeliveryResult(context.Background(), guid); done {
+			return result
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	h.t.Fatalf("delivery %s was not processed", guid)
+	return ""
+}

@@ -1,0 +1,14 @@
+package app
+
+import "context"
+
+// DeliveryResult is what processing a delivery came to, and whether it
+// has been processed; for tests that must wait for one delivery before
+// sending the next.
+func (a *App) DeliveryResult(ctx context.Context, guid string) (string, bool) {
+	d, err := a.db.GetDelivery(ctx, guid)
+	if err != nil || d.ProcessedAt.IsZero() {
+		return "", false
+	}
+	return d.Result, true
+}
