@@ -20,15 +20,21 @@ type row struct {
 }
 
 func main() {
-	rounds := flag.Int("rounds", 40, "interleaved rounds per measurement")
+	rounds := flag.Int("rounds", 40, "interleaved rounds per measurement of stagegate run")
 	flag.Parse()
-	rows, err := benchLocalRun(*rounds)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
+	var rows []row
+	for _, bench := range []func() ([]row, error){
+		func() ([]row, error) { return benchLocalRun(*rounds) },
+		benchApp,
+	} {
+		r, err := bench()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		rows = append(rows, r...)
 	}
-	fmt.Printf("stagegate benchmarks: %s/%s, %d CPUs, %s, medians of %d interleaved rounds\n\n",
-		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), *rounds)
+	fmt.Printf("stagegate benchmarks: %s/%s, %d CPUs, %s\n\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "MEASUREMENT\tVALUE\tGOAL\t")
 	for _, r := range rows {

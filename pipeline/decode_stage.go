@@ -183,6 +183,15 @@ func (d *decoder) deployKeys(s *Stage, f fields) {
 		}
 		s.Deployers = deployers
 	}
+	if pr, ok := f["require"]; ok {
+		require, nodes := d.strList(pr.value, `"require"`)
+		for i, name := range require {
+			if strings.TrimSpace(name) == "" {
+				d.errs.add(nodes[i].pos, "a required check needs a name")
+			}
+		}
+		s.Require = require
+	}
 	if s.Deploy() && s.Approval == "" {
 		s.Approval = ApprovalNone
 	}

@@ -56,7 +56,7 @@ func yamlName(f reflect.StructField) string {
 
 // deployOnlyKeys are the stage keys that mean something only on a stage
 // that deploys to an environment.
-var deployOnlyKeys = [...]string{"url", "approval", "deployers"}
+var deployOnlyKeys = [...]string{"url", "approval", "deployers", "require"}
 
 // eventNames lists the events `on:` accepts, from the Triggers keys.
 func eventNames() []string { return yamlKeys(reflect.TypeFor[Triggers]()) }

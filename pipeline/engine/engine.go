@@ -71,6 +71,13 @@ type Run struct {
 	// observers can show the run as started meanwhile. An error fails
 	// the run, every stage skipped with the error as the reason.
 	Prepare func(ctx context.Context) (workspace string, err error)
+	// Gate, when set, is called before each deploy stage (one with an
+	// environment) once the stages before it have succeeded, and blocks
+	// until the stage may run: its checks pass, it is approved, its
+	// environment is free. An error fails the stage with the error as
+	// the reason, without running its actions or its on_failure; release,
+	// if not nil, is called when the stage has ended.
+	Gate func(ctx context.Context, stage *pipeline.Stage) (release func(), err error)
 	// Previous holds results of stages from an earlier run that are
 	// reused as they are, for a re-run from a later stage: a stage with a
 	// result here, matched by name, is not executed again, and its
@@ -228,7 +235,7 @@ func (rs *runState) runStages(ctx context.Context, plans []pipeline.StagePlan) (
 				sr.Reason = "skipped"
 			}
 		default:
-			sr = rs.runStage(ctx, st)
+			sr = rs.gatedStage(ctx, st)
 		}
 		rs.emit(StageFinished{Result: sr})
 		results = append(results, sr)
@@ -248,6 +255,26 @@ func (rs *runState) runStages(ctx context.Context, plans []pipeline.StagePlan) (
 		return results, StatusSuccess, ""
 	}
 	return results, stop.Status, fmt.Sprintf("stage %s: %s", stop.Name, stop.Reason)
+}
+
+// gatedStage runs a stage, through the run's gate when it deploys.
+func (rs *runState) gatedStage(ctx context.Context, st *pipeline.Stage) StageResult {
+	if rs.run.Gate == nil || !st.Deploy() {
+		return rs.runStage(ctx, st)
+	}
+	waited := time.Now()
+	release, err := rs.run.Gate(ctx, st)
+	if err != nil {
+		sr := StageResult{Name: st.Name, Status: StatusFailure, Reason: err.Error(), Started: waited, Duration: time.Since(waited)}
+		if ctx.Err() != nil {
+			sr.Status, sr.Reason = StatusCancelled, cancelReason(ctx)
+		}
+		return sr
+	}
+	if release != nil {
+		defer release()
+	}
+	return rs.runStage(ctx, st)
 }
 
 // afterStop is the result of a stage that comes after the one that
