@@ -55,6 +55,10 @@ type App struct {
 	handler http.Handler
 	ingest  *batchIngester
 	running runningRuns
+	// waiters wakes deploy gates; environments admits one deploy per
+	// environment at a time.
+	waiters      waiters
+	environments environments
 	// stopping is set once Stop has begun.
 	stopping atomic.Bool
 }

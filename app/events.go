@@ -102,14 +102,19 @@ func changedInCommits(commits []*github.HeadCommit) []string {
 // pullRequestEvent turns a pull request payload into the event the
 // pipeline sees. Its changed files always come from the compare API.
 func pullRequestEvent(e *github.PullRequestEvent) (ev pipeline.Event, need *compareRange, fork bool) {
-	pr := e.GetPullRequest()
+	return pullRequestEventOf(e.GetPullRequest(), e.GetSender().GetLogin())
+}
+
+// pullRequestEventOf is the event of a pull request's head commit, as
+// when a command on it starts a run.
+func pullRequestEventOf(pr *github.PullRequest, actor string) (ev pipeline.Event, need *compareRange, fork bool) {
 	ev = pipeline.Event{
 		Kind:       pipeline.EventPullRequest,
 		Branch:     pr.GetHead().GetRef(),
 		BaseBranch: pr.GetBase().GetRef(),
 		SHA:        pr.GetHead().GetSHA(),
 		PR:         pr.GetNumber(),
-		Actor:      e.GetSender().GetLogin(),
+		Actor:      actor,
 	}
 	fork = pr.GetHead().GetRepo().GetFullName() != pr.GetBase().GetRepo().GetFullName()
 	return ev, &compareRange{Base: pr.GetBase().GetSHA(), Head: ev.SHA}, fork

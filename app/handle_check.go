@@ -9,13 +9,23 @@ import (
 
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/checks"
+	"github.com/stagegate/stagegate/pipeline"
 )
 
 // handleCheckRun re-runs a stage, and the stages after it, when someone
 // clicks "Re-run" on its check. Earlier stages' results and artifacts are
 // reused.
 func (a *App) handleCheckRun(ctx context.Context, d store.Delivery, e *github.CheckRunEvent) (string, error) {
-	if e.GetAction() != "rerequested" {
+	repo := repoFrom(e.GetInstallation(), e.GetRepo())
+	switch e.GetAction() {
+	case "completed":
+		// A check that ends may open, or close, a deploy gate.
+		a.waiters.wake(repo.FullName(), e.GetCheckRun().GetHeadSHA())
+		return "", ignored("check %s completed: gates of %s told", e.GetCheckRun().GetName(), short(e.GetCheckRun().GetHeadSHA()))
+	case "requested_action":
+		return a.handleDeployButton(ctx, d, repo, e)
+	case "rerequested":
+	default:
 		return "", ignored("check_run %s", e.GetAction())
 	}
 	if e.GetCheckRun().GetApp().GetID() != a.cfg.AppID {
@@ -41,10 +51,15 @@ func (a *App) handleCheckRun(ctx context.Context, d store.Delivery, e *github.Ch
 // re-requested. A "requested" suite is ignored: the push that created it
 // has started the run already.
 func (a *App) handleCheckSuite(ctx context.Context, d store.Delivery, e *github.CheckSuiteEvent) (string, error) {
-	if e.GetAction() != "rerequested" {
+	repo := repoFrom(e.GetInstallation(), e.GetRepo())
+	switch e.GetAction() {
+	case "completed":
+		a.waiters.wake(repo.FullName(), e.GetCheckSuite().GetHeadSHA())
+		return "", ignored("check suite completed: gates of %s told", short(e.GetCheckSuite().GetHeadSHA()))
+	case "rerequested":
+	default:
 		return "", ignored("check_suite %s", e.GetAction())
 	}
-	repo := repoFrom(e.GetInstallation(), e.GetRepo())
 	old, err := a.db.LatestRunForSHA(ctx, repo.FullName(), e.GetCheckSuite().GetHeadSHA())
 	if errors.Is(err, store.ErrNotFound) {
 		return "", ignored("no run for %s to re-run", e.GetCheckSuite().GetHeadSHA())
@@ -66,4 +81,61 @@ func rerunRequest(old store.Run, delivery string) runRequest {
 		fork:     old.Fork,
 		delivery: delivery,
 	}
+}
+
+// handleStatus tells the deploy gates of a commit that one of its commit
+// statuses changed.
+func (a *App) handleStatus(_ context.Context, e *github.StatusEvent) (string, error) {
+	repo := repoFrom(e.GetInstallation(), e.GetRepo())
+	a.waiters.wake(repo.FullName(), e.GetSHA())
+	return "", ignored("status %s is %s: gates of %s told", e.GetContext(), e.GetState(), short(e.GetSHA()))
+}
+
+// handleDeployButton is a click on a deploy stage's Deploy button: the
+// same approval as /deploy, by whoever clicked.
+func (a *App) handleDeployButton(ctx context.Context, d store.Delivery, repo repoRef, e *github.CheckRunEvent) (string, error) {
+	if e.GetCheckRun().GetApp().GetID() != a.cfg.AppID || e.GetRequestedAction().Identifier != checks.DeployActionID {
+		return "", ignored("requested action %q of check %s", e.GetRequestedAction().Identifier, e.GetCheckRun().GetName())
+	}
+	runID, stage := checks.ParseExternalID(e.GetCheckRun().GetExternalID())
+	run, err := a.db.GetRun(ctx, runID)
+	if err != nil {
+		return "", fmt.Errorf("load run of the Deploy button: %w", err)
+	}
+	st, err := stageOf(run, stage)
+	if err != nil {
+		return "", err
+	}
+	client, err := a.gh.Installation(ctx, repo.Installation)
+	if err != nil {
+		return "", fmt.Errorf("installation client: %w", err)
+	}
+	login := e.GetSender().GetLogin()
+	done, err := a.approveDeploy(ctx, client, run, st, login, d.GUID)
+	if why, forbidden := isForbidden(err); forbidden {
+		// A button has no reply of its own: answer on the pull requests
+		// the check belongs to.
+		for _, pr := range e.GetCheckRun().PullRequests {
+			cc := commandContext{client: client, repo: repo, pr: pr.GetNumber(), login: login}
+			if err := a.reply(ctx, cc, why); err != nil {
+				return "", err
+			}
+		}
+		return "refused: " + why, nil
+	}
+	return done.result, err
+}
+
+// stageOf finds a stage of a run's pipeline by name.
+func stageOf(run store.Run, name string) (*pipeline.Stage, error) {
+	p, err := pipeline.Parse(run.PipelinePath, []byte(run.Pipeline))
+	if err != nil {
+		return nil, fmt.Errorf("the pipeline of run %s no longer parses: %w", run.ID, err)
+	}
+	for _, s := range p.Stages {
+		if s.Name == name {
+			return s, nil
+		}
+	}
+	return nil, fmt.Errorf("run %s has no stage %q", run.ID, name)
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-github/v60/github"
 
 	"github.com/stagegate/stagegate/app/store"
+	"github.com/stagegate/stagegate/checks"
 )
 
 // errPullRequestClosed cancels the runs of a closed pull request.
@@ -20,6 +21,12 @@ func (a *App) handlePullRequest(ctx context.Context, d store.Delivery, e *github
 	switch e.GetAction() {
 	case "opened", "synchronize", "reopened":
 		ev, need, fork := pullRequestEvent(e)
+		if fork {
+			waiting, err := a.awaitOkToTest(ctx, repo, ev.SHA)
+			if err != nil || waiting {
+				return "", err
+			}
+		}
 		return a.startRun(ctx, runRequest{repo: repo, event: ev, compare: need, fork: fork, delivery: d.GUID})
 	case "closed":
 		runs, err := a.db.RunsForPR(ctx, repo.FullName(), e.GetNumber())
@@ -36,4 +43,32 @@ func (a *App) handlePullRequest(ctx context.Context, d store.Delivery, e *github
 		return fmt.Sprintf("pull request #%d closed: %d runs cancelled", e.GetNumber(), n), nil
 	}
 	return "", ignored("pull_request %s", e.GetAction())
+}
+
+// awaitOkToTest holds back a fork's commit until someone with write
+// access comments /ok-to-test: until then the pull request shows a
+// neutral check saying so, rather than nothing.
+func (a *App) awaitOkToTest(ctx context.Context, repo repoRef, sha string) (bool, error) {
+	_, err := a.db.GetApproval(ctx, repo.FullName(), sha, store.ApprovalOkToTest, "")
+	if err == nil {
+		return false, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return false, err
+	}
+	client, err := a.gh.Installation(ctx, repo.Installation)
+	if err != nil {
+		return false, fmt.Errorf("installation client: %w", err)
+	}
+	summary := "This pull request comes from a fork, so its code is not run until someone with write access " +
+		"to the repository reviews it and comments `/ok-to-test`. The approval holds for commit " + short(sha) +
+		" only; a new push needs a new one. Runs of forks never get secrets."
+	_, _, err = client.Checks.CreateCheckRun(ctx, repo.Owner, repo.Name, github.CreateCheckRunOptions{
+		Name: checks.SummaryName, HeadSHA: sha, Status: github.String("completed"), Conclusion: github.String("neutral"),
+		Output: &github.CheckRunOutput{Title: github.String("Waiting for /ok-to-test"), Summary: github.String(summary)},
+	})
+	if err != nil {
+		return false, fmt.Errorf("show the wait for /ok-to-test: %w", err)
+	}
+	return true, ignored("fork pull request waits for /ok-to-test on %s", short(sha))
 }

@@ -76,6 +76,10 @@ func (a *App) process(ctx context.Context, d store.Delivery) (string, error) {
 		return a.handleCheckRun(ctx, d, e)
 	case *github.CheckSuiteEvent:
 		return a.handleCheckSuite(ctx, d, e)
+	case *github.IssueCommentEvent:
+		return a.handleIssueComment(ctx, d, e)
+	case *github.StatusEvent:
+		return a.handleStatus(ctx, e)
 	case *github.InstallationEvent:
 		return a.handleInstallation(ctx, e)
 	case *github.InstallationRepositoriesEvent:
@@ -95,6 +99,10 @@ func installationOf(event any) int64 {
 	case *github.CheckRunEvent:
 		return e.GetInstallation().GetID()
 	case *github.CheckSuiteEvent:
+		return e.GetInstallation().GetID()
+	case *github.IssueCommentEvent:
+		return e.GetInstallation().GetID()
+	case *github.StatusEvent:
 		return e.GetInstallation().GetID()
 	}
 	return 0

@@ -161,9 +161,10 @@ func (a *App) executeRun(ctx context.Context, run store.Run) engine.Result {
 		}
 	}()
 	previous, prevErr := a.previousResults(ctx, run)
+	gate := &deployGate{a: a, run: run, client: client, reporter: reporter}
 	e := &engine.Engine{Runner: a.opts.Runner, Observer: observers{reporter, rec}}
 	res := e.Run(ctx, engine.Run{
-		ID: run.ID, Pipeline: p, Plan: plan, Event: ev,
+		ID: run.ID, Pipeline: p, Plan: plan, Event: ev, Gate: gate.Gate,
 		ArtifactDir: a.artifactDir(run.ID), TempDir: tmp,
 		LookupEnv: lookupPipelineEnv, WithholdSecrets: run.Fork, Previous: previous,
 		Prepare: func(ctx context.Context) (string, error) {

@@ -46,6 +46,8 @@ var handledEvents = map[string]bool{
 	"check_suite":               true,
 	"installation":              true,
 	"installation_repositories": true,
+	"issue_comment":             true,
+	"status":                    true,
 }
 
 // webhookHandler is POST /webhook. It only verifies, stores and queues:

@@ -7,6 +7,13 @@
 // number of calls per run: two per stage that runs, one per stage that
 // does not, two for the summary, plus progress updates bounded by a
 // throttle and annotation batches beyond the first 50 of a check.
+//
+// A deploy stage (one with an environment) is gated: EvaluateChecks and
+// LoadChecks turn the commit's checks into a Gate's requirements,
+// Gate.Decide says whether it may proceed, Reporter.ShowGate shows the
+// gate on the stage's check (outside the budget above), and
+// StartDeployment records the deploy as a GitHub deployment whose
+// statuses follow the stage (Reporter.TrackDeployment).
 package checks
 
 import (
@@ -72,6 +79,7 @@ func ParseExternalID(id string) (runID, stage string) {
 
 // Check run statuses and conclusions, as GitHub spells them.
 const (
+	statusQueued     = "queued"
 	statusInProgress = "in_progress"
 	statusCompleted  = "completed"
 
@@ -81,6 +89,9 @@ const (
 	conclusionCancelled = "cancelled"
 	conclusionSkipped   = "skipped"
 	conclusionTimedOut  = "timed_out"
+	// conclusionActionRequired completes a deploy stage's check while
+	// its gate waits for approval, to show the Deploy button.
+	conclusionActionRequired = "action_required"
 )
 
 // StageConclusion maps a stage's status to its check's conclusion: the

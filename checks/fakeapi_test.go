@@ -64,6 +64,8 @@ func (c call) String() string {
 // requests to GitHub's rules.
 type fakeCheck struct {
 	name, status, conclusion string
+	details                  string
+	actions                  []string
 	annotations              int
 }
 
@@ -118,7 +120,8 @@ func (f *fakeAPI) CreateCheckRun(ctx context.Context, owner, repo string, opts g
 	f.nextID++
 	id := f.nextID
 	f.calls[n].id = id
-	f.checks[id] = &fakeCheck{name: opts.Name, status: cmpOr(opts.GetStatus(), "queued"), conclusion: opts.GetConclusion()}
+	f.checks[id] = &fakeCheck{name: opts.Name, status: cmpOr(opts.GetStatus(), "queued"), conclusion: opts.GetConclusion(),
+		details: opts.GetDetailsURL(), actions: actionIDs(opts.Actions)}
 	if opts.Conclusion != nil {
 		f.checks[id].status = statusCompleted
 	}
@@ -158,7 +161,22 @@ func (f *fakeAPI) UpdateCheckRun(ctx context.Context, owner, repo string, id int
 	if opts.Output != nil {
 		ch.annotations += len(opts.Output.Annotations)
 	}
-	return &github.CheckRun{ID: github.Int64(id), Name: github.String(opts.Name)}, nil, nil
+	if opts.DetailsURL != nil {
+		ch.details = opts.GetDetailsURL()
+	}
+	if opts.Actions != nil {
+		ch.actions = actionIDs(opts.Actions)
+	}
+	return &github.CheckRun{ID: github.Int64(id), Name: github.String(opts.Name),
+		HTMLURL: github.String(fmt.Sprintf("https://github.com/%s/%s/runs/%d", owner, repo, id))}, nil, nil
+}
+
+func actionIDs(actions []*github.CheckRunAction) []string {
+	var ids []string
+	for _, a := range actions {
+		ids = append(ids, a.Identifier)
+	}
+	return ids
 }
 
 func (f *fakeAPI) recorded() []call {
@@ -215,7 +233,10 @@ var (
 func validateCreate(t errorer, owner, repo string, o github.CreateCheckRunOptions) {
 	t.Helper()
 	where := "create " + o.Name
-	validateCommon(t, where, owner, repo, o.Name, o.DetailsURL, o.Status, o.Conclusion, o.CompletedAt != nil, o.Output, len(o.Actions))
+	validateCommon(t, where, owner, repo, o.Name, o.DetailsURL, o.Status, o.Conclusion, o.CompletedAt != nil, o.Output, o.Actions)
+	if o.GetConclusion() == "action_required" && o.GetDetailsURL() == "" {
+		t.Errorf("%s: conclusion action_required requires a details_url", where)
+	}
 	if !shaRE.MatchString(o.HeadSHA) {
 		t.Errorf("%s: head_sha %q is not a commit SHA", where, o.HeadSHA)
 	}
@@ -225,7 +246,10 @@ func validateCreate(t errorer, owner, repo string, o github.CreateCheckRunOption
 func validateUpdate(t errorer, owner, repo string, ch *fakeCheck, o github.UpdateCheckRunOptions) {
 	t.Helper()
 	where := "update " + o.Name
-	validateCommon(t, where, owner, repo, o.Name, o.DetailsURL, o.Status, o.Conclusion, o.CompletedAt != nil, o.Output, len(o.Actions))
+	validateCommon(t, where, owner, repo, o.Name, o.DetailsURL, o.Status, o.Conclusion, o.CompletedAt != nil, o.Output, o.Actions)
+	if o.GetConclusion() == "action_required" && o.GetDetailsURL() == "" && ch.details == "" {
+		t.Errorf("%s: conclusion action_required requires a details_url", where)
+	}
 	// go-github always sends name; an update must not rename the check.
 	if o.Name != ch.name {
 		t.Errorf("%s: renames check %q", where, ch.name)
@@ -239,7 +263,7 @@ func validateUpdate(t errorer, owner, repo string, ch *fakeCheck, o github.Updat
 	mustMarshal(t, where, o)
 }
 
-func validateCommon(t errorer, where, owner, repo, name string, details, status, conclusion *string, completedAt bool, out *github.CheckRunOutput, actions int) {
+func validateCommon(t errorer, where, owner, repo, name string, details, status, conclusion *string, completedAt bool, out *github.CheckRunOutput, actions []*github.CheckRunAction) {
 	t.Helper()
 	if owner == "" || repo == "" {
 		t.Errorf("%s: no owner or repo", where)
@@ -270,8 +294,22 @@ func validateCommon(t errorer, where, owner, repo, name string, details, status,
 			t.Errorf("%s: details_url %q is not an absolute http(s) URL", where, *details)
 		}
 	}
-	if actions > 3 {
-		t.Errorf("%s: %d actions, GitHub allows 3", where, actions)
+	if len(actions) > 3 {
+		t.Errorf("%s: %d actions, GitHub allows 3", where, len(actions))
+	}
+	for i, a := range actions {
+		if a == nil {
+			t.Errorf("%s: action %d is null", where, i)
+			continue
+		}
+		for field, lim := range map[string]struct {
+			v string
+			n int
+		}{"label": {a.Label, 20}, "identifier": {a.Identifier, 20}, "description": {a.Description, 40}} {
+			if n := utf8.RuneCountInString(lim.v); n == 0 || n > lim.n {
+				t.Errorf("%s: action %d: %s %q must have 1 to %d characters", where, i, field, lim.v, lim.n)
+			}
+		}
 	}
 	if out != nil {
 		validateOutput(t, where, out)

@@ -23,6 +23,8 @@ type stageView struct {
 	Logs      []logView
 	// AnnotationsOver counts annotations found past the cap.
 	AnnotationsOver int
+	// Gate is the deploy gate last shown for the stage, if any.
+	Gate *Gate
 }
 
 // actionRow is one action in a stage's table.
@@ -49,6 +51,9 @@ func renderStage(v stageView) output {
 	b.WriteString(head + "\n")
 	if v.Reason != "" {
 		b.WriteString("\n**Reason:** " + inline(v.Reason) + "\n")
+	}
+	if v.Gate != nil {
+		gateSection(&b, *v.Gate)
 	}
 	if len(v.Actions) > 0 {
 		b.WriteString("\n")
@@ -126,6 +131,10 @@ func stageTitle(v stageView) string {
 			}
 		}
 		if len(bad) == 0 {
+			if v.Gate != nil && len(v.Actions) == 0 && v.Reason != "" {
+				// The gate refused: the reason is the refusal.
+				return v.Name + ": " + strings.Join(strings.Fields(v.Reason), " ")
+			}
 			return v.Name + ": " + pastTense(v.State)
 		}
 		s := fmt.Sprintf("%s: %s %s", v.Name, bad[0].Name, pastTense(bad[0].State))

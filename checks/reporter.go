@@ -37,6 +37,12 @@ type Options struct {
 	// DetailsURL is the page a check links to, for a stage or for the
 	// summary (stage ""); nil or "" means no link.
 	DetailsURL func(stage string) string
+	// GateDetailsURL is the page a deploy stage's check links to while
+	// it waits for approval: GitHub requires a details_url with the
+	// action_required conclusion that shows the Deploy button. Nil or ""
+	// falls back to DetailsURL, then to the check's own page on GitHub,
+	// which costs one more call when the check does not exist yet.
+	GateDetailsURL func(stage string) string
 	// Throttle is the least time between progress updates of one check;
 	// 0 means DefaultThrottle and a negative value turns them off.
 	Throttle time.Duration

@@ -21,6 +21,18 @@ type checkState struct {
 	// annSent counts the annotations already sent; GitHub appends
 	// each request's annotations to the ones it has.
 	annSent int
+	// concluded means the check run is completed on GitHub while the
+	// stage is not: the gate concluded it action_required to show the
+	// Deploy button. It cannot go back to queued or in progress, and its
+	// button must not linger, so the stage's next write creates a new
+	// check run, which GitHub then shows instead.
+	concluded bool
+}
+
+// retire forgets a concluded check run, so that the next write creates
+// a new one. Called with Reporter.mu held.
+func (c *checkState) retire() {
+	*c = checkState{lastWrite: c.lastWrite, dirty: c.dirty, final: c.final}
 }
 
 // opKind is a write that must happen, in order, for the checks to end
@@ -32,6 +44,11 @@ const (
 	opStageStart
 	opStageEnd
 	opRunEnd
+	// opGate shows a deploy stage's gate (ShowGate).
+	opGate
+	// opDeploy brings a tracked deployment's statuses up to date with
+	// its stage (TrackDeployment).
+	opDeploy
 )
 
 type op struct {
@@ -67,6 +84,20 @@ type stageState struct {
 	byBlock map[blockKey]*logBlock
 	anns    annotationSet
 	check   checkState
+
+	// gate is the last gate shown, kept for the stage's summary.
+	gate *Gate
+	// gateQueued means an opGate for the stage is queued; gateWritten
+	// is what the last gate write showed, so that an unchanged gate
+	// sends nothing.
+	gateQueued  bool
+	gateWritten string
+	// deploy is the deployment TrackDeployment attached; startWritten
+	// and endWritten tell how far the stage's check has been written,
+	// for its statuses to follow.
+	deploy       *Deployment
+	startWritten bool
+	endWritten   bool
 }
 
 // model is a run folded from its events, guarded by Reporter.mu.
@@ -127,7 +158,7 @@ func (st *stageState) block(k blockKey) *logBlock {
 
 // view is the stage as its check shows it.
 func (st *stageState) view() stageView {
-	v := stageView{Name: st.name, State: stateRunning, Total: st.total, AnnotationsOver: st.anns.over}
+	v := stageView{Name: st.name, State: stateRunning, Total: st.total, AnnotationsOver: st.anns.over, Gate: st.gate}
 	for _, b := range st.blocks {
 		if len(b.lines) > 0 || b.dropped > 0 {
 			v.Logs = append(v.Logs, b.view())
@@ -187,6 +218,8 @@ func (m *model) runView() runView {
 			row.State, row.Duration, row.Note = st.result.Status, st.result.Duration, st.result.Reason
 		case !st.startedAt.IsZero():
 			row.State = stateRunning
+		case st.gate != nil:
+			row.Note = st.gate.headline()
 		case !st.planRun:
 			row.Note = st.planReason
 		}

@@ -68,6 +68,20 @@ func TestValidators(t *testing.T) {
 			a.Path = github.String("/work/a.go")
 			o.Output.Annotations = []*github.CheckRunAnnotation{a}
 		}, "not relative"},
+		{"action_required without details_url", func(o *github.CreateCheckRunOptions) {
+			o.Status, o.Conclusion, o.CompletedAt = github.String("completed"), github.String("action_required"), &github.Timestamp{}
+		}, "requires a details_url"},
+		{"long button label", func(o *github.CreateCheckRunOptions) {
+			o.Actions = []*github.CheckRunAction{{Label: "Deploy to production now", Identifier: "deploy", Description: "d"}}
+		}, "label"},
+		{"long button description", func(o *github.CreateCheckRunOptions) {
+			o.Actions = []*github.CheckRunAction{{Label: "Deploy", Identifier: "deploy", Description: strings.Repeat("d", 41)}}
+		}, "description"},
+		{"four buttons", func(o *github.CreateCheckRunOptions) {
+			for range 4 {
+				o.Actions = append(o.Actions, &github.CheckRunAction{Label: "a", Identifier: "a", Description: "a"})
+			}
+		}, "GitHub allows 3"},
 		{"bad level", func(o *github.CreateCheckRunOptions) {
 			a := ann(1, 1, 0, 0)
 			a.AnnotationLevel = github.String("error")
@@ -91,5 +105,12 @@ func TestValidators(t *testing.T) {
 		Output: &github.CheckRunOutput{Title: github.String("t"), Summary: github.String("s")}})
 	if got := strings.Join(c, "\n"); !strings.Contains(got, "renames") || !strings.Contains(got, "back to in_progress") {
 		t.Errorf("update complaints: %q", got)
+	}
+	c = nil
+	queued := &fakeCheck{name: "stagegate/deploy", status: "queued"}
+	validateUpdate(&c, "octo", "app", queued, github.UpdateCheckRunOptions{Name: "stagegate/deploy", Status: github.String("completed"),
+		Conclusion: github.String("action_required"), CompletedAt: &github.Timestamp{}})
+	if got := strings.Join(c, "\n"); !strings.Contains(got, "requires a details_url") {
+		t.Errorf("action_required update complaints: %q", got)
 	}
 }

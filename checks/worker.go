@@ -116,7 +116,10 @@ func (r *Reporter) progressDue(ctx context.Context, log *zerolog.Logger, now tim
 	}
 	consider(&r.m.summary, nil)
 	for _, st := range r.m.stages {
-		consider(&st.check, st)
+		// A check that shows a gate is the gate's to write.
+		if !st.startedAt.IsZero() && !st.check.concluded {
+			consider(&st.check, st)
+		}
 	}
 	r.mu.Unlock()
 	if pick == nil {

@@ -30,14 +30,57 @@ func (r *Reporter) exec(ctx context.Context, log *zerolog.Logger, o op) {
 			Output:     toOutput(out, nil),
 		})
 	case opStageStart:
+		r.stageStart(ctx, log, o.stage)
+		r.syncDeployment(ctx, log, o.stage)
+	case opStageEnd:
 		st := o.stage
-		var out output
-		var runID string
+		var w completion
 		r.withLock(func() {
-			out = renderStage(st.view())
-			st.check.dirty = false
-			runID = r.m.runID
+			w = completion{stage: st.name, c: &st.check, out: renderStage(st.view()), anns: st.anns.list,
+				conclusion: StageConclusion(st.result.Status), started: st.startedAt, completed: st.finishedAt}
 		})
+		r.complete(ctx, log, w)
+		r.withLock(func() { st.endWritten = true })
+		r.syncDeployment(ctx, log, st)
+	case opGate:
+		r.writeGate(ctx, log, o.stage)
+	case opDeploy:
+		r.syncDeployment(ctx, log, o.stage)
+	case opRunEnd:
+		var w completion
+		r.withLock(func() {
+			w = completion{c: &r.m.summary, out: renderRun(r.m.runView()),
+				conclusion: RunConclusion(r.m.result.Status), started: r.m.runStart, completed: r.m.finishedAt}
+		})
+		r.complete(ctx, log, w)
+	}
+}
+
+// stageStart shows a stage as started: a new check run, or the one its
+// deploy gate created while it waited (queued), moved to in progress.
+// go-github cannot send started_at in an update, so such a check keeps
+// the time its gate began waiting; the summary still shows the stage's
+// own duration.
+func (r *Reporter) stageStart(ctx context.Context, log *zerolog.Logger, st *stageState) {
+	var out output
+	var runID string
+	var id int64
+	r.withLock(func() {
+		out = renderStage(st.view())
+		st.check.dirty = false
+		runID = r.m.runID
+		if st.check.concluded {
+			st.check.retire()
+		}
+		id = st.check.id
+	})
+	if id != 0 {
+		_ = r.update(ctx, log, st.name, &st.check, github.UpdateCheckRunOptions{
+			Name:   CheckName(st.name),
+			Status: github.String(statusInProgress),
+			Output: toOutput(out, nil),
+		})
+	} else {
 		r.create(ctx, log, st.name, &st.check, github.CreateCheckRunOptions{
 			Name:       CheckName(st.name),
 			HeadSHA:    r.target.HeadSHA,
@@ -47,22 +90,8 @@ func (r *Reporter) exec(ctx context.Context, log *zerolog.Logger, o op) {
 			StartedAt:  &github.Timestamp{Time: st.startedAt},
 			Output:     toOutput(out, nil),
 		})
-	case opStageEnd:
-		st := o.stage
-		var w completion
-		r.withLock(func() {
-			w = completion{stage: st.name, c: &st.check, out: renderStage(st.view()), anns: st.anns.list,
-				conclusion: StageConclusion(st.result.Status), started: st.startedAt, completed: st.finishedAt}
-		})
-		r.complete(ctx, log, w)
-	case opRunEnd:
-		var w completion
-		r.withLock(func() {
-			w = completion{c: &r.m.summary, out: renderRun(r.m.runView()),
-				conclusion: RunConclusion(r.m.result.Status), started: r.m.runStart, completed: r.m.finishedAt}
-		})
-		r.complete(ctx, log, w)
 	}
+	r.withLock(func() { st.startWritten = true })
 }
 
 // completion is the completing write of one check.
@@ -84,6 +113,9 @@ type completion struct {
 func (r *Reporter) complete(ctx context.Context, log *zerolog.Logger, w completion) {
 	name := CheckName(w.stage)
 	r.mu.Lock()
+	if w.c.concluded {
+		w.c.retire()
+	}
 	id := w.c.id
 	batch := nextBatch(w.c, w.anns)
 	runID := r.m.runID

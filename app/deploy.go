@@ -1,0 +1,126 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/google/go-github/v60/github"
+
+	"github.com/stagegate/stagegate/app/store"
+	"github.com/stagegate/stagegate/checks"
+	"github.com/stagegate/stagegate/pipeline"
+)
+
+// commandDeploy is /deploy [environment] on a pull request: it approves
+// the deploy stage of the run of the pull request's head commit.
+func (a *App) commandDeploy(ctx context.Context, cc commandContext, env string) (commandDone, error) {
+	pr, err := a.pullRequest(ctx, cc)
+	if err != nil {
+		return commandDone{}, err
+	}
+	sha := pr.GetHead().GetSHA()
+	run, err := a.db.LatestRunForSHA(ctx, cc.repo.FullName(), sha)
+	if errors.Is(err, store.ErrNotFound) {
+		return commandDone{}, errForbidden{fmt.Sprintf("@%s stagegate has no run for %s to deploy", cc.login, short(sha))}
+	}
+	if err != nil {
+		return commandDone{}, err
+	}
+	st, err := deployStage(run, env)
+	if err != nil {
+		return commandDone{}, errForbidden{"@" + cc.login + " " + err.Error()}
+	}
+	return a.approveDeploy(ctx, cc.client, run, st, cc.login, cc.delivery)
+}
+
+// deployStage picks the stage a /deploy is for: the one deploying to env,
+// or the only deploy stage when env is empty.
+func deployStage(run store.Run, env string) (*pipeline.Stage, error) {
+	p, err := pipeline.Parse(run.PipelinePath, []byte(run.Pipeline))
+	if err != nil {
+		return nil, fmt.Errorf("the pipeline of run %s no longer parses: %w", run.ID, err)
+	}
+	var deploys []*pipeline.Stage
+	var envs []string
+	for _, s := range p.Stages {
+		if s.Deploy() {
+			deploys = append(deploys, s)
+			envs = append(envs, s.Environment)
+			if s.Environment == env {
+				return s, nil
+			}
+		}
+	}
+	switch {
+	case len(deploys) == 0:
+		return nil, errors.New("this pipeline has no deploy stage (a stage with an environment)")
+	case env != "":
+		return nil, fmt.Errorf("no stage deploys to %q; the environments are %s", env, strings.Join(envs, ", "))
+	case len(deploys) > 1:
+		return nil, fmt.Errorf("name the environment: /deploy %s", strings.Join(envs, " or /deploy "))
+	}
+	return deploys[0], nil
+}
+
+// approveDeploy checks that login may deploy and that nothing on the
+// commit is failing, records the approval for that commit, and lets the
+// run's gate proceed: the waiting run is woken, or a finished run is run
+// again from the deploy stage.
+func (a *App) approveDeploy(ctx context.Context, client *github.Client, run store.Run, st *pipeline.Stage, login, delivery string) (commandDone, error) {
+	owner, name := splitRepo(run.Repo)
+	if err := mayDeploy(ctx, client, owner, name, login, st); err != nil {
+		return commandDone{}, err
+	}
+	reqs, err := checks.LoadChecks(ctx, client.Checks, client.Repositories, owner, name, run.SHA, checks.CheckOptions{
+		OwnAppID: a.cfg.AppID, Exclude: checks.OwnCheck, Require: st.Require,
+	})
+	if err != nil {
+		return commandDone{}, err
+	}
+	gate := checks.Gate{Stage: st.Name, Environment: st.Environment, SHA: run.SHA, Requirements: reqs}
+	if gate.Decide() == checks.Refuse {
+		return commandDone{}, errForbidden{"@" + login + " " + gate.Refusal()}
+	}
+	if err := a.db.Approve(ctx, store.Approval{Repo: run.Repo, SHA: run.SHA, Kind: store.ApprovalDeploy, Scope: st.Environment, Approver: login}); err != nil {
+		return commandDone{}, err
+	}
+	if run.Status != store.StatusCompleted {
+		a.waiters.wake(run.Repo, run.SHA)
+		return commandDone{result: fmt.Sprintf("deploy of %s to %s approved by %s", short(run.SHA), st.Environment, login)}, nil
+	}
+	req := rerunRequest(run, delivery)
+	req.event.Actor = login
+	req.rerunOf, req.rerunFrom = run.ID, st.Name
+	result, err := a.startRun(ctx, req)
+	if err != nil {
+		return commandDone{}, err
+	}
+	return commandDone{result: "deploy approved: " + result}, nil
+}
+
+// commandOkToTest lets the head commit of a fork's pull request run. The
+// approval is for that commit only: a new push needs a new /ok-to-test.
+func (a *App) commandOkToTest(ctx context.Context, cc commandContext) (commandDone, error) {
+	if err := mayWrite(ctx, cc.client, cc.repo.Owner, cc.repo.Name, cc.login, "approve a fork's pull request for testing"); err != nil {
+		return commandDone{}, err
+	}
+	pr, err := a.pullRequest(ctx, cc)
+	if err != nil {
+		return commandDone{}, err
+	}
+	ev, need, fork := pullRequestEventOf(pr, cc.login)
+	if err := a.db.Approve(ctx, store.Approval{Repo: cc.repo.FullName(), SHA: ev.SHA, Kind: store.ApprovalOkToTest, Approver: cc.login}); err != nil {
+		return commandDone{}, err
+	}
+	result, err := a.startRun(ctx, runRequest{repo: cc.repo, event: ev, compare: need, fork: fork, delivery: cc.delivery})
+	var ign errIgnored
+	if errors.As(err, &ign) {
+		return commandDone{result: ign.why, reply: fmt.Sprintf("@%s approved %s, but it starts no run: %s", cc.login, short(ev.SHA), ign.why)}, nil
+	}
+	if err != nil {
+		return commandDone{}, err
+	}
+	return commandDone{result: result}, nil
+}

@@ -1,0 +1,132 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/go-github/v60/github"
+
+	"github.com/stagegate/stagegate/app/store"
+	"github.com/stagegate/stagegate/checks"
+	"github.com/stagegate/stagegate/pipeline"
+)
+
+// deployGate guards a run's deploy stages. It waits, without polling,
+// until every other check on the commit has passed, the stage is
+// approved if it must be, and its environment is free; then it records a
+// GitHub deployment for the stage.
+type deployGate struct {
+	a        *App
+	run      store.Run
+	client   *github.Client
+	reporter *checks.Reporter
+}
+
+// Gate implements engine.Run.Gate.
+func (g *deployGate) Gate(ctx context.Context, st *pipeline.Stage) (func(), error) {
+	changed, stop := g.a.waiters.watch(g.run.Repo, g.run.SHA)
+	defer stop()
+	for {
+		gate, err := g.evaluate(ctx, st)
+		if err != nil {
+			return nil, err
+		}
+		g.reporter.ShowGate(gate)
+		switch gate.Decide() {
+		case checks.Refuse:
+			return nil, errors.New(gate.Refusal())
+		case checks.Proceed:
+			release, ok, err := g.admit(ctx, st, changed)
+			if err != nil || ok {
+				return release, err
+			}
+			// Something changed while waiting for the environment: look
+			// at every requirement again.
+			continue
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return nil, context.Cause(ctx)
+		}
+	}
+}
+
+// admit takes the environment, waiting in line for it, and checks the
+// requirements once more before starting the deployment: they may have
+// changed while the deploy waited.
+func (g *deployGate) admit(ctx context.Context, st *pipeline.Stage, changed <-chan struct{}) (func(), bool, error) {
+	release, err := g.a.environments.acquire(ctx, g.run.Repo, st.Environment, g.run.ID)
+	if err != nil {
+		return nil, false, err
+	}
+	gate, err := g.evaluate(ctx, st)
+	if err != nil {
+		release()
+		return nil, false, err
+	}
+	if gate.Decide() != checks.Proceed {
+		release()
+		return nil, false, nil
+	}
+	g.reporter.ShowGate(gate)
+	owner, name := splitRepo(g.run.Repo)
+	approver := ""
+	if a, err := g.a.db.GetApproval(ctx, g.run.Repo, g.run.SHA, store.ApprovalDeploy, st.Environment); err == nil {
+		approver = a.Approver
+	}
+	d, err := checks.StartDeployment(ctx, g.client.Repositories, checks.Target{Owner: owner, Repo: name, HeadSHA: g.run.SHA, RunID: g.run.ID},
+		checks.DeploymentInfo{Environment: st.Environment, URL: st.URL, Stage: st.Name, Approver: approver})
+	if err != nil {
+		release()
+		return nil, false, fmt.Errorf("could not create the GitHub deployment: %w", err)
+	}
+	// The reporter posts the deployment's in_progress and final statuses
+	// with the stage check's page as their log.
+	g.reporter.TrackDeployment(st.Name, d)
+	return release, true, nil
+}
+
+// evaluate gathers the requirements of a deploy stage: the other checks
+// on the commit, the approval and the environment. The engine calls the
+// gate only once the earlier stages have passed.
+func (g *deployGate) evaluate(ctx context.Context, st *pipeline.Stage) (checks.Gate, error) {
+	owner, name := splitRepo(g.run.Repo)
+	gate := checks.Gate{Stage: st.Name, Environment: st.Environment, SHA: g.run.SHA}
+	gate.Requirements = append(gate.Requirements, checks.Requirement{Kind: "stages", Name: "earlier stages", State: checks.Met, Detail: "passed"})
+	reqs, err := checks.LoadChecks(ctx, g.client.Checks, g.client.Repositories, owner, name, g.run.SHA, checks.CheckOptions{
+		OwnAppID: g.a.cfg.AppID,
+		// stagegate's own checks never count: the summary is in progress
+		// while the run waits, deploy checks would wait for each other,
+		// and the earlier stages are a requirement of their own.
+		Exclude: checks.OwnCheck,
+		Require: st.Require,
+	})
+	if err != nil {
+		return gate, fmt.Errorf("could not read the checks of %s: %w", short(g.run.SHA), err)
+	}
+	gate.Requirements = append(gate.Requirements, reqs...)
+	if st.Approval == pipeline.ApprovalManual {
+		r := checks.Requirement{Kind: "approval", Name: "approval", State: checks.Waiting, Detail: "waiting for /deploy or the Deploy button"}
+		if a, err := g.a.db.GetApproval(ctx, g.run.Repo, g.run.SHA, store.ApprovalDeploy, st.Environment); err == nil {
+			r.State, r.Detail = checks.Met, fmt.Sprintf("approved by @%s for %s", a.Approver, short(g.run.SHA))
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return gate, err
+		}
+		gate.Requirements = append(gate.Requirements, r)
+	}
+	env := checks.Requirement{Kind: "environment", Name: st.Environment, State: checks.Met, Detail: "free"}
+	if holder := g.a.environments.holderOf(g.run.Repo, st.Environment); holder != "" && holder != g.run.ID {
+		env.State, env.Detail = checks.Waiting, "deploy of run "+holder+" in progress"
+	}
+	gate.Requirements = append(gate.Requirements, env)
+	return gate, nil
+}
+
+func short(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}
