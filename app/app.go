@@ -33,7 +33,8 @@ import (
 // and embedders replace.
 type Options struct {
 	Logger zerolog.Logger
-	// MaxRuns bounds the pipelines running at once (default 2).
+	// MaxRuns bounds the pipelines executing at once (default 2); runs
+	// waiting at a deploy gate do not count.
 	MaxRuns int
 	// Runner executes actions; the local process runner by default.
 	Runner runner.Runner
@@ -55,6 +56,7 @@ type App struct {
 	handler http.Handler
 	ingest  *batchIngester
 	running runningRuns
+	slots   buildSlots
 	// waiters wakes deploy gates; environments admits one deploy per
 	// environment at a time.
 	waiters      waiters
@@ -71,6 +73,9 @@ func New(ctx context.Context, cfg Config, opts Options) (*App, error) {
 	}
 	if opts.Runner == nil {
 		opts.Runner = &local.Runner{}
+	}
+	if opts.MaxRuns <= 0 {
+		opts.MaxRuns = 2
 	}
 	if opts.ShutdownGrace <= 0 {
 		opts.ShutdownGrace = 30 * time.Second
@@ -90,7 +95,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*App, error) {
 		db.Close()
 		return nil, err
 	}
-	a := &App{cfg: cfg, opts: opts, log: opts.Logger, db: db, reg: prometheus.NewRegistry()}
+	a := &App{cfg: cfg, opts: opts, log: opts.Logger, db: db, reg: prometheus.NewRegistry(), slots: make(buildSlots, opts.MaxRuns)}
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.metrics = newMetrics(a.reg)
 	a.gh, err = ghclient.New(ghclient.Config{
@@ -104,7 +109,9 @@ func New(ctx context.Context, cfg Config, opts Options) (*App, error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &deliveryWorker{app: a})
 	river.AddWorker(workers, &runWorker{app: a})
-	a.queue, err = queue.New(db, workers, queue.Config{Logger: opts.Logger, MaxRuns: opts.MaxRuns, CancelGrace: 10 * time.Second})
+	// River may hand out more runs than execute at once: the extra ones
+	// wait at deploy gates or for a build slot.
+	a.queue, err = queue.New(db, workers, queue.Config{Logger: opts.Logger, MaxRuns: opts.MaxRuns + maxWaitingRuns, CancelGrace: 10 * time.Second})
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -193,5 +200,9 @@ func (a *App) Serve(ctx context.Context) error {
 	}
 	return errors.Join(err, httpErr, stopErr)
 }
+
+// maxWaitingRuns is how many runs may wait at deploy gates beside those
+// executing.
+const maxWaitingRuns = 64
 
 func workspaceRoot(cfg Config) string { return filepath.Join(cfg.DataDir, "workspaces") }

@@ -21,19 +21,43 @@ type deployGate struct {
 	run      store.Run
 	client   *github.Client
 	reporter *checks.Reporter
+	// slot is the run's build slot, given back while the gate waits.
+	slot *slot
 }
 
 // Gate implements engine.Run.Gate.
 func (g *deployGate) Gate(ctx context.Context, st *pipeline.Stage) (func(), error) {
 	changed, stop := g.a.waiters.watch(g.run.Repo, g.run.SHA)
 	defer stop()
+	g.slot.release()
+	release, err := g.wait(ctx, st, changed)
+	if err != nil {
+		return nil, err
+	}
+	if err := g.slot.acquire(ctx); err != nil {
+		release()
+		return nil, err
+	}
+	return release, nil
+}
+
+// wait re-evaluates the gate whenever something about the commit
+// changes, until the stage may run or may not.
+func (g *deployGate) wait(ctx context.Context, st *pipeline.Stage, changed <-chan struct{}) (func(), error) {
 	for {
 		gate, err := g.evaluate(ctx, st)
 		if err != nil {
 			return nil, err
 		}
 		g.reporter.ShowGate(gate)
-		switch gate.Decide() {
+		decision := gate.Decide()
+		if decision == checks.Wait && waitsOnlyForEnvironment(gate) {
+			// The environment's line is where to wait: admit queues for
+			// it in order, and no event would wake this loop when the
+			// deploy ahead ends.
+			decision = checks.Proceed
+		}
+		switch decision {
 		case checks.Refuse:
 			return nil, errors.New(gate.Refusal())
 		case checks.Proceed:
@@ -122,6 +146,17 @@ func (g *deployGate) evaluate(ctx context.Context, st *pipeline.Stage) (checks.G
 	}
 	gate.Requirements = append(gate.Requirements, env)
 	return gate, nil
+}
+
+// waitsOnlyForEnvironment reports whether every requirement but the
+// environment is met.
+func waitsOnlyForEnvironment(g checks.Gate) bool {
+	for _, r := range g.Requirements {
+		if r.State != checks.Met && r.Kind != checks.KindEnvironment {
+			return false
+		}
+	}
+	return true
 }
 
 func short(sha string) string {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -81,7 +82,9 @@ func (h *harness) stop() {
 		return
 	}
 	h.srv.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	// Runs still waiting at a deploy gate are stopped at the end of this
+	// grace period, as a SIGTERM would.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	if err := h.app.Stop(ctx); err != nil {
 		h.t.Errorf("stop: %v", err)
@@ -222,4 +225,11 @@ func (h *harness) sendAndWait(event string, body []byte) string {
 	}
 	h.t.Fatalf("delivery %s was not processed", guid)
 	return ""
+}
+
+func writeFile(t testing.TB, path string) {
+	t.Helper()
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -59,6 +59,11 @@ func (a *App) execute(ctx context.Context, runID string) error {
 			return nil
 		}
 	}
+	s := &slot{slots: a.slots}
+	if err := s.acquire(ctx); err != nil {
+		return err
+	}
+	defer s.release()
 	if started, err := a.db.StartRun(ctx, run.ID); err != nil || !started {
 		return err
 	}
@@ -67,7 +72,7 @@ func (a *App) execute(ctx context.Context, runID string) error {
 	a.running.add(run.ID, cancel)
 	defer a.running.remove(run.ID)
 
-	res := a.executeRun(runCtx, run)
+	res := a.executeRun(runCtx, run, s)
 
 	// The conclusion is recorded even if the job's context has ended.
 	finishCtx, done := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -105,7 +110,7 @@ func (a *App) interruptedByShutdown(runCtx context.Context) bool {
 
 // executeRun fetches the source and runs the engine, reporting to the
 // checks and the store. It always concludes the run's checks.
-func (a *App) executeRun(ctx context.Context, run store.Run) engine.Result {
+func (a *App) executeRun(ctx context.Context, run store.Run, s *slot) engine.Result {
 	p, err := pipeline.Parse(run.PipelinePath, []byte(run.Pipeline))
 	if err != nil {
 		// The file was valid when the run was queued; this is a bug.
@@ -161,7 +166,7 @@ func (a *App) executeRun(ctx context.Context, run store.Run) engine.Result {
 		}
 	}()
 	previous, prevErr := a.previousResults(ctx, run)
-	gate := &deployGate{a: a, run: run, client: client, reporter: reporter}
+	gate := &deployGate{a: a, run: run, client: client, reporter: reporter, slot: s}
 	e := &engine.Engine{Runner: a.opts.Runner, Observer: observers{reporter, rec}}
 	res := e.Run(ctx, engine.Run{
 		ID: run.ID, Pipeline: p, Plan: plan, Event: ev, Gate: gate.Gate,

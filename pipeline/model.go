@@ -64,14 +64,14 @@ type Stage struct {
 	// Environment makes the stage a deploy to that environment.
 	Environment string `yaml:"environment" json:"environment,omitempty" jsonschema:"description=Deployment environment; makes this a gated deploy stage."`
 	// URL is the deployed environment's address, shown on the deployment.
-	URL       string            `yaml:"url" json:"url,omitempty" jsonschema:"description=Address of the deployed environment, shown on the GitHub deployment (deploy stages only)."`
-	Approval  Approval          `yaml:"approval" json:"approval,omitempty" jsonschema:"enum=none,enum=manual,default=none,description=manual waits for a /deploy comment or the Deploy button (deploy stages only)."`
-	Deployers []string          `yaml:"deployers" json:"deployers,omitempty" jsonschema:"description=Users and @org/team teams allowed to deploy besides writers (deploy stages only)."`
+	URL       string   `yaml:"url" json:"url,omitempty" jsonschema:"description=Address of the deployed environment, shown on the GitHub deployment (deploy stages only)."`
+	Approval  Approval `yaml:"approval" json:"approval,omitempty" jsonschema:"enum=none,enum=manual,default=none,description=manual waits for a /deploy comment or the Deploy button (deploy stages only)."`
+	Deployers []string `yaml:"deployers" json:"deployers,omitempty" jsonschema:"description=Users and @org/team teams allowed to deploy besides writers (deploy stages only)."`
 	// Require names the checks the deploy gate waits for; empty means
 	// every check on the commit.
-	Require []string `yaml:"require" json:"require,omitempty" jsonschema:"description=Names of the checks and commit statuses the deploy waits for; each must be present and pass. Without it every check on the commit must pass (deploy stages only)."`
-	Env       map[string]string `yaml:"env" json:"env,omitempty" jsonschema:"description=Environment variables for this stage's actions."`
-	Actions   []*Action         `yaml:"actions" json:"actions" jsonschema:"minItems=1,description=Actions; those with the same run_order run in parallel."`
+	Require []string          `yaml:"require" json:"require,omitempty" jsonschema:"description=Names of the checks and commit statuses the deploy waits for; each must be present and pass. Without it every check on the commit must pass (deploy stages only)."`
+	Env     map[string]string `yaml:"env" json:"env,omitempty" jsonschema:"description=Environment variables for this stage's actions."`
+	Actions []*Action         `yaml:"actions" json:"actions" jsonschema:"minItems=1,description=Actions; those with the same run_order run in parallel."`
 	// OnFailure runs when the stage fails, to roll back.
 	OnFailure []*Action `yaml:"on_failure" json:"on_failure,omitempty" jsonschema:"description=Actions run when the stage fails, such as a rollback."`
 
