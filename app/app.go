@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -38,6 +37,9 @@ type Options struct {
 	MaxRuns int
 	// Runner executes actions; the local process runner by default.
 	Runner runner.Runner
+	// CatchUpEvery is the time between catch-ups of missed deliveries
+	// (default 5 minutes).
+	CatchUpEvery time.Duration
 	// ShutdownGrace is how long a stop waits for running pipelines before
 	// cancelling them (default 30s).
 	ShutdownGrace time.Duration
@@ -57,6 +59,7 @@ type App struct {
 	ingest  *batchIngester
 	running runningRuns
 	slots   buildSlots
+	bg      background
 	// waiters wakes deploy gates; environments admits one deploy per
 	// environment at a time.
 	waiters      waiters
@@ -133,7 +136,11 @@ func (a *App) Start(ctx context.Context) error {
 	if err := a.reconcile(ctx); err != nil {
 		return fmt.Errorf("reconcile: %w", err)
 	}
-	return a.queue.Start(ctx)
+	if err := a.queue.Start(ctx); err != nil {
+		return err
+	}
+	a.startBackground(ctx)
+	return nil
 }
 
 // Stop lets running pipelines finish until ctx ends, then cancels them;
@@ -141,6 +148,7 @@ func (a *App) Start(ctx context.Context) error {
 // start. Then it closes the database.
 func (a *App) Stop(ctx context.Context) error {
 	a.stopping.Store(true)
+	a.stopBackground()
 	a.ingest.Close()
 	stopped := make(chan struct{})
 	go func() {
@@ -162,43 +170,6 @@ func (a *App) Stop(ctx context.Context) error {
 		err = nil
 	}
 	return errors.Join(err, a.db.Close())
-}
-
-// Serve listens on the configured address until ctx ends, then shuts
-// down gracefully: no new webhooks, running work finished or re-queued.
-func (a *App) Serve(ctx context.Context) error {
-	ln, err := net.Listen("tcp", a.cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	srv := &http.Server{
-		Handler:           a.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-	}
-	if err := a.Start(ctx); err != nil {
-		ln.Close()
-		a.db.Close()
-		return err
-	}
-	a.log.Info().Str("addr", ln.Addr().String()).Msg("serving")
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	select {
-	case err = <-served:
-	case <-ctx.Done():
-	}
-	a.log.Info().Msg("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.opts.ShutdownGrace+15*time.Second)
-	defer cancel()
-	httpErr := srv.Shutdown(shutdownCtx)
-	graceCtx, cancelGrace := context.WithTimeout(shutdownCtx, a.opts.ShutdownGrace)
-	defer cancelGrace()
-	stopErr := a.Stop(graceCtx)
-	if errors.Is(err, http.ErrServerClosed) {
-		err = nil
-	}
-	return errors.Join(err, httpErr, stopErr)
 }
 
 // maxWaitingRuns is how many runs may wait at deploy gates beside those

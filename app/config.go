@@ -39,6 +39,30 @@ func (e *SettingError) Error() string {
 	return fmt.Sprintf("--%s (%s) %s", e.Flag, e.Env, e.Problem)
 }
 
+// hasCredentials reports whether any of the App's own settings was
+// given. With none, stagegate serve starts in setup mode.
+func (c *Config) hasCredentials() bool {
+	return c.AppID != 0 || len(c.PrivateKey) != 0 || len(c.WebhookSecret) != 0
+}
+
+// validateSetup checks what setup mode needs: where GitHub will send the
+// browser back and the webhooks.
+func (c *Config) validateSetup() error {
+	if c.PublicURL == "" {
+		return &SettingError{"public-url", "STAGEGATE_PUBLIC_URL", "is required to create the GitHub App: GitHub sends its webhooks and your browser back there"}
+	}
+	if c.DataDir == "" {
+		return &SettingError{"data-dir", "STAGEGATE_DATA_DIR", "is required: the App's credentials are stored there"}
+	}
+	if err := checkURL(c.PublicURL); err != nil {
+		return &SettingError{"public-url", "STAGEGATE_PUBLIC_URL", err.Error()}
+	}
+	if err := checkURL(c.GitHubURL); err != nil {
+		return &SettingError{"github-url", "STAGEGATE_GITHUB_URL", err.Error()}
+	}
+	return nil
+}
+
 // Validate checks the configuration and returns the first problem.
 func (c *Config) Validate() error {
 	switch {

@@ -9,6 +9,9 @@ import (
 type metrics struct {
 	deliveries *prometheus.CounterVec
 	runs       *prometheus.CounterVec
+	// redeliveries counts deliveries the catch-up asked GitHub to send
+	// again.
+	redeliveries prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -22,6 +25,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Finished runs by conclusion.",
 		}, []string{"conclusion"}),
 	}
-	reg.MustRegister(m.deliveries, m.runs)
+	m.redeliveries = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "stagegate_redeliveries_requested_total",
+		Help: "Missed webhook deliveries the catch-up asked GitHub to redeliver.",
+	})
+	reg.MustRegister(m.deliveries, m.runs, m.redeliveries)
 	return m
 }

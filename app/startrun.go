@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/google/go-github/v60/github"
 
@@ -128,16 +127,8 @@ func (a *App) changedFiles(ctx context.Context, client *github.Client, repo repo
 	return files
 }
 
-// cloneURL is where git fetches a repository: github.com for the public
-// API, and the API's own host for GitHub Enterprise Server, which serves
-// git beside /api/v3/.
+// cloneURL is where git fetches a repository: GitHub serves git beside
+// its web pages.
 func cloneURL(apiURL, repo string) string {
-	base := strings.TrimSuffix(apiURL, "/")
-	switch {
-	case base == "https://api.github.com":
-		base = "https://github.com"
-	case strings.HasSuffix(base, "/api/v3"):
-		base = strings.TrimSuffix(base, "/api/v3")
-	}
-	return base + "/" + repo + ".git"
+	return webBaseURL(apiURL) + "/" + repo + ".git"
 }

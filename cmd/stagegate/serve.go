@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -74,16 +75,14 @@ are read from STAGEGATE_SECRET_<NAME> variables.`,
 			if cfg.PrivateKey, err = readPrivateKey(keyFile); err != nil {
 				return usageError(err)
 			}
-			if err := cfg.Validate(); err != nil {
-				return usageError(err)
-			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			a, err := app.New(ctx, cfg, app.Options{Logger: log, ShutdownGrace: shutdownGrace})
-			if err != nil {
-				return &exitError{code: exitFailed, err: err}
+			err = app.Serve(log.WithContext(ctx), cfg, app.Options{Logger: log, ShutdownGrace: shutdownGrace})
+			var setting *app.SettingError
+			if errors.As(err, &setting) {
+				return usageError(err)
 			}
-			if err := a.Serve(log.WithContext(ctx)); err != nil {
+			if err != nil {
 				return &exitError{code: exitFailed, err: err}
 			}
 			return nil
