@@ -161,8 +161,8 @@ func BenchmarkCallsPerRun(b *testing.B) {
 				h.waitChecks(sha, 30*time.Second)
 				for _, c := range h.gh.Calls() {
 					// The run's calls are the installation's; the App's own (the
-		// token, the installations list, the catch-up) are not the run's.
-		if c.Cred == githubtest.CredInstallationToken {
+					// token, the installations list, the catch-up) are not the run's.
+					if c.Cred == githubtest.CredInstallationToken {
 						calls++
 					}
 				}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -138,7 +139,10 @@ func (a *App) catchUp(ctx context.Context) (int, error) {
 			logger(ctx).Warn().Int("left", len(failed)-n).Msg("more missed deliveries than one pass redelivers; the next pass continues")
 			break
 		}
-		if _, _, err := client.Apps.RedeliverHookDelivery(ctx, id); err != nil {
+		// GitHub answers 202: it redelivers after answering, which
+		// go-github reports as an AcceptedError.
+		var accepted *github.AcceptedError
+		if _, _, err := client.Apps.RedeliverHookDelivery(ctx, id); err != nil && !errors.As(err, &accepted) {
 			return n, fmt.Errorf("redeliver %s: %w", guid, err)
 		}
 		logger(ctx).Info().Str(logKeyDelivery, guid).Int64("hook_delivery", id).Msg("asked GitHub to redeliver")

@@ -12,3 +12,6 @@ func (a *App) DeliveryResult(ctx context.Context, guid string) (string, bool) {
 	}
 	return d.Result, true
 }
+
+// CatchUp runs one pass of the catch-up of missed deliveries now.
+func (a *App) CatchUp(ctx context.Context) (int, error) { return a.catchUp(ctx) }

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/google/go-github/v60/github"
+
 	"github.com/stagegate/stagegate/app/store"
+	"github.com/stagegate/stagegate/checks"
 	"github.com/stagegate/stagegate/pipeline"
 )
 
@@ -49,12 +52,38 @@ func (a *App) cancelRun(ctx context.Context, run store.Run, cause error) {
 	if a.running.stop(run.ID, cause) {
 		return
 	}
-	if run.Status == store.StatusQueued {
-		err := a.db.FinishRun(ctx, run.ID, "cancelled", cause.Error())
-		if err != nil && !errors.Is(err, store.ErrRunFinished) {
-			logger(ctx).Error().Err(err).Str(logKeyRun, run.ID).Msg("cancel queued run")
-		}
+	if run.Status != store.StatusQueued {
+		return
 	}
+	err := a.db.FinishRun(ctx, run.ID, "cancelled", cause.Error())
+	if errors.Is(err, store.ErrRunFinished) {
+		return
+	}
+	if err != nil {
+		logger(ctx).Error().Err(err).Str(logKeyRun, run.ID).Msg("cancel queued run")
+		return
+	}
+	// The run made no check yet; one concluded check says what happened
+	// to the commit, so a required check does not wait for it forever.
+	if err := a.concludeUnstarted(ctx, run, cause.Error()); err != nil {
+		logger(ctx).Error().Err(err).Str(logKeyRun, run.ID).Msg("conclude the check of a cancelled run")
+	}
+}
+
+// concludeUnstarted creates the summary check of a run cancelled before
+// it started, already concluded with the reason.
+func (a *App) concludeUnstarted(ctx context.Context, run store.Run, reason string) error {
+	client, err := a.gh.Installation(ctx, run.InstallationID)
+	if err != nil {
+		return err
+	}
+	owner, name := splitRepo(run.Repo)
+	_, _, err = client.Checks.CreateCheckRun(ctx, owner, name, github.CreateCheckRunOptions{
+		Name: checks.SummaryName, HeadSHA: run.SHA, ExternalID: github.String(checks.ExternalID(run.ID, "")),
+		Status: github.String("completed"), Conclusion: github.String("cancelled"),
+		Output: &github.CheckRunOutput{Title: github.String("Cancelled before it started"), Summary: github.String("Run `" + run.ID + "` did not start: " + reason + ".")},
+	})
+	return err
 }
 
 // firstInLine reports whether a queued-mode run may start: no older run
