@@ -1,0 +1,223 @@
+package deploy_test
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestServeWithFlyEnv starts the binary built as the Dockerfile builds it,
+// with the image's command and fly.toml's environment, the volume moved to
+// a temporary directory and the secrets made up, and asks it what Fly.io
+// would: the HTTP checks and the metrics on the internal port. Then it
+// stops it with fly.toml's kill_signal and wants a clean exit within
+// kill_timeout.
+func TestServeWithFlyEnv(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the image runs on Linux; this test signals the process")
+	}
+	bin := imageBinary(t)
+	fc := readFly(t)
+	if fc.HTTPService == nil || len(fc.Mounts) == 0 {
+		t.Fatal("fly.toml has no [http_service] or [[mounts]]")
+	}
+	final := readDockerfile(t).final()
+
+	// The arguments: ENTRYPOINT after the binary, then CMD.
+	var args []string
+	if eps := final.all("ENTRYPOINT"); len(eps) > 0 {
+		l, err := eps[len(eps)-1].list()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i := slices.IndexFunc(l, func(a string) bool { return filepath.Base(a) == "stagegate" }); i >= 0 {
+			args = l[i+1:]
+		}
+	}
+	if cmds := final.all("CMD"); len(cmds) > 0 {
+		l, err := cmds[len(cmds)-1].list()
+		if err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, l...)
+	}
+
+	// Made-up credentials, and a GitHub that knows nothing: the server
+	// must start and answer without reaching GitHub.
+	github := httptest.NewServer(http.NotFoundHandler())
+	defer github.Close()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+
+	vol := t.TempDir()
+	dest := strings.TrimSuffix(fc.Mounts[0].Destination, "/")
+	onVolume := func(v string) string {
+		if v == dest {
+			return vol
+		}
+		return strings.ReplaceAll(v, dest+"/", vol+"/")
+	}
+	port := freePort(t)
+	env := withoutEnv(os.Environ(), envNames(os.Environ(), "STAGEGATE_")...)
+	for k, v := range flyEnv(t, fc) {
+		if strings.HasPrefix(k, "STAGEGATE_") {
+			env = append(env, k+"="+onVolume(v))
+		}
+	}
+	env = append(env,
+		fmt.Sprintf("STAGEGATE_ADDR=127.0.0.1:%d", port),
+		"STAGEGATE_APP_ID=1",
+		"STAGEGATE_WEBHOOK_SECRET=deploy-test",
+		"STAGEGATE_PRIVATE_KEY="+string(keyPEM),
+		"STAGEGATE_GITHUB_URL="+github.URL+"/",
+	)
+
+	var logs lockedBuffer
+	cmd := exec.Command(bin, args...)
+	cmd.Env = env
+	cmd.Dir = vol
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	waited := false
+	defer func() {
+		if !waited {
+			cmd.Process.Kill()
+			<-exited
+		}
+		if t.Failed() {
+			t.Logf("stagegate %s with fly.toml's environment logged:\n%s", strings.Join(args, " "), logs.String())
+		}
+	}()
+
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	client := &http.Client{Timeout: 5 * time.Second}
+	get := func(p string) (int, string) {
+		resp, err := client.Get(base + p)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		var b bytes.Buffer
+		b.ReadFrom(resp.Body)
+		return resp.StatusCode, b.String()
+	}
+
+	// Wait for the first check as Fly does, within its grace period and
+	// a margin for a slow machine.
+	first := fc.HTTPService.Checks[0]
+	deadline := time.Now().Add(first.GracePeriod.Duration + 30*time.Second)
+	for {
+		code, _ := get(first.Path)
+		if code == http.StatusOK {
+			break
+		}
+		select {
+		case err := <-exited:
+			waited = true
+			t.Fatalf("stagegate exited before answering %s: %v", first.Path, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET %s did not answer 200 within %v", first.Path, first.GracePeriod.Duration+30*time.Second)
+		}
+	}
+	for _, c := range fc.HTTPService.Checks {
+		if code, body := get(c.Path); code != http.StatusOK {
+			t.Errorf("Fly's check GET %s: %d %s", c.Path, code, body)
+		}
+	}
+	for _, m := range fc.Metrics {
+		if code, body := get(m.Path); code != http.StatusOK || !strings.Contains(body, "stagegate_") {
+			t.Errorf("Fly's metrics scrape GET %s: %d, no stagegate_ metrics", m.Path, code)
+		}
+	}
+
+	// What the server keeps lands on the volume.
+	serverEnv := flyEnv(t, fc)
+	for _, p := range []string{sqlitePath(t, onVolume(setting(t, serverEnv, "STAGEGATE_DATABASE"))), onVolume(setting(t, serverEnv, "STAGEGATE_DATA_DIR"))} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("not on the volume: %v", err)
+		}
+	}
+
+	sig := map[string]os.Signal{"SIGTERM": syscall.SIGTERM, "SIGINT": os.Interrupt}[fc.KillSignal]
+	if sig == nil {
+		t.Fatalf("kill_signal %q: this test knows SIGTERM and SIGINT", fc.KillSignal)
+	}
+	if err := cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		waited = true
+		if err != nil {
+			t.Errorf("after %s stagegate exited with %v, want 0", fc.KillSignal, err)
+		}
+	case <-time.After(fc.KillTimeout.Duration):
+		t.Errorf("stagegate still runs %v after %s: Fly would kill it", fc.KillTimeout, fc.KillSignal)
+	}
+}
+
+// freePort is a TCP port nobody listens on at the moment.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// envNames lists the variables of env whose names start with prefix.
+func envNames(env []string, prefix string) []string {
+	var out []string
+	for _, kv := range env {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, prefix) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// lockedBuffer collects a process's output, written by exec's copying
+// goroutines and read by the test.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
