@@ -113,7 +113,7 @@ organisation's default in <code>.github/.stagegate.yml</code>, then run their pi
 // page is GET /setup: a button that posts the manifest to GitHub.
 func (s *setup) page(w http.ResponseWriter, r *http.Request) {
 	org := r.URL.Query().Get("org")
-	manifest, err := json.Marshal(NewManifest("stagegate", s.cfg.PublicURL))
+	manifest, err := json.Marshal(NewManifest(appName(org), s.cfg.PublicURL))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
@@ -128,6 +128,18 @@ func (s *setup) page(w http.ResponseWriter, r *http.Request) {
 		"Org": org, "Action": action, "Manifest": string(manifest),
 		"WebhookURL": NewManifest("", s.cfg.PublicURL).HookAttributes.URL,
 	})
+}
+
+// appName proposes the App's name. GitHub App names are unique across
+// GitHub, so a bare "stagegate" is taken; GitHub's page lets the user
+// change the name before creating the App.
+func appName(org string) string {
+	if org != "" {
+		return "stagegate-" + org
+	}
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return "stagegate-" + hex.EncodeToString(b[:])
 }
 
 // callback is where GitHub sends the browser back with a code that

@@ -1,0 +1,86 @@
+package app_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// chromium finds Debian's Chromium. CI installs it (.ci/run), so there
+// the test must run; elsewhere it is skipped when Chromium is not found.
+func chromium(t *testing.T) string {
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("chromium is required in CI: %v", err)
+		}
+		t.Skipf("chromium not found: %v", err)
+	}
+	return path
+}
+
+// TestSetupInABrowser clicks through the setup as a person does: a real
+// headless Chromium opens /setup, clicks the button, goes through the
+// (fake) GitHub and lands back on stagegate's page.
+func TestSetupInABrowser(t *testing.T) {
+	exe := chromium(t)
+	s := startSetupServer(t)
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(exe),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	defer cancel()
+	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
+	defer cancelTimeout()
+
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(s.url+"/setup?org=acme"),
+		chromedp.WaitVisible(chromedp.ID("create")),
+		chromedp.Click(chromedp.ID("create")),
+		chromedp.WaitVisible(chromedp.ID("done")),
+	)
+	if err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	heading, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("done")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	link, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.ID("install"), "href"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	install := link.Value
+	screenshot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := s.gh.ManifestApps()
+	if len(created) != 1 {
+		t.Fatalf("%d apps created, want 1", len(created))
+	}
+	if !strings.Contains(heading, created[0].App.Slug) || !strings.HasSuffix(install, "/installations/new") {
+		t.Errorf("final page: heading %q, install link %q", heading, install)
+	}
+	if _, err := os.Stat(filepath.Join(s.dataDir, "github-app.json")); err != nil {
+		t.Errorf("credentials not stored: %v", err)
+	}
+	if dir := os.Getenv("STAGEGATE_SCREENSHOTS"); dir != "" {
+		_ = os.WriteFile(filepath.Join(dir, "setup-done.png"), screenshot, 0o644)
+	}
+	waitReady(t, s.url)
+}

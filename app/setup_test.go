@@ -1,0 +1,179 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/stagegate/stagegate/app"
+	"github.com/stagegate/stagegate/internal/githubtest"
+)
+
+// setupServer is stagegate serve without App credentials: in setup mode.
+type setupServer struct {
+	gh      *githubtest.Server
+	url     string
+	dataDir string
+	done    chan error
+}
+
+func startSetupServer(t *testing.T) *setupServer {
+	t.Helper()
+	gh := githubtest.New(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	s := &setupServer{gh: gh, url: "http://" + addr, dataDir: t.TempDir(), done: make(chan error, 1)}
+	cfg := app.Config{
+		Addr: addr, GitHubURL: gh.APIURL(), PublicURL: s.url, DataDir: s.dataDir,
+		Database: "sqlite://" + filepath.Join(t.TempDir(), "stagegate.db"),
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		s.done <- app.Serve(ctx, cfg, app.Options{Logger: zerolog.New(zerolog.NewTestWriter(t)), ShutdownGrace: time.Second})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-s.done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	waitHTTP(t, s.url+"/healthz")
+	return s
+}
+
+func waitHTTP(t *testing.T, u string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(u); err == nil {
+			resp.Body.Close()
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("%s never answered", u)
+}
+
+var (
+	formAction    = regexp.MustCompile(`<form method="post" action="([^"]+)">`)
+	manifestField = regexp.MustCompile(`name="manifest" value="([^"]+)"`)
+)
+
+// noRedirects is a client that shows each redirect instead of following.
+var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+func get(t *testing.T, c *http.Client, u string) (*http.Response, string) {
+	t.Helper()
+	resp, err := c.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func TestSetupCreatesTheAppAndServesWithoutRestart(t *testing.T) {
+	s := startSetupServer(t)
+	if resp, _ := get(t, http.DefaultClient, s.url+"/readyz"); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("/readyz in setup mode = %d, want 503", resp.StatusCode)
+	}
+	_, page := get(t, http.DefaultClient, s.url+"/setup?org=acme")
+	action, manifest := formAction.FindStringSubmatch(page), manifestField.FindStringSubmatch(page)
+	if action == nil || manifest == nil {
+		t.Fatalf("setup page has no manifest form:\n%s", page)
+	}
+	to := html.UnescapeString(action[1])
+	if !strings.HasPrefix(to, s.gh.URL+"/organizations/acme/settings/apps/new?state=") {
+		t.Errorf("form posts to %s, want GitHub's page for the organisation", to)
+	}
+
+	// The browser posts the manifest; GitHub creates the App and sends
+	// the browser back with a code.
+	resp, err := noRedirects.PostForm(to, url.Values{"manifest": {html.UnescapeString(manifest[1])}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	why, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	back := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(back, s.url+"/setup/callback?") {
+		t.Fatalf("GitHub answered %d to %q:\n%s", resp.StatusCode, back, why)
+	}
+	created := s.gh.ManifestApps()
+	if len(created) != 1 || created[0].Owner != "acme" {
+		t.Fatalf("apps created: %+v", created)
+	}
+	perms, _ := json.Marshal(created[0].Manifest.DefaultPermissions)
+	if got := string(perms); got != `{"checks":"write","contents":"read","deployments":"write","issues":"write","members":"read","metadata":"read","pull_requests":"read","statuses":"read"}` {
+		t.Errorf("the manifest asked for %s", got)
+	}
+	if resp, body := get(t, http.DefaultClient, back); resp.StatusCode != 200 || !strings.Contains(body, "install the App on your organisation") {
+		t.Fatalf("callback: %d\n%s", resp.StatusCode, body)
+	}
+	// The credentials are stored for this user only.
+	info, err := os.Stat(filepath.Join(s.dataDir, "github-app.json"))
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("stored credentials: %v %v, want mode 0600", info, err)
+	}
+	raw, _ := os.ReadFile(filepath.Join(s.dataDir, "github-app.json"))
+	if !strings.Contains(string(raw), fmt.Sprintf(`"app_id": %d`, created[0].App.ID)) {
+		t.Errorf("stored credentials lack the App id %d:\n%s", created[0].App.ID, raw)
+	}
+	// The same process now serves webhooks signed with the new secret.
+	waitReady(t, s.url)
+	body := []byte(`{"zen":"Keep it logically awesome.","hook_id":1}`)
+	ping := githubtest.SendWebhook(t, s.url+"/webhook", created[0].App.WebhookSecret(), "ping", githubtest.NewDeliveryID(), body)
+	ping.Body.Close()
+	if ping.StatusCode != http.StatusOK {
+		t.Errorf("ping signed with the new App's secret: %d", ping.StatusCode)
+	}
+	// A link back cannot be used twice.
+	if resp, _ := get(t, http.DefaultClient, back); resp.StatusCode == 200 {
+		t.Errorf("the callback accepted a used state")
+	}
+}
+
+func TestSetupRefusesAForeignState(t *testing.T) {
+	s := startSetupServer(t)
+	resp, body := get(t, http.DefaultClient, s.url+"/setup/callback?code=abc&state=forged")
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "Start again at /setup") {
+		t.Errorf("forged state: %d %q", resp.StatusCode, body)
+	}
+	if _, err := os.Stat(filepath.Join(s.dataDir, "github-app.json")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("credentials stored after a forged callback: %v", err)
+	}
+}
+
+func waitReady(t *testing.T, base string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(base + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("never ready after setup")
+}
