@@ -64,6 +64,10 @@ func benchApp() ([]row, error) {
 	if err != nil {
 		return nil, err
 	}
+	rss, err := goBench("./cmd/stagegate/", "BenchmarkServeRSS", "1x")
+	if err != nil {
+		return nil, err
+	}
 	sg, bare := ingest["BenchmarkIngest/stagegate"], ingest["BenchmarkIngest/bare-hmac"]
 	fc := first["BenchmarkWebhookToFirstCheck"]
 	rows := []row{
@@ -72,6 +76,11 @@ func benchApp() ([]row, error) {
 		{"webhook answer p50 / p99, 16 concurrent senders", fmt.Sprintf("%.1f / %.1f ms (bare %.1f / %.1f)", sg["p50-ms"], sg["p99-ms"], bare["p50-ms"], bare["p99-ms"]), "p99 <= 25 ms", verdict(sg["p99-ms"] <= 25)},
 		{"webhook to first check run, p50 / p99", fmt.Sprintf("%.0f / %.0f ms", fc["p50-ms"], fc["p99-ms"]), "p50 <= 150 ms", verdict(fc["p50-ms"] <= 150)},
 	}
+	mem := rss["BenchmarkServeRSS"]
+	rows = append(rows,
+		row{"RSS of stagegate serve, idle", fmt.Sprintf("%.1f MB", mem["idle-MB"]), "<= 40 MB", verdict(mem["idle-MB"] <= 40)},
+		row{"RSS with 200 runs queued", fmt.Sprintf("%.1f MB", mem["queued200-MB"]), "<= 150 MB", verdict(mem["queued200-MB"] <= 150)},
+	)
 	for _, n := range []int{1, 3, 10} {
 		m := calls[fmt.Sprintf("BenchmarkCallsPerRun/stages=%d", n)]
 		rows = append(rows, row{fmt.Sprintf("GitHub calls per run of %d stages", n), fmt.Sprintf("%.0f", m["calls/run"]),
