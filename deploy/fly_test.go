@@ -326,12 +326,10 @@ func TestFlyConfig(t *testing.T) {
 	})
 
 	t.Run("public url", func(t *testing.T) {
-		u, ok := fc.Env["STAGEGATE_PUBLIC_URL"]
-		if !ok {
-			t.Skip("not set")
-		}
-		if host := strings.TrimSuffix(strings.TrimPrefix(u, "https://"), "/"); strings.HasSuffix(host, ".fly.dev") && host != fc.App+".fly.dev" {
-			t.Errorf("STAGEGATE_PUBLIC_URL %s is not the app's address https://%s.fly.dev", u, fc.App)
+		// The public URL is each deployment's own address: a value here
+		// would ship one app's address to everyone who copies the file.
+		if u, ok := fc.Env["STAGEGATE_PUBLIC_URL"]; ok {
+			t.Errorf("fly.toml sets STAGEGATE_PUBLIC_URL = %s; leave it to each deployment", u)
 		}
 	})
 }

@@ -1,3 +1,5 @@
+//go:build unix
+
 package deploy_test
 
 import (
@@ -13,7 +15,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -29,9 +30,6 @@ import (
 // stops it with fly.toml's kill_signal and wants a clean exit within
 // kill_timeout.
 func TestServeWithFlyEnv(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("the image runs on Linux; this test signals the process")
-	}
 	bin := imageBinary(t)
 	fc := readFly(t)
 	if fc.HTTPService == nil || len(fc.Mounts) == 0 {
