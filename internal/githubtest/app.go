@@ -21,7 +21,23 @@ type App struct {
 	key       *rsa.PrivateKey
 	pem       []byte
 	createdAt time.Time
+
+	// Registration details (set by the manifest flow, manifest.go; the
+	// zero values mean the defaults of [Server.AddApp]: owned by the
+	// "stagegate" organization, installations get the server's
+	// permissions). Guarded by s.mu.
+	owner, ownerType string
+	description      string
+	externalURL      string
+	permissions      map[string]string // nil: the server's (WithPermissions)
+	events           []string          // nil: defaultEvents
+	public           bool
+	clientSecret     string
+	hook             appHook // hookdeliveries.go
 }
+
+// defaultEvents are the events of Apps registered with [Server.AddApp].
+var defaultEvents = []string{"check_run", "check_suite", "issue_comment", "pull_request", "push"}
 
 // PrivateKeyPEM is the App's private key, PKCS#1 PEM as GitHub issues it.
 func (a *App) PrivateKeyPEM() []byte { return append([]byte(nil), a.pem...) }
@@ -33,6 +49,10 @@ func (a *App) PrivateKey() *rsa.PrivateKey { return a.key }
 func (s *Server) AddApp(slug string) *App {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.addAppLocked(slug)
+}
+
+func (s *Server) addAppLocked(slug string) *App {
 	key, pem := pooledKey(len(s.apps))
 	a := &App{
 		ID:        s.newIDLocked(),
@@ -58,6 +78,37 @@ func (s *Server) AppSlug() string { return s.app.Slug }
 
 // PrivateKeyPEM is the main App's private key (PKCS#1 PEM).
 func (s *Server) PrivateKeyPEM() []byte { return s.app.PrivateKeyPEM() }
+
+// permissionsLocked is what the App asks for: an installation is granted
+// these.
+func (a *App) permissionsLocked() map[string]string {
+	if a.permissions != nil {
+		return a.permissions
+	}
+	return a.s.opts.permissions
+}
+
+func (a *App) eventsLocked() []string {
+	if a.events != nil {
+		return append([]string(nil), a.events...)
+	}
+	return append([]string(nil), defaultEvents...)
+}
+
+// Permissions returns the permissions the App asks for (the manifest's
+// default_permissions plus metadata:read, or the server's permissions).
+func (a *App) Permissions() map[string]string {
+	a.s.mu.Lock()
+	defer a.s.mu.Unlock()
+	return copyPerms(a.permissionsLocked())
+}
+
+// Events returns the webhook events the App is subscribed to.
+func (a *App) Events() []string {
+	a.s.mu.Lock()
+	defer a.s.mu.Unlock()
+	return a.eventsLocked()
+}
 
 // installation is an App installed on an account (an organization).
 type installation struct {
@@ -114,8 +165,8 @@ func (a *App) AddInstallation(account string, repos ...string) int64 {
 		accountID:   s.accountIDLocked(account),
 		all:         len(repos) == 0,
 		repos:       names,
-		permissions: copyPerms(s.opts.permissions),
-		events:      []string{"check_run", "check_suite", "issue_comment", "pull_request", "push"},
+		permissions: copyPerms(a.permissionsLocked()),
+		events:      a.eventsLocked(),
 		createdAt:   s.nowLocked(),
 	}
 	s.installations[inst.id] = inst

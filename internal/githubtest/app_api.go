@@ -3,6 +3,7 @@ package githubtest
 import (
 	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"math/big"
 	"net/http"
 	"sort"
@@ -259,22 +260,29 @@ func newTokenValue() string {
 }
 
 func (s *Server) appJSONLocked(a *App) map[string]any {
+	owner, ownerType, external := "stagegate", "Organization", s.URL+"/apps/"+a.Slug+"/home"
+	if a.owner != "" {
+		owner, ownerType, external = a.owner, a.ownerType, a.externalURL
+	}
 	return map[string]any{
 		"id":           a.ID,
 		"slug":         a.Slug,
 		"node_id":      nodeID("03:Integration", a.ID),
-		"client_id":    "Iv1." + strconv.FormatInt(a.ID, 16),
-		"owner":        s.accountJSON("stagegate", s.accountIDLocked("stagegate"), "Organization"),
+		"client_id":    a.ClientID(),
+		"owner":        s.accountJSON(owner, s.accountIDLocked(owner), ownerType),
 		"name":         a.Name,
-		"description":  "",
-		"external_url": s.URL + "/apps/" + a.Slug + "/home",
+		"description":  a.description,
+		"external_url": external,
 		"html_url":     s.URL + "/apps/" + a.Slug,
 		"created_at":   iso(a.createdAt),
 		"updated_at":   iso(a.createdAt),
-		"permissions":  copyPerms(s.opts.permissions),
-		"events":       []string{"check_run", "check_suite", "issue_comment", "pull_request", "push"},
+		"permissions":  copyPerms(a.permissionsLocked()),
+		"events":       a.eventsLocked(),
 	}
 }
+
+// ClientID is the App's OAuth client id ("Iv1." and 16 hex digits).
+func (a *App) ClientID() string { return fmt.Sprintf("Iv1.%016x", a.ID) }
 
 func (s *Server) installationJSONLocked(inst *installation) map[string]any {
 	app := s.apps[inst.appID]

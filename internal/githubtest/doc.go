@@ -56,8 +56,21 @@
 // [Server.IssueCommentWebhook], [Server.CheckRunCompletedWebhook] and
 // [Server.StatusWebhook] build webhook payloads from that stored state.
 //
+// For App setup and operations, the web UI's manifest flow is served:
+// a form posted to /settings/apps/new or
+// /organizations/{org}/settings/apps/new registers a real App of the
+// server (validated like GitHub's form: URLs, permissions, events and the
+// permissions they need) and redirects to redirect_url with a one-time
+// code, which POST /app-manifests/{code}/conversions trades for the App's
+// pem and secrets within an hour ([Server.ManifestApps]). An App's webhook
+// ([App.SetWebhook]) receives [Server.Deliver]ies signed as Hookshot
+// signs them; deliveries are recorded ([Server.HookDeliveries],
+// [Server.RecordFailedDelivery]) and served by /app/hook/deliveries with
+// GitHub's cursor paging, and redelivered by .../attempts in the
+// background ([Server.WaitDeliveries]).
+//
 // Source files are split by area (auth.go, app.go, repos.go, contents.go,
 // compare.go, git.go, checks*.go, calls.go, webhooks.go, users.go,
-// pulls*.go, comments.go, statuses.go, deployment*.go, ...); hook
-// deliveries, when added, get a file of their own.
+// pulls*.go, comments.go, statuses.go, deployment*.go, manifest*.go,
+// hookdeliveries*.go, ...).
 package githubtest

@@ -52,6 +52,13 @@ type Server struct {
 
 	// Rate limits per credential (ratelimit.go).
 	rateBuckets map[string]*rateBucket
+
+	// Webhook deliveries of every App, oldest first (hookdeliveries.go),
+	// redeliveries in flight, and the manifest flow (manifest.go).
+	hookDeliveries []*HookDelivery
+	hookWG         sync.WaitGroup
+	manifestCodes  map[string]*manifestCode
+	manifestApps   []ManifestApp
 }
 
 // Option configures a Server.
@@ -123,6 +130,7 @@ func New(t testing.TB, opts ...Option) *Server {
 		reactions:     map[int64][]reaction{},
 		deployments:   map[int64]*Deployment{},
 		rateBuckets:   map[string]*rateBucket{},
+		manifestCodes: map[string]*manifestCode{},
 		opts: options{
 			tokenTTL:    time.Hour,
 			appSlug:     "stagegate",
@@ -137,6 +145,7 @@ func New(t testing.TB, opts ...Option) *Server {
 	s.httpSrv = httptest.NewServer(s.mux)
 	s.URL = s.httpSrv.URL
 	t.Cleanup(s.httpSrv.Close)
+	t.Cleanup(s.WaitDeliveries) // runs first: redeliveries may still call the API
 	s.app = s.AddApp(s.opts.appSlug)
 	return s
 }
@@ -193,6 +202,8 @@ func (s *Server) routes() {
 	s.commentRoutes()
 	s.statusRoutes()
 	s.deploymentRoutes()
+	s.hookRoutes()
+	s.manifestRoutes()
 	// Anything else under the API is GitHub's 404, and is logged so a test
 	// can see that the code under test called an endpoint the fake lacks.
 	s.handle("/api/v3/", authAny, func(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
