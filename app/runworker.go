@@ -171,7 +171,7 @@ func (a *App) executeRun(ctx context.Context, run store.Run, s *slot) engine.Res
 	res := e.Run(ctx, engine.Run{
 		ID: run.ID, Pipeline: p, Plan: plan, Event: ev, Gate: gate.Gate,
 		ArtifactDir: a.artifactDir(run.ID), TempDir: tmp,
-		LookupEnv: lookupPipelineEnv, WithholdSecrets: run.Fork, Previous: previous,
+		LookupEnv: lookupPassEnv, LookupSecret: lookupSecret, WithholdSecrets: run.Fork, Previous: previous,
 		Prepare: func(ctx context.Context) (string, error) {
 			if prevErr != nil {
 				return "", prevErr

@@ -2,16 +2,25 @@ package app
 
 import "os"
 
-// SecretEnvPrefix marks the host variables that pipelines may ask for by
-// name in pass_env and secrets. A pipeline's `secrets: [NPM_TOKEN]` reads
-// STAGEGATE_SECRET_NPM_TOKEN from the app's environment.
-//
-// The prefix is the security boundary: the app's own credentials
-// (STAGEGATE_PRIVATE_KEY, STAGEGATE_WEBHOOK_SECRET) live in the same
-// environment, and no name a pipeline can write reaches them.
-const SecretEnvPrefix = "STAGEGATE_SECRET_"
+// The prefixes are the security boundary between the App's environment
+// and pipelines: the App's own credentials (STAGEGATE_PRIVATE_KEY,
+// STAGEGATE_WEBHOOK_SECRET) live in the same environment, and no name a
+// pipeline can write reaches them.
+const (
+	// SecretEnvPrefix marks the variables a pipeline's secrets read: its
+	// `secrets: [NPM_TOKEN]` gets STAGEGATE_SECRET_NPM_TOKEN, masked.
+	SecretEnvPrefix = "STAGEGATE_SECRET_"
+	// PassEnvPrefix marks the plain values pass_env reads: its
+	// `pass_env: [GOPROXY]` gets STAGEGATE_ENV_GOPROXY.
+	PassEnvPrefix = "STAGEGATE_ENV_"
+)
 
-// lookupPipelineEnv is the engine's LookupEnv for runs of the App.
-func lookupPipelineEnv(name string) (string, bool) {
+// lookupPassEnv is the engine's LookupEnv for runs of the App.
+func lookupPassEnv(name string) (string, bool) {
+	return os.LookupEnv(PassEnvPrefix + name)
+}
+
+// lookupSecret is the engine's LookupSecret for runs of the App.
+func lookupSecret(name string) (string, bool) {
 	return os.LookupEnv(SecretEnvPrefix + name)
 }

@@ -56,9 +56,11 @@ type Run struct {
 	// TMPDIR cannot delete another action's outputs. Empty means a new
 	// temporary directory, removed when the run ends.
 	TempDir string
-	// LookupEnv reads the host environment for pass_env and secrets; nil
-	// means os.LookupEnv.
+	// LookupEnv reads the values of pass_env; nil means os.LookupEnv.
 	LookupEnv func(string) (string, bool)
+	// LookupSecret reads the values of the pipeline's secrets; nil means
+	// LookupEnv. PATH, HOME and LANG always come from the host.
+	LookupSecret func(string) (string, bool)
 	// Secrets are secret variables from the caller, masked in logs.
 	Secrets map[string]string
 	// WithholdSecrets is set for untrusted code, such as a pull request
@@ -366,7 +368,11 @@ func (rs *runState) setup() (cleanup func(), err error) {
 	if lookup == nil {
 		lookup = os.LookupEnv
 	}
-	rs.base = baseEnv(r, lookup, rs.tmpDir, rs.masks)
+	secret := r.LookupSecret
+	if secret == nil {
+		secret = lookup
+	}
+	rs.base = baseEnv(r, lookup, secret, rs.tmpDir, rs.masks)
 	if rs.e.MaxParallel > 0 {
 		rs.sem = make(chan struct{}, rs.e.MaxParallel)
 	}

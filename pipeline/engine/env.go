@@ -2,6 +2,7 @@ package engine
 
 import (
 	"maps"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,20 +20,22 @@ const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 // environment as a whole: the app's own process holds its private key and
 // webhook secret, and nothing it does not name may reach an action.
 //
+// Untrusted code (WithholdSecrets) gets neither secrets nor pass_env: a
+// fork's pipeline file could name any variable in pass_env.
+//
 // Secret values are registered with masks even when they are withheld, so
-// that a value that reaches the logs some other way (pass_env naming the
-// same variable, say) is still hidden.
-func baseEnv(r *Run, lookup func(string) (string, bool), tmpDir string, masks *masker) map[string]string {
+// that a value that reaches the logs some other way is still hidden.
+func baseEnv(r *Run, lookup, secret func(string) (string, bool), tmpDir string, masks *masker) map[string]string {
 	env := map[string]string{}
-	path, ok := lookup("PATH")
+	path, ok := os.LookupEnv("PATH")
 	if !ok || path == "" {
 		path = defaultPath
 	}
 	env["PATH"] = path
-	if home, ok := lookup("HOME"); ok {
+	if home, ok := os.LookupEnv("HOME"); ok {
 		env["HOME"] = home
 	}
-	lang, ok := lookup("LANG")
+	lang, ok := os.LookupEnv("LANG")
 	if !ok || lang == "" {
 		lang = "C.UTF-8"
 	}
@@ -42,12 +45,12 @@ func baseEnv(r *Run, lookup func(string) (string, bool), tmpDir string, masks *m
 
 	p := r.Pipeline
 	for _, name := range p.PassEnv {
-		if v, ok := lookup(name); ok {
+		if v, ok := lookup(name); ok && !r.WithholdSecrets {
 			env[name] = v
 		}
 	}
 	for _, name := range p.Secrets {
-		if v, ok := lookup(name); ok {
+		if v, ok := secret(name); ok {
 			masks.add(v)
 			if !r.WithholdSecrets {
 				env[name] = v

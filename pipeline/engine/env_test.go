@@ -4,11 +4,13 @@ package engine_test
 
 import (
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/stagegate/stagegate/pipeline/engine"
+	"github.com/stagegate/stagegate/pipeline/runner/local"
 )
 
 // shellVars are variables the shell sets itself when it starts.
@@ -48,7 +50,8 @@ func TestHostEnvironmentDoesNotLeak(t *testing.T) {
 		want     []string // names beyond the base and STAGEGATE_* ones
 	}{
 		{"trusted", false, []string{"STAGEGATE_TEST_PASSED", "STAGEGATE_TEST_SECRET", "CALLER_SECRET", "PIPELINE_VAR", "STAGE_VAR", "ACTION_VAR"}},
-		{"withheld", true, []string{"STAGEGATE_TEST_PASSED", "PIPELINE_VAR", "STAGE_VAR", "ACTION_VAR"}},
+		// Untrusted code gets neither secrets nor pass_env.
+		{"withheld", true, []string{"PIPELINE_VAR", "STAGE_VAR", "ACTION_VAR"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -80,7 +83,7 @@ func TestHostEnvironmentDoesNotLeak(t *testing.T) {
 			if !tt.withhold && (env["STAGEGATE_TEST_SECRET"] != "***" || env["CALLER_SECRET"] != "***") {
 				t.Errorf("secrets not passed, or not masked: %q %q", env["STAGEGATE_TEST_SECRET"], env["CALLER_SECRET"])
 			}
-			if env["STAGEGATE_TEST_PASSED"] != "passed-value" || env["CI"] != "true" || env["STAGEGATE_BRANCH"] != "main" || env["STAGEGATE_ACTION"] != "env" {
+			if !tt.withhold && env["STAGEGATE_TEST_PASSED"] != "passed-value" || env["CI"] != "true" || env["STAGEGATE_BRANCH"] != "main" || env["STAGEGATE_ACTION"] != "env" {
 				t.Errorf("unexpected values in %v", env)
 			}
 		})
@@ -111,8 +114,15 @@ func TestEnvLayersAndReservedNames(t *testing.T) {
 }
 
 func TestEnvWithoutHostVariables(t *testing.T) {
+	// PATH, HOME and LANG come from the host's own environment, not from
+	// LookupEnv, which the App points at its pass_env namespace.
+	t.Setenv("PATH", "")
+	t.Setenv("HOME", "") // restores HOME after the test
+	os.Unsetenv("HOME")
+	t.Setenv("LANG", "")
 	f := newFixture(t)
-	res := f.run(t.Context(), pipe(stage("s", act("env", "env"))), func(r *engine.Run) {
+	f.engine.Runner = &local.Runner{Shell: "/bin/sh"}
+	res := f.run(t.Context(), pipe(stage("s", act("env", "/usr/bin/env"))), func(r *engine.Run) {
 		r.LookupEnv = func(string) (string, bool) { return "", false }
 	})
 	if res.Status != engine.StatusSuccess {
@@ -124,5 +134,21 @@ func TestEnvWithoutHostVariables(t *testing.T) {
 	}
 	if _, ok := env["HOME"]; ok {
 		t.Errorf("HOME set to %q without a host HOME", env["HOME"])
+	}
+}
+
+func TestHostBasicsComeFromTheHost(t *testing.T) {
+	t.Setenv("HOME", "/home/builder")
+	t.Setenv("LANG", "en_GB.UTF-8")
+	f := newFixture(t)
+	res := f.run(t.Context(), pipe(stage("s", act("env", "env"))), func(r *engine.Run) {
+		r.LookupEnv = func(string) (string, bool) { return "", false }
+	})
+	if res.Status != engine.StatusSuccess {
+		t.Fatalf("run %s %q", res.Status, res.Reason)
+	}
+	env := envOf(f.rec.lines("s", "env", engine.Stdout))
+	if env["HOME"] != "/home/builder" || env["LANG"] != "en_GB.UTF-8" || env["PATH"] != os.Getenv("PATH") {
+		t.Errorf("HOME %q LANG %q PATH %q; want the host's", env["HOME"], env["LANG"], env["PATH"])
 	}
 }
