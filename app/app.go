@@ -114,7 +114,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*App, error) {
 	river.AddWorker(workers, &runWorker{app: a})
 	// River may hand out more runs than execute at once: the extra ones
 	// wait at deploy gates or for a build slot.
-	a.queue, err = queue.New(db, workers, queue.Config{Logger: opts.Logger, MaxRuns: opts.MaxRuns + maxWaitingRuns, CancelGrace: 10 * time.Second})
+	a.queue, err = queue.New(db, workers, queue.Config{Logger: opts.Logger, MaxRuns: opts.MaxRuns + maxWaitingRuns, CancelGrace: cancelGrace})
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -171,6 +171,11 @@ func (a *App) Stop(ctx context.Context) error {
 	}
 	return errors.Join(err, a.db.Close())
 }
+
+// cancelGrace is how long a stop waits for cancelled runs to end: longer
+// than an action's SIGTERM grace (10s) plus the wait for its output (2s)
+// plus concluding its checks, so the database is not closed under them.
+const cancelGrace = 30 * time.Second
 
 // maxWaitingRuns is how many runs may wait at deploy gates beside those
 // executing.

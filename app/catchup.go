@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -50,6 +52,7 @@ func (a *App) startBackground(ctx context.Context) {
 		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
+			a.pruneArtifacts(ctx)
 			if n, err := a.catchUp(ctx); err != nil {
 				logger(ctx).Warn().Err(err).Msg("catch-up of missed deliveries")
 			} else if n > 0 {
@@ -187,4 +190,29 @@ func missedDeliveries(ctx context.Context, client *github.Client, cutoff time.Ti
 		delete(failed, guid)
 	}
 	return failed, nil
+}
+
+// artifactRetention is how long a run's artifacts are kept: long enough
+// to re-run a stage or deploy later, bounded so a volume does not fill.
+const artifactRetention = 14 * 24 * time.Hour
+
+// pruneArtifacts removes the artifact stores of runs older than the
+// retention.
+func (a *App) pruneArtifacts(ctx context.Context) {
+	root := filepath.Join(a.cfg.DataDir, "artifacts")
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		logger(ctx).Warn().Err(err).Msg("list artifact stores")
+		return
+	}
+	cutoff := time.Now().Add(-artifactRetention)
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil || !info.ModTime().Before(cutoff) {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(root, e.Name())); err != nil {
+			logger(ctx).Warn().Err(err).Str(logKeyRun, e.Name()).Msg("remove old artifacts")
+		}
+	}
 }

@@ -73,6 +73,9 @@ func (a *App) approveDeploy(ctx context.Context, client *github.Client, run stor
 	if err := mayDeploy(ctx, client, owner, name, login, st); err != nil {
 		return commandDone{}, err
 	}
+	if why := a.cannotDeploy(ctx, run, st); why != "" {
+		return commandDone{}, errForbidden{"@" + login + " " + why}
+	}
 	reqs, err := checks.LoadChecks(ctx, client.Checks, client.Repositories, owner, name, run.SHA, checks.CheckOptions{
 		OwnAppID: a.cfg.AppID, Exclude: checks.OwnCheck, Require: st.Require,
 	})
@@ -98,6 +101,43 @@ func (a *App) approveDeploy(ctx context.Context, client *github.Client, run stor
 		return commandDone{}, err
 	}
 	return commandDone{result: "deploy approved: " + result}, nil
+}
+
+// cannotDeploy says why a run's deploy stage cannot deploy whatever the
+// approval: it was superseded, it is a fork's, its condition is false for
+// the event, or a stage before it failed.
+func (a *App) cannotDeploy(ctx context.Context, run store.Run, st *pipeline.Stage) string {
+	if run.SupersededBy != "" {
+		return fmt.Sprintf("run %s was superseded by run %s: deploy the newer commit", run.ID, run.SupersededBy)
+	}
+	if run.Fork {
+		return "deploy stages do not run for pull requests from forks"
+	}
+	p, err := pipeline.Parse(run.PipelinePath, []byte(run.Pipeline))
+	if err != nil {
+		return "the run's pipeline no longer parses"
+	}
+	for _, sp := range pipeline.Decide(p, eventOf(run)).Stages {
+		if sp.Stage.Name == st.Name && !sp.Run {
+			return fmt.Sprintf("stage %s does not run for %s: %s", st.Name, short(run.SHA), sp.Reason)
+		}
+	}
+	if run.Status != store.StatusCompleted {
+		return ""
+	}
+	stages, err := a.db.StagesForRun(ctx, run.ID)
+	if err != nil {
+		return ""
+	}
+	for _, s := range stages {
+		if s.Name == st.Name {
+			break
+		}
+		if s.Conclusion != "success" && s.Conclusion != "skipped" {
+			return fmt.Sprintf("stage %s of run %s did not pass (%s); /retry it first", s.Name, run.ID, s.Conclusion)
+		}
+	}
+	return ""
 }
 
 // commandOkToTest lets the head commit of a fork's pull request run. The

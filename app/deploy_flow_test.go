@@ -10,9 +10,15 @@ import (
 
 func TestForkPullRequestWaitsForOkToTest(t *testing.T) {
 	t.Setenv("STAGEGATE_SECRET_DEPLOY_TOKEN", "s3cret-for-trusted-runs")
+	t.Setenv("STAGEGATE_ENV_GOPROXY", "https://proxy.internal")
 	h := newHarness(t, map[string]string{".stagegate.yml": `secrets: [DEPLOY_TOKEN]
+pass_env: [GOPROXY]
 stages:
-  - { name: test, actions: [{ name: unit, run: 'echo "token=${DEPLOY_TOKEN:-withheld}"' }] }
+  - { name: test, actions: [{ name: unit, run: 'echo "token=${DEPLOY_TOKEN:-withheld} proxy=${GOPROXY:-withheld}"' }] }
+  - name: ship
+    environment: production
+    deployers: [mallory]
+    actions: [{ name: deploy, run: 'echo shipped' }]
 `})
 	h.gh.SetPermission("acme", "web", "alice", "write")
 	h.gh.SetPermission("acme", "web", "mallory", "read")
@@ -32,8 +38,14 @@ stages:
 	}
 	h.comment(10, "alice", "/ok-to-test")
 	got := h.waitCheck(sha, "stagegate/test", func(c githubtest.CheckRun) bool { return c.Status == "completed" })
-	if got.Conclusion != "success" || !strings.Contains(got.Output.Text, "token=withheld") || strings.Contains(got.Output.Text, "s3cret") {
+	if got.Conclusion != "success" || !strings.Contains(got.Output.Text, "token=withheld proxy=withheld") || strings.Contains(got.Output.Text, "s3cret") {
 		t.Errorf("fork run: %s, log:\n%s", got.Conclusion, got.Output.Text)
+	}
+	// The fork's file names its author a deployer; its deploy stage
+	// still does not run.
+	ship := h.waitCheck(sha, "stagegate/ship", func(c githubtest.CheckRun) bool { return c.Status == "completed" })
+	if ship.Conclusion != "skipped" || !strings.Contains(ship.Output.Summary, "forks") || len(h.gh.Deployments("acme", "web")) != 0 {
+		t.Errorf("a fork's deploy stage: %s %q", ship.Conclusion, ship.Output.Summary)
 	}
 }
 

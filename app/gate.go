@@ -10,6 +10,7 @@ import (
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/checks"
 	"github.com/stagegate/stagegate/pipeline"
+	"github.com/stagegate/stagegate/pipeline/engine"
 )
 
 // deployGate guards a run's deploy stages. It waits, without polling,
@@ -103,6 +104,11 @@ func (g *deployGate) admit(ctx context.Context, st *pipeline.Stage, changed <-ch
 	d, err := checks.StartDeployment(ctx, g.client.Repositories, checks.Target{Owner: owner, Repo: name, HeadSHA: g.run.SHA, RunID: g.run.ID},
 		checks.DeploymentInfo{Environment: st.Environment, URL: st.URL, Stage: st.Name, Approver: approver})
 	if err != nil {
+		if d != nil {
+			// Created, but its first status failed: end it, rather than
+			// leave it pending on the environment's page.
+			_ = d.Finish(ctx, engine.StatusCancelled, false, "stagegate could not start this deployment")
+		}
 		release()
 		return nil, false, fmt.Errorf("could not create the GitHub deployment: %w", err)
 	}

@@ -52,9 +52,12 @@ func (a *App) handleIssueComment(ctx context.Context, d store.Delivery, e *githu
 		return "refused: " + why, a.reply(ctx, cc, why)
 	}
 	if err != nil {
+		// Answered, so not retried: a retry would answer again and
+		// might act twice.
+		logger(ctx).Error().Err(err).Msg("comment command failed")
 		a.react(ctx, cc, "-1")
 		_ = a.reply(ctx, cc, "@"+cc.login+" something went wrong on stagegate's side; it is logged. Try again later.")
-		return "", err
+		return "failed: " + err.Error(), nil
 	}
 	a.react(ctx, cc, "rocket")
 	if done.reply != "" {
@@ -159,7 +162,7 @@ func (a *App) commandCancel(ctx context.Context, cc commandContext) (commandDone
 	n := 0
 	for _, r := range runs {
 		if r.Status != store.StatusCompleted {
-			a.cancelRun(ctx, r, fmt.Errorf("cancelled by @%s", cc.login))
+			a.cancelRun(ctx, r, errCancelled{why: "cancelled by @" + cc.login})
 			n++
 		}
 	}

@@ -12,7 +12,7 @@ import (
 )
 
 // errPullRequestClosed cancels the runs of a closed pull request.
-var errPullRequestClosed = errors.New("the pull request was closed")
+var errPullRequestClosed = errCancelled{why: "the pull request was closed"}
 
 // handlePullRequest starts a run when a pull request is opened, pushed to
 // or reopened, and cancels its runs when it is closed.

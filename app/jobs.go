@@ -24,10 +24,10 @@ type runArgs struct {
 
 func (runArgs) Kind() string { return "run" }
 
-// InsertOpts: a run is attempted once by River. The run itself records
-// how it ended; a run interrupted by a stop of the process is picked up
-// by the reconciler at the next start, not by a retry that would run the
-// builds twice.
+// InsertOpts: River retries a run's job only for errors before the run
+// starts (it stays queued until StartRun); once started, a run concludes
+// itself, and one interrupted by a stop of the process is picked up by
+// the reconciler at the next start, never run twice.
 func (runArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: queue.Runs, MaxAttempts: 1}
+	return river.InsertOpts{Queue: queue.Runs, MaxAttempts: 5}
 }

@@ -12,10 +12,25 @@ import (
 	"github.com/stagegate/stagegate/pipeline"
 )
 
+// runCancellation marks the causes with which stagegate itself cancels a
+// run for a reason of the run's own, as opposed to a process stopping.
+type runCancellation interface {
+	error
+	runCancellation()
+}
+
 // errSuperseded is the cause given to a run cancelled by a newer one.
 type errSuperseded struct{ by string }
 
-func (e errSuperseded) Error() string { return "superseded by run " + e.by }
+func (e errSuperseded) Error() string  { return "superseded by run " + e.by }
+func (errSuperseded) runCancellation() {}
+
+// errCancelled is the cause given to a run cancelled by someone, or by
+// its pull request closing.
+type errCancelled struct{ why string }
+
+func (e errCancelled) Error() string  { return e.why }
+func (errCancelled) runCancellation() {}
 
 // applyMode acts on the older runs of the same branch or pull request
 // once a new run is queued. In superseded mode (the default) they are

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/google/go-github/v60/github"
 
@@ -20,6 +22,13 @@ var errShuttingDown = errors.New("stagegate is shutting down")
 // killed, or its machine stopped), concludes their check runs so none
 // stays in progress forever, and queues each run again as a new run.
 func (a *App) reconcile(ctx context.Context) error {
+	// Nothing runs yet: whatever is in the scratch directories was left
+	// by a process that died.
+	for _, dir := range []string{workspaceRoot(a.cfg), filepath.Join(a.cfg.DataDir, "tmp")} {
+		if err := emptyDir(dir); err != nil {
+			logger(ctx).Warn().Err(err).Str("dir", dir).Msg("clean up after a previous process")
+		}
+	}
 	runs, err := a.db.RunsInProgress(ctx)
 	if err != nil {
 		return err
@@ -29,7 +38,32 @@ func (a *App) reconcile(ctx context.Context) error {
 			logger(ctx).Error().Err(err).Str(logKeyRun, run.ID).Msg("reconcile run")
 		}
 	}
+	// A queued run's job may be gone (discarded while the process
+	// stopped); a second job for a run is harmless, since a run starts
+	// once.
+	queued, err := a.db.QueuedRuns(ctx)
+	if err != nil {
+		return err
+	}
+	for _, run := range queued {
+		if _, err := a.queue.Insert(ctx, runArgs{RunID: run.ID}, nil); err != nil {
+			return fmt.Errorf("queue run %s again: %w", run.ID, err)
+		}
+	}
 	return nil
+}
+
+// emptyDir removes everything inside dir.
+func emptyDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, e := range entries {
+		errs = append(errs, os.RemoveAll(filepath.Join(dir, e.Name())))
+	}
+	return errors.Join(errs...)
 }
 
 // restartRun concludes an interrupted run's checks as cancelled, with

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-github/v60/github"
 	"github.com/riverqueue/river"
 
 	"github.com/stagegate/stagegate/app/source"
@@ -59,20 +60,28 @@ func (a *App) execute(ctx context.Context, runID string) error {
 			return nil
 		}
 	}
+	// Errors up to StartRun leave the run queued, and River tries the
+	// job again; after it, the run concludes itself.
+	client, err := a.gh.Installation(ctx, run.InstallationID)
+	if err != nil {
+		return fmt.Errorf("installation client: %w", err)
+	}
 	s := &slot{slots: a.slots}
 	if err := s.acquire(ctx); err != nil {
 		return err
 	}
 	defer s.release()
-	if started, err := a.db.StartRun(ctx, run.ID); err != nil || !started {
-		return err
-	}
+	// Registered before the run starts, so a cancel that arrives in
+	// between reaches it.
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	a.running.add(run.ID, cancel)
 	defer a.running.remove(run.ID)
+	if started, err := a.db.StartRun(ctx, run.ID); err != nil || !started {
+		return err
+	}
 
-	res := a.executeRun(runCtx, run, s)
+	res := a.executeRun(runCtx, run, client, s)
 
 	// The conclusion is recorded even if the job's context has ended.
 	finishCtx, done := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -104,13 +113,13 @@ func (a *App) interruptedByShutdown(runCtx context.Context) bool {
 	if errors.Is(cause, errShuttingDown) {
 		return true
 	}
-	var sup errSuperseded
-	return a.stopping.Load() && !errors.As(cause, &sup) && !errors.Is(cause, errPullRequestClosed)
+	var own runCancellation
+	return a.stopping.Load() && !errors.As(cause, &own)
 }
 
 // executeRun fetches the source and runs the engine, reporting to the
 // checks and the store. It always concludes the run's checks.
-func (a *App) executeRun(ctx context.Context, run store.Run, s *slot) engine.Result {
+func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Client, s *slot) engine.Result {
 	p, err := pipeline.Parse(run.PipelinePath, []byte(run.Pipeline))
 	if err != nil {
 		// The file was valid when the run was queued; this is a bug.
@@ -121,11 +130,10 @@ func (a *App) executeRun(ctx context.Context, run store.Run, s *slot) engine.Res
 	}
 	ev := eventOf(run)
 	plan := pipeline.Decide(p, ev)
-	owner, name := splitRepo(run.Repo)
-	client, err := a.gh.Installation(ctx, run.InstallationID)
-	if err != nil {
-		return engine.Result{RunID: run.ID, Status: engine.StatusFailure, Reason: "no GitHub client: " + err.Error()}
+	if run.Fork {
+		plan = withoutDeploys(plan)
 	}
+	owner, name := splitRepo(run.Repo)
 
 	positions := map[string]int{}
 	for i, s := range p.Stages {
@@ -205,6 +213,21 @@ func (a *App) fetch(ctx context.Context, run store.Run) (string, error) {
 		Root: workspaceRoot(a.cfg), RunID: run.ID,
 		CloneURL: cloneURL(a.cfg.GitHubURL, run.Repo), SHA: run.SHA, Token: token,
 	})
+}
+
+// withoutDeploys skips the deploy stages of a fork's run: its pipeline
+// file is the fork's own, so who may deploy and whether approval is
+// needed would be the fork author's to say.
+func withoutDeploys(plan pipeline.Plan) pipeline.Plan {
+	out := plan
+	out.Stages = append([]pipeline.StagePlan(nil), plan.Stages...)
+	for i, sp := range out.Stages {
+		if sp.Run && sp.Stage.Deploy() {
+			out.Stages[i].Run = false
+			out.Stages[i].Reason = "skipped: deploy stages do not run for pull requests from forks"
+		}
+	}
+	return out
 }
 
 // recordCheckRun keeps the ids of a run's check runs, so that a later

@@ -25,6 +25,9 @@ func (s *swappable) ServeHTTP(w http.ResponseWriter, r *http.Request) { (*s.h.Lo
 // pipelines finish for the grace period, and concludes or re-queues the
 // rest.
 func Serve(ctx context.Context, cfg Config, opts Options) error {
+	if err := hardenProcess(); err != nil {
+		opts.Logger.Warn().Err(err).Msg("could not make the process non-dumpable; builds may read its environment")
+	}
 	if !cfg.hasCredentials() {
 		stored, ok, err := loadCredentials(cfg.DataDir)
 		if err != nil {

@@ -218,6 +218,14 @@ func (db *DB) RunsInProgress(ctx context.Context) ([]Run, error) {
 WHERE status = 'in_progress' ORDER BY created_at, id`)
 }
 
+// QueuedRuns lists the runs waiting to start, oldest first: at start-up
+// their jobs are inserted again, since a job may have been lost (a
+// process stopped while the job waited for a build slot).
+func (db *DB) QueuedRuns(ctx context.Context) ([]Run, error) {
+	return db.runs(ctx, "queued runs", `SELECT `+runColumns+` FROM runs
+WHERE status = 'queued' ORDER BY created_at, id`)
+}
+
 // ActiveRunsForKey lists the queued and in-progress runs of the repo under
 // one concurrency key, oldest first: the runs a new one supersedes, or
 // waits behind.

@@ -52,6 +52,10 @@ are read from STAGEGATE_SECRET_<NAME> variables.`,
 					}
 				}
 			}
+			if cmd.Flags().Changed("webhook-secret") {
+				// Flags show in /proc/<pid>/cmdline to every local user.
+				fmt.Fprintln(cmd.ErrOrStderr(), "stagegate: warning: --webhook-secret is visible to other users of this machine; prefer STAGEGATE_WEBHOOK_SECRET")
+			}
 			level, err := zerolog.ParseLevel(logLevel)
 			if err != nil {
 				return usageError(&app.SettingError{Flag: "log-level", Env: "STAGEGATE_LOG_LEVEL", Problem: "must be debug, info, warn or error"})

@@ -21,7 +21,7 @@ import (
 
 // server is `stagegate serve` as a process, against the fake GitHub.
 type server struct {
-	t      *testing.T
+	t      testing.TB
 	gh     *githubtest.Server
 	repo   *githubtest.Repo
 	env    []string
@@ -49,7 +49,7 @@ func (l *lockedBuffer) String() string {
 
 const serveSecret = "serve-test-secret"
 
-func newServer(t *testing.T, pipeline string) *server {
+func newServer(t testing.TB, pipeline string) *server {
 	gh := githubtest.New(t)
 	repo := gh.AddRepo("acme", "web")
 	repo.Commit("main", map[string]string{".stagegate.yml": pipeline}, "initial")
