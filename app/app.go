@@ -37,6 +37,9 @@ type Options struct {
 	MaxRuns int
 	// Runner executes actions; the local process runner by default.
 	Runner runner.Runner
+	// SetupToken is the token the setup pages require in setup mode; a
+	// random one, printed in the log, when empty.
+	SetupToken string
 	// CatchUpEvery is the time between catch-ups of missed deliveries
 	// (default 5 minutes).
 	CatchUpEvery time.Duration

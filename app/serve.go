@@ -42,7 +42,7 @@ func Serve(ctx context.Context, cfg Config, opts Options) error {
 		if err := cfg.validateSetup(); err != nil {
 			return err
 		}
-		setupMode = newSetup(cfg, opts.Logger)
+		setupMode = newSetup(cfg, opts.Logger, opts.SetupToken)
 	} else if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -56,8 +56,8 @@ func Serve(ctx context.Context, cfg Config, opts Options) error {
 	if setupMode != nil {
 		handler.set(withLogger(opts.Logger, setupMode.handler()))
 		go func() { served <- srv.Serve(ln) }()
-		opts.Logger.Warn().Str("addr", ln.Addr().String()).Str("url", cfg.PublicURL+"/setup").
-			Msg("no GitHub App credentials: open the setup page to create the App")
+		opts.Logger.Warn().Str("addr", ln.Addr().String()).Str("url", setupMode.link()).
+			Msg("no GitHub App credentials: open this setup link to create the App")
 		select {
 		case creds := <-setupMode.done:
 			creds.apply(&cfg)

@@ -3,12 +3,14 @@ package app
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,18 +26,44 @@ const setupStateTTL = time.Hour
 // while stagegate has no App credentials. When GitHub sends the browser
 // back, it exchanges the code for the App's credentials, stores them, and
 // hands them over on done so the same process starts serving webhooks.
+//
+// Whoever completes the setup decides which App this server serves, so
+// the pages need the one-time token printed in the log, and the way back
+// from GitHub must come to the browser that left (a cookie holds the
+// state).
 type setup struct {
-	cfg  Config
-	log  zerolog.Logger
-	done chan Credentials
+	cfg   Config
+	log   zerolog.Logger
+	token string
+	done  chan Credentials
 
-	mu     sync.Mutex
-	states map[string]time.Time
-	once   sync.Once
+	mu        sync.Mutex
+	states    map[string]time.Time
+	completed bool
 }
 
-func newSetup(cfg Config, log zerolog.Logger) *setup {
-	return &setup{cfg: cfg, log: log, done: make(chan Credentials, 1), states: map[string]time.Time{}}
+// maxSetupStates bounds the open round trips to GitHub.
+const maxSetupStates = 64
+
+// setupCookie carries the state of a round trip through GitHub.
+const setupCookie = "stagegate_setup_state"
+
+func newSetup(cfg Config, log zerolog.Logger, token string) *setup {
+	if token == "" {
+		token = randomHex(16)
+	}
+	return &setup{cfg: cfg, log: log, token: token, done: make(chan Credentials, 1), states: map[string]time.Time{}}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// link is the setup page's address with its token, for the log.
+func (s *setup) link() string {
+	return strings.TrimSuffix(s.cfg.PublicURL, "/") + "/setup?token=" + s.token
 }
 
 func (s *setup) handler() http.Handler {
@@ -57,14 +85,12 @@ func (s *setup) handler() http.Handler {
 
 // newState makes a one-time token for the round trip through GitHub.
 func (s *setup) newState() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	state := hex.EncodeToString(b[:])
+	state := randomHex(16)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
 	for k, exp := range s.states {
-		if now.After(exp) {
+		if now.After(exp) || len(s.states) >= maxSetupStates {
 			delete(s.states, k)
 		}
 	}
@@ -96,6 +122,7 @@ GitHub will send its webhooks to <code>{{.WebhookURL}}</code>.</p>
 <button type="submit" id="create">Create GitHub App</button>
 </form>
 <form method="get" action="/setup"><p>For an organisation instead:
+<input type="hidden" name="token" value="{{.Token}}">
 <input name="org" placeholder="organisation" value="{{.Org}}" aria-label="organisation"> <button type="submit">Use it</button></p></form>
 </body></html>`))
 
@@ -112,6 +139,10 @@ organisation's default in <code>.github/.stagegate.yml</code>, then run their pi
 
 // page is GET /setup: a button that posts the manifest to GitHub.
 func (s *setup) page(w http.ResponseWriter, r *http.Request) {
+	if subtle.ConstantTimeCompare([]byte(r.URL.Query().Get("token")), []byte(s.token)) != 1 {
+		http.Error(w, "Open the setup link that stagegate printed in its log when it started.", http.StatusForbidden)
+		return
+	}
 	org := r.URL.Query().Get("org")
 	manifest, err := json.Marshal(NewManifest(appName(org), s.cfg.PublicURL))
 	if err != nil {
@@ -122,10 +153,13 @@ func (s *setup) page(w http.ResponseWriter, r *http.Request) {
 	if org != "" {
 		path = "/organizations/" + url.PathEscape(org) + "/settings/apps/new"
 	}
-	action := webBaseURL(s.cfg.GitHubURL) + path + "?state=" + s.newState()
+	state := s.newState()
+	action := webBaseURL(s.cfg.GitHubURL) + path + "?state=" + state
+	http.SetCookie(w, &http.Cookie{Name: setupCookie, Value: state, Path: "/setup", MaxAge: int(setupStateTTL.Seconds()),
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: strings.HasPrefix(s.cfg.PublicURL, "https://")})
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	_ = setupPage.Execute(w, map[string]any{
-		"Org": org, "Action": action, "Manifest": string(manifest),
+		"Org": org, "Action": action, "Manifest": string(manifest), "Token": s.token,
 		"WebhookURL": NewManifest("", s.cfg.PublicURL).HookAttributes.URL,
 	})
 }
@@ -137,16 +171,23 @@ func appName(org string) string {
 	if org != "" {
 		return "stagegate-" + org
 	}
-	var b [3]byte
-	_, _ = rand.Read(b[:])
-	return "stagegate-" + hex.EncodeToString(b[:])
+	return "stagegate-" + randomHex(3)
 }
 
 // callback is where GitHub sends the browser back with a code that
 // converts into the new App's credentials.
 func (s *setup) callback(w http.ResponseWriter, r *http.Request) {
-	if !s.takeState(r.URL.Query().Get("state")) {
-		http.Error(w, "This link has expired or was not made by this server. Start again at /setup.", http.StatusBadRequest)
+	state := r.URL.Query().Get("state")
+	cookie, err := r.Cookie(setupCookie)
+	if err != nil || subtle.ConstantTimeCompare([]byte(cookie.Value), []byte(state)) != 1 || !s.takeState(state) {
+		http.Error(w, "This link has expired, or was not made by this server for this browser. Start again at /setup.", http.StatusBadRequest)
+		return
+	}
+	s.mu.Lock()
+	completed := s.completed
+	s.mu.Unlock()
+	if completed {
+		http.Error(w, "stagegate is set up already.", http.StatusGone)
 		return
 	}
 	code := r.URL.Query().Get("code")
@@ -162,7 +203,18 @@ func (s *setup) callback(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "GitHub did not hand over the App's credentials: "+err.Error(), http.StatusBadGateway)
 		return
 	}
+	s.mu.Lock()
+	first := !s.completed
+	s.completed = true
+	s.mu.Unlock()
+	if !first {
+		http.Error(w, "stagegate is set up already.", http.StatusGone)
+		return
+	}
 	if err := saveCredentials(s.cfg.DataDir, creds); err != nil {
+		s.mu.Lock()
+		s.completed = false
+		s.mu.Unlock()
 		s.log.Error().Err(err).Msg("store app credentials")
 		http.Error(w, "Could not store the App's credentials: "+err.Error(), http.StatusInternalServerError)
 		return
@@ -170,7 +222,7 @@ func (s *setup) callback(w http.ResponseWriter, r *http.Request) {
 	s.log.Info().Int64("app_id", creds.AppID).Str("slug", creds.Slug).Msg("GitHub App created; serving webhooks")
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	_ = setupDone.Execute(w, map[string]any{"Slug": creds.Slug, "InstallURL": creds.HTMLURL + "/installations/new"})
-	s.once.Do(func() { s.done <- creds })
+	s.done <- creds
 }
 
 func (s *setup) convert(ctx context.Context, code string) (Credentials, error) {

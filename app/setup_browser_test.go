@@ -51,7 +51,7 @@ func TestSetupInABrowser(t *testing.T) {
 	defer cancelTimeout()
 
 	err := chromedp.Do(ctx,
-		chromedp.Navigate(s.url+"/setup?org=acme"),
+		chromedp.Navigate(s.url+"/setup?org=acme&token="+setupToken),
 		chromedp.WaitVisible(chromedp.ID("create")),
 		chromedp.Click(chromedp.ID("create")),
 		chromedp.WaitVisible(chromedp.ID("done")),

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -22,6 +23,8 @@ import (
 	"github.com/stagegate/stagegate/app"
 	"github.com/stagegate/stagegate/internal/githubtest"
 )
+
+const setupToken = "setup-token-from-the-log"
 
 // setupServer is stagegate serve without App credentials: in setup mode.
 type setupServer struct {
@@ -47,7 +50,7 @@ func startSetupServer(t *testing.T) *setupServer {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
-		s.done <- app.Serve(ctx, cfg, app.Options{Logger: zerolog.New(zerolog.NewTestWriter(t)), ShutdownGrace: time.Second})
+		s.done <- app.Serve(ctx, cfg, app.Options{Logger: zerolog.New(zerolog.NewTestWriter(t)), ShutdownGrace: time.Second, SetupToken: setupToken})
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -77,8 +80,15 @@ var (
 	manifestField = regexp.MustCompile(`name="manifest" value="([^"]+)"`)
 )
 
-// noRedirects is a client that shows each redirect instead of following.
-var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+// browser is a client with cookies that shows each redirect instead of
+// following it, as the steps of a person's browser.
+func browser(t *testing.T) *http.Client {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
 
 func get(t *testing.T, c *http.Client, u string) (*http.Response, string) {
 	t.Helper()
@@ -96,7 +106,11 @@ func TestSetupCreatesTheAppAndServesWithoutRestart(t *testing.T) {
 	if resp, _ := get(t, http.DefaultClient, s.url+"/readyz"); resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("/readyz in setup mode = %d, want 503", resp.StatusCode)
 	}
-	_, page := get(t, http.DefaultClient, s.url+"/setup?org=acme")
+	if resp, _ := get(t, http.DefaultClient, s.url+"/setup?org=acme"); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("/setup without the token from the log = %d, want 403", resp.StatusCode)
+	}
+	b := browser(t)
+	_, page := get(t, b, s.url+"/setup?org=acme&token="+setupToken)
 	action, manifest := formAction.FindStringSubmatch(page), manifestField.FindStringSubmatch(page)
 	if action == nil || manifest == nil {
 		t.Fatalf("setup page has no manifest form:\n%s", page)
@@ -108,7 +122,7 @@ func TestSetupCreatesTheAppAndServesWithoutRestart(t *testing.T) {
 
 	// The browser posts the manifest; GitHub creates the App and sends
 	// the browser back with a code.
-	resp, err := noRedirects.PostForm(to, url.Values{"manifest": {html.UnescapeString(manifest[1])}})
+	resp, err := b.PostForm(to, url.Values{"manifest": {html.UnescapeString(manifest[1])}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +140,11 @@ func TestSetupCreatesTheAppAndServesWithoutRestart(t *testing.T) {
 	if got := string(perms); got != `{"checks":"write","contents":"read","deployments":"write","issues":"write","members":"read","metadata":"read","pull_requests":"read","statuses":"read"}` {
 		t.Errorf("the manifest asked for %s", got)
 	}
-	if resp, body := get(t, http.DefaultClient, back); resp.StatusCode != 200 || !strings.Contains(body, "install the App on your organisation") {
+	// Another browser, without the state's cookie, cannot use the link.
+	if resp, _ := get(t, browser(t), back); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("the callback in another browser = %d, want 400", resp.StatusCode)
+	}
+	if resp, body := get(t, b, back); resp.StatusCode != 200 || !strings.Contains(body, "install the App on your organisation") {
 		t.Fatalf("callback: %d\n%s", resp.StatusCode, body)
 	}
 	// The credentials are stored for this user only.
@@ -147,7 +165,7 @@ func TestSetupCreatesTheAppAndServesWithoutRestart(t *testing.T) {
 		t.Errorf("ping signed with the new App's secret: %d", ping.StatusCode)
 	}
 	// A link back cannot be used twice.
-	if resp, _ := get(t, http.DefaultClient, back); resp.StatusCode == 200 {
+	if resp, _ := get(t, b, back); resp.StatusCode == 200 {
 		t.Errorf("the callback accepted a used state")
 	}
 }
