@@ -80,6 +80,7 @@ func rerunRequest(old store.Run, delivery string) runRequest {
 		event:    eventOf(old),
 		fork:     old.Fork,
 		delivery: delivery,
+		again:    true,
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/go-github/v60/github"
 
@@ -40,18 +41,35 @@ func (a *App) applyMode(ctx context.Context, run store.Run, mode pipeline.Mode) 
 	if mode != pipeline.ModeSuperseded && mode != "" {
 		return
 	}
-	older, err := a.db.ActiveRunsForKey(ctx, run.Repo, run.ConcurrencyKey)
+	others, err := a.db.ActiveRunsForKey(ctx, run.Repo, run.ConcurrencyKey)
 	if err != nil {
 		logger(ctx).Error().Err(err).Str(logKeyRun, run.ID).Msg("list runs to supersede")
 		return
 	}
-	for _, o := range older {
-		// Run ids sort by creation: only older runs give way.
-		if o.ID >= run.ID {
+	mine := a.eventTime(ctx, run)
+	for _, o := range others {
+		if o.ID == run.ID {
 			continue
+		}
+		// Deliveries are processed concurrently, so the run made last
+		// may be for the older event: the event's arrival decides.
+		if theirs := a.eventTime(ctx, o); theirs.After(mine) {
+			a.cancelRun(ctx, run, errSuperseded{by: o.ID})
+			return
 		}
 		a.cancelRun(ctx, o, errSuperseded{by: run.ID})
 	}
+}
+
+// eventTime is when the delivery that made the run arrived, or, for a
+// run without one, when the run was made.
+func (a *App) eventTime(ctx context.Context, run store.Run) time.Time {
+	if run.DeliveryGUID != "" {
+		if d, err := a.db.GetDelivery(ctx, run.DeliveryGUID); err == nil {
+			return d.ReceivedAt
+		}
+	}
+	return run.CreatedAt
 }
 
 // cancelRun stops a run with a reason: a running one through its

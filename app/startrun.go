@@ -27,6 +27,9 @@ type runRequest struct {
 	// rerunOf and rerunFrom make a re-run that reuses the results of the
 	// stages before rerunFrom.
 	rerunOf, rerunFrom string
+	// again marks a run of a commit asked for again (a re-requested
+	// suite), which supersedes nothing.
+	again bool
 }
 
 // startRun reads the pipeline at the event's SHA, decides whether it
@@ -75,7 +78,11 @@ func (a *App) startRun(ctx context.Context, req runRequest) (string, error) {
 		return "", err
 	}
 	logger(ctx).Info().Str(logKeyRun, run.ID).Str(logKeySHA, run.SHA).Msg("run queued")
-	a.applyMode(ctx, run, p.Mode)
+	if req.rerunOf == "" && !req.again {
+		// Running a commit again, from a check or a command, does not
+		// cancel what runs for the branch's newer commits.
+		a.applyMode(ctx, run, p.Mode)
+	}
 	return "run " + run.ID + " queued", nil
 }
 
