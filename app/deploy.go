@@ -151,6 +151,11 @@ func (a *App) commandOkToTest(ctx context.Context, cc commandContext) (commandDo
 		return commandDone{}, err
 	}
 	ev, need, fork := pullRequestEventOf(pr, cc.login)
+	if fork {
+		if err := a.sawHead(ctx, cc, ev.SHA); err != nil {
+			return commandDone{}, err
+		}
+	}
 	if err := a.db.Approve(ctx, store.Approval{Repo: cc.repo.FullName(), SHA: ev.SHA, Kind: store.ApprovalOkToTest, Approver: cc.login}); err != nil {
 		return commandDone{}, err
 	}
@@ -163,4 +168,25 @@ func (a *App) commandOkToTest(ctx context.Context, cc commandContext) (commandDo
 		return commandDone{}, err
 	}
 	return commandDone{result: result}, nil
+}
+
+// sawHead refuses an /ok-to-test for a head the approver cannot have
+// reviewed: one pushed after the comment was written. stagegate marks
+// each fork commit it holds back with a neutral check, so the commit was
+// there to see if that check is older than the comment.
+func (a *App) sawHead(ctx context.Context, cc commandContext, sha string) error {
+	runs, _, err := cc.client.Checks.ListCheckRunsForRef(ctx, cc.repo.Owner, cc.repo.Name, sha, &github.ListCheckRunsOptions{
+		CheckName: github.String(checks.SummaryName), AppID: github.Int64(a.cfg.AppID),
+	})
+	if err != nil {
+		return fmt.Errorf("checks of %s: %w", short(sha), err)
+	}
+	for _, c := range runs.CheckRuns {
+		// GitHub's times have whole seconds: a check from the same second
+		// as the comment does not count as seen.
+		if c.StartedAt != nil && c.StartedAt.Before(cc.commentedAt) {
+			return nil
+		}
+	}
+	return errForbidden{fmt.Sprintf("@%s the pull request's head is now %s, pushed after your comment: review it and comment /ok-to-test again", cc.login, short(sha))}
 }

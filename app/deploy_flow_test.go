@@ -32,6 +32,7 @@ stages:
 	if n := len(h.checks(sha)); n != 1 {
 		t.Fatalf("a fork's code ran before /ok-to-test:%s", describeChecks(h.checks(sha)))
 	}
+	h.gh.Advance(2 * time.Second) // alice reviews the commit before she comments
 	h.comment(10, "mallory", "/ok-to-test")
 	if r := h.replies(10); len(r) != 1 || !strings.Contains(r[0], "@mallory cannot approve a fork's pull request for testing") {
 		t.Errorf("replies = %q", r)
@@ -148,5 +149,35 @@ func TestFailedDeployRollsBack(t *testing.T) {
 	last := deps[0].Statuses[len(deps[0].Statuses)-1]
 	if last.State != "failure" || !strings.Contains(last.Description, "rolled back") {
 		t.Errorf("final deployment status: %s %q", last.State, last.Description)
+	}
+}
+
+func TestOkToTestIsForTheHeadTheApproverSaw(t *testing.T) {
+	h := newHarness(t, map[string]string{".stagegate.yml": "stages: [{ name: test, actions: [{ name: unit, run: 'true' }] }]\n"})
+	h.gh.SetPermission("acme", "web", "alice", "write")
+	fork := h.gh.AddFork("acme", "web", "mallory")
+	first := h.openPR(13, "evil", "mallory/web", map[string]string{"a": "1"})
+	h.waitCheck(first, "stagegate", func(c githubtest.CheckRun) bool { return c.Conclusion == "neutral" })
+
+	// alice reviews the first commit and writes /ok-to-test; before the
+	// comment is processed, the fork pushes another commit.
+	h.gh.Advance(2 * time.Second)
+	id := h.gh.AddComment("acme", "web", 13, "alice", "/ok-to-test")
+	h.gh.Advance(2 * time.Second) // the new commit comes after the comment
+	second := fork.Commit("evil", map[string]string{"a": "2"}, "unreviewed")
+	h.gh.PushToPullRequest("acme", "web", 13, second)
+	h.sendAndWait("pull_request", h.repo.Webhook("pull_request.synchronize", func(p map[string]any) {
+		githubtest.SetPath(p, "number", 13)
+		githubtest.SetPath(p, "pull_request.number", 13)
+		githubtest.SetPath(p, "pull_request.head.ref", "evil")
+		githubtest.SetPath(p, "pull_request.head.sha", second)
+		githubtest.SetPath(p, "pull_request.head.repo.full_name", "mallory/web")
+	}))
+	h.sendAndWait("issue_comment", h.gh.IssueCommentWebhook(id))
+	if r := h.replies(13); len(r) != 1 || !strings.Contains(r[0], "pushed after your comment") {
+		t.Errorf("replies = %q", r)
+	}
+	if got := h.checks(second); len(got) != 1 || got["stagegate"].Conclusion != "neutral" {
+		t.Errorf("the unreviewed commit ran:%s", describeChecks(got))
 	}
 }

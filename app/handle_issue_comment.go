@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/go-github/v60/github"
 
@@ -19,6 +20,9 @@ type commandContext struct {
 	commentID int64
 	login     string
 	delivery  string
+	// commentedAt is when the comment was written: an approval is for
+	// what the approver could have seen then.
+	commentedAt time.Time
 }
 
 // handleIssueComment runs the command in the first line of a pull request
@@ -40,7 +44,7 @@ func (a *App) handleIssueComment(ctx context.Context, d store.Delivery, e *githu
 		return "", fmt.Errorf("installation client: %w", err)
 	}
 	cc := commandContext{client: client, repo: repo, pr: e.GetIssue().GetNumber(), commentID: e.GetComment().GetID(),
-		login: e.GetComment().GetUser().GetLogin(), delivery: d.GUID}
+		login: e.GetComment().GetUser().GetLogin(), delivery: d.GUID, commentedAt: e.GetComment().GetCreatedAt().Time}
 	a.react(ctx, cc, "eyes")
 	if res.Reply != "" {
 		a.react(ctx, cc, "-1")
