@@ -67,6 +67,9 @@ type Config struct {
 	// default 20ms. River's 100ms default would hold a busy queue to ten
 	// fetches a second.
 	FetchCooldown time.Duration
+	// FetchPollInterval is how often each queue looks for new jobs;
+	// default 50ms.
+	FetchPollInterval time.Duration
 	// CancelGrace is how long Stop waits for jobs to return once their
 	// contexts are cancelled; default 10 seconds.
 	CancelGrace time.Duration
@@ -101,7 +104,12 @@ func New(db *store.DB, workers *river.Workers, cfg Config) (*Queue, error) {
 		JobTimeout:           jobTimeout,
 		RescueStuckJobsAfter: cmp.Or(cfg.RescueStuckJobsAfter, max(time.Hour, jobTimeout+time.Hour)),
 		FetchCooldown:        cmp.Or(cfg.FetchCooldown, 20*time.Millisecond),
-		TestOnly:             cfg.TestOnly,
+		// SQLite has no LISTEN/NOTIFY, and a job inserted in a
+		// transaction does not wake the local fetcher: the poll interval
+		// is the latency from a webhook to its processing. A local
+		// SQLite poll costs microseconds.
+		FetchPollInterval: cmp.Or(cfg.FetchPollInterval, 50*time.Millisecond),
+		TestOnly:          cfg.TestOnly,
 	}
 	if workers != nil {
 		rc.Workers = workers
