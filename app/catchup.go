@@ -53,6 +53,9 @@ func (a *App) startBackground(ctx context.Context) {
 		defer t.Stop()
 		for {
 			a.pruneArtifacts(ctx)
+			if err := a.resendConclusions(ctx); err != nil {
+				logger(ctx).Warn().Err(err).Msg("send missed check conclusions")
+			}
 			if n, err := a.catchUp(ctx); err != nil {
 				logger(ctx).Warn().Err(err).Msg("catch-up of missed deliveries")
 			} else if n > 0 {

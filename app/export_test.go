@@ -15,3 +15,14 @@ func (a *App) DeliveryResult(ctx context.Context, guid string) (string, bool) {
 
 // CatchUp runs one pass of the catch-up of missed deliveries now.
 func (a *App) CatchUp(ctx context.Context) (int, error) { return a.catchUp(ctx) }
+
+// ResendConclusions runs the background's resending of missed check
+// conclusions now.
+func (a *App) ResendConclusions(ctx context.Context) error { return a.resendConclusions(ctx) }
+
+// RunFinished reports whether the latest run for sha in the repo has
+// completed.
+func (a *App) RunFinished(ctx context.Context, repo, sha string) bool {
+	run, err := a.db.LatestRunForSHA(ctx, repo, sha)
+	return err == nil && run.Status == "completed"
+}

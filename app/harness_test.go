@@ -233,3 +233,7 @@ func writeFile(t testing.TB, path string) {
 		t.Fatal(err)
 	}
 }
+
+func (h *harness) runFinished(sha string) bool {
+	return h.app.RunFinished(context.Background(), "acme/web", sha)
+}

@@ -81,7 +81,7 @@ func (a *App) execute(ctx context.Context, runID string) error {
 		return err
 	}
 
-	res := a.executeRun(runCtx, run, client, s)
+	res, unsent := a.executeRun(runCtx, run, client, s)
 
 	// The conclusion is recorded even if the job's context has ended.
 	finishCtx, done := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -95,6 +95,11 @@ func (a *App) execute(ctx context.Context, runID string) error {
 	conclusion := checks.RunConclusion(res.Status)
 	if err := a.db.FinishRun(finishCtx, run.ID, conclusion, res.Reason); err != nil && !errors.Is(err, store.ErrRunFinished) {
 		log.Error().Err(err).Msg("record run conclusion")
+	}
+	if unsent {
+		if err := a.db.SetChecksUnsent(finishCtx, run.ID, true); err != nil {
+			log.Error().Err(err).Msg("record unsent check conclusions")
+		}
 	}
 	a.metrics.runs.WithLabelValues(conclusion).Inc()
 	log.Info().Str("conclusion", conclusion).Str("reason", res.Reason).Dur("duration", res.Duration).Msg("run finished")
@@ -119,11 +124,11 @@ func (a *App) interruptedByShutdown(runCtx context.Context) bool {
 
 // executeRun fetches the source and runs the engine, reporting to the
 // checks and the store. It always concludes the run's checks.
-func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Client, s *slot) engine.Result {
+func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Client, s *slot) (res engine.Result, unsent bool) {
 	p, err := pipeline.Parse(run.PipelinePath, []byte(run.Pipeline))
 	if err != nil {
 		// The file was valid when the run was queued; this is a bug.
-		return engine.Result{RunID: run.ID, Status: engine.StatusFailure, Reason: "stored pipeline no longer parses: " + err.Error()}
+		return engine.Result{RunID: run.ID, Status: engine.StatusFailure, Reason: "stored pipeline no longer parses: " + err.Error()}, false
 	}
 	if p.Name == "" {
 		p.Name = repoName(run.Repo)
@@ -176,7 +181,7 @@ func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Clie
 	previous, prevErr := a.previousResults(ctx, run)
 	gate := &deployGate{a: a, run: run, client: client, reporter: reporter, slot: s}
 	e := &engine.Engine{Runner: a.opts.Runner, Observer: observers{reporter, rec}}
-	res := e.Run(ctx, engine.Run{
+	res = e.Run(ctx, engine.Run{
 		ID: run.ID, Pipeline: p, Plan: plan, Event: ev, Gate: gate.Gate,
 		ArtifactDir: a.artifactDir(run.ID), TempDir: tmp,
 		LookupEnv: lookupPassEnv, LookupSecret: lookupSecret, WithholdSecrets: run.Fork, Previous: previous,
@@ -198,10 +203,12 @@ func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Clie
 	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), checkCloseTimeout)
 	defer cancel()
 	if err := reporter.Close(closeCtx); err != nil {
-		logger(ctx).Error().Err(err).Msg("conclude check runs")
+		// The background sends the conclusions again from the store.
+		logger(ctx).Error().Err(err).Msg("conclude check runs; they will be sent again")
+		unsent = true
 	}
 	rec.Close()
-	return res
+	return res, unsent
 }
 
 func (a *App) fetch(ctx context.Context, run store.Run) (string, error) {

@@ -36,3 +36,30 @@ func TestApprovalsBindToTheCommit(t *testing.T) {
 		}
 	}
 }
+
+func TestChecksUnsent(t *testing.T) {
+	db := openDB(t)
+	ctx := context.Background()
+	run, err := db.CreateRun(ctx, store.Run{Repo: "acme/web", SHA: "aaa", Event: "push", Branch: "main"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetChecksUnsent(ctx, run.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if runs, err := db.RunsWithUnsentChecks(ctx); err != nil || len(runs) != 0 {
+		t.Fatalf("a queued run is listed: %v %v", runs, err)
+	}
+	if err := db.FinishRun(ctx, run.ID, "success", ""); err != nil {
+		t.Fatal(err)
+	}
+	if runs, err := db.RunsWithUnsentChecks(ctx); err != nil || len(runs) != 1 || runs[0].ID != run.ID {
+		t.Fatalf("RunsWithUnsentChecks = %v, %v", runs, err)
+	}
+	if err := db.SetChecksUnsent(ctx, run.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	if runs, _ := db.RunsWithUnsentChecks(ctx); len(runs) != 0 {
+		t.Errorf("still listed after being sent: %v", runs)
+	}
+}

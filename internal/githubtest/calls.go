@@ -121,6 +121,9 @@ func (s *Server) handle(pattern string, mode authMode, h handlerFunc) {
 		sw := &statusWriter{ResponseWriter: w}
 		rc := &reqCtx{route: route, cred: classifyCredential(r.Header.Get("Authorization"))}
 		defer s.record(r, rc, sw)
+		if s.inOutage(sw, r, route) {
+			return
+		}
 		if !s.authenticate(sw, r, rc, mode) {
 			return
 		}

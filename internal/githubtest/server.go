@@ -50,8 +50,9 @@ type Server struct {
 	statuses    []*CommitStatus      // every repository's, oldest first
 	deployments map[int64]*Deployment
 
-	// Rate limits per credential (ratelimit.go).
+	// Rate limits per credential (ratelimit.go), and outages (outage.go).
 	rateBuckets map[string]*rateBucket
+	outages     []*outage
 
 	// Webhook deliveries of every App, oldest first (hookdeliveries.go),
 	// redeliveries in flight, and the manifest flow (manifest.go).

@@ -1,0 +1,79 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/go-github/v60/github"
+
+	"github.com/stagegate/stagegate/app/store"
+	"github.com/stagegate/stagegate/checks"
+	"github.com/stagegate/stagegate/pipeline/engine"
+)
+
+// resendConclusions sends again the conclusions of the runs whose final
+// check updates GitHub did not take (an outage, a 502 on the last PATCH:
+// writes are not retried blindly), so that no check stays in progress.
+// The store has every stage's conclusion and reason.
+func (a *App) resendConclusions(ctx context.Context) error {
+	runs, err := a.db.RunsWithUnsentChecks(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, run := range runs {
+		if err := a.resendRun(ctx, run); err != nil {
+			errs = append(errs, fmt.Errorf("run %s: %w", run.ID, err))
+			continue
+		}
+		if err := a.db.SetChecksUnsent(ctx, run.ID, false); err != nil {
+			errs = append(errs, err)
+		}
+		logger(ctx).Info().Str(logKeyRun, run.ID).Msg("sent the run's conclusions that GitHub had missed")
+	}
+	return errors.Join(errs...)
+}
+
+func (a *App) resendRun(ctx context.Context, run store.Run) error {
+	client, err := a.gh.Installation(ctx, run.InstallationID)
+	if err != nil {
+		return err
+	}
+	stages, err := a.db.StagesForRun(ctx, run.ID)
+	if err != nil {
+		return err
+	}
+	owner, name := splitRepo(run.Repo)
+	note := "\n\n_stagegate sent this conclusion again after GitHub did not take it at the end of the run._"
+	update := func(id int64, checkName, conclusion, title, summary string) error {
+		_, _, err := client.Checks.UpdateCheckRun(ctx, owner, name, id, github.UpdateCheckRunOptions{
+			Name: checkName, Status: github.String("completed"), Conclusion: github.String(conclusion),
+			Output: &github.CheckRunOutput{Title: github.String(title), Summary: github.String(summary + note)},
+		})
+		return err
+	}
+	for _, s := range stages {
+		if s.CheckRunID == 0 || s.Status != store.StatusCompleted {
+			continue
+		}
+		conclusion := checks.StageConclusion(engine.Status(s.Conclusion))
+		summary := "**" + conclusion + "**"
+		if s.Reason != "" {
+			summary += ": " + s.Reason
+		}
+		if err := update(s.CheckRunID, checks.CheckName(s.Name), conclusion, s.Name+": "+conclusion, summary); err != nil {
+			return err
+		}
+	}
+	if run.SummaryCheckID != 0 {
+		summary := "Run `" + run.ID + "`: **" + run.Conclusion + "**"
+		if run.Reason != "" {
+			summary += " (" + run.Reason + ")"
+		}
+		if err := update(run.SummaryCheckID, checks.SummaryName, run.Conclusion, "Run "+run.Conclusion, summary); err != nil {
+			return err
+		}
+	}
+	return nil
+}
