@@ -112,6 +112,11 @@ func (g *deployGate) admit(ctx context.Context, st *pipeline.Stage, changed <-ch
 		release()
 		return nil, false, fmt.Errorf("could not create the GitHub deployment: %w", err)
 	}
+	// Remembered, so that the next process ends it if this one dies
+	// during the deploy.
+	if err := g.a.db.RecordDeployment(ctx, store.Deployment{RunID: g.run.ID, Stage: st.Name, DeploymentID: d.ID}); err != nil {
+		logger(ctx).Error().Err(err).Msg("record deployment")
+	}
 	// The reporter posts the deployment's in_progress and final statuses
 	// with the stage check's page as their log.
 	g.reporter.TrackDeployment(st.Name, d)

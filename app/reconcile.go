@@ -89,6 +89,9 @@ func (a *App) restartRun(ctx context.Context, run store.Run, why string) error {
 	if err := a.concludeChecks(ctx, run, reason); err != nil {
 		logger(ctx).Error().Err(err).Str(logKeyRun, run.ID).Msg("conclude checks of an interrupted run")
 	}
+	if err := a.endDeployments(ctx, run, reason); err != nil {
+		logger(ctx).Error().Err(err).Str(logKeyRun, run.ID).Msg("end deployments of an interrupted run")
+	}
 	if err := a.db.FinishRun(ctx, run.ID, "cancelled", reason); err != nil && !errors.Is(err, store.ErrRunFinished) {
 		return err
 	}
@@ -141,4 +144,30 @@ func checkName(stages []store.Stage, id int64) string {
 		}
 	}
 	return checks.SummaryName
+}
+
+// endDeployments gives the deployments an interrupted run left going a
+// final "error" status, so the environment's page does not show them in
+// progress forever.
+func (a *App) endDeployments(ctx context.Context, run store.Run, reason string) error {
+	deps, err := a.db.UnfinishedDeployments(ctx, run.ID)
+	if err != nil || len(deps) == 0 {
+		return err
+	}
+	client, err := a.gh.Installation(ctx, run.InstallationID)
+	if err != nil {
+		return err
+	}
+	owner, name := splitRepo(run.Repo)
+	if r := []rune(reason); len(r) > 140 {
+		reason = string(r[:139]) + "…"
+	}
+	for _, d := range deps {
+		if _, _, err := client.Repositories.CreateDeploymentStatus(ctx, owner, name, d.DeploymentID, &github.DeploymentStatusRequest{
+			State: github.String("error"), Description: github.String(reason),
+		}); err != nil {
+			return err
+		}
+	}
+	return a.db.FinishDeployments(ctx, run.ID)
 }

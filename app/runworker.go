@@ -206,6 +206,8 @@ func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Clie
 		// The background sends the conclusions again from the store.
 		logger(ctx).Error().Err(err).Msg("conclude check runs; they will be sent again")
 		unsent = true
+	} else if err := a.db.FinishDeployments(context.WithoutCancel(ctx), run.ID); err != nil {
+		logger(ctx).Error().Err(err).Msg("record finished deployments")
 	}
 	rec.Close()
 	return res, unsent

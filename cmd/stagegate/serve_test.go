@@ -219,3 +219,39 @@ func TestSIGTERMQueuesTheRunAgain(t *testing.T) {
 		return ok && c.Status == "completed" && c.Conclusion == "success"
 	})
 }
+
+// TestKilledDuringADeployEndsItsDeployment kills the server while a
+// deploy stage runs: the next start gives that GitHub deployment a final
+// error status and deploys again.
+func TestKilledDuringADeployEndsItsDeployment(t *testing.T) {
+	release := filepath.Join(t.TempDir(), "release")
+	s := newServer(t, `stages:
+  - name: ship
+    environment: production
+    actions:
+      - { name: deploy, run: 'while [ ! -f `+release+` ]; do sleep 0.05; done; echo shipped' }
+`)
+	s.start()
+	sha := s.push(map[string]string{"a": "1"})
+	waitFor(t, func() bool {
+		deps := s.gh.Deployments("acme", "web")
+		return len(deps) == 1 && len(deps[0].Statuses) > 0 && deps[0].Statuses[len(deps[0].Statuses)-1].State == "in_progress"
+	})
+	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.cmd.Wait()
+	if err := os.WriteFile(release, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.start()
+	waitFor(t, func() bool { c, ok := s.check(sha, "stagegate"); return ok && c.Status == "completed" && c.Conclusion == "success" })
+	deps := s.gh.Deployments("acme", "web")
+	if len(deps) != 2 {
+		t.Fatalf("%d deployments, want the interrupted one and the new one", len(deps))
+	}
+	last := func(i int) string { return deps[i].Statuses[len(deps[i].Statuses)-1].State }
+	if last(0) != "error" || last(1) != "success" {
+		t.Errorf("deployment statuses end %s and %s, want error and success", last(0), last(1))
+	}
+}
