@@ -152,3 +152,15 @@ func TestApprovalIsVoidedByANewPush(t *testing.T) {
 		t.Errorf("deployments of the new commit = %v", d)
 	}
 }
+
+func TestARefusedDeployButtonOnAPushSaysWhyOnTheCheck(t *testing.T) {
+	h := newHarness(t, map[string]string{".stagegate.yml": manualDeploy})
+	h.gh.SetPermission("acme", "web", "bob", "read")
+	sha := h.push("main", map[string]string{"a": "1"})
+	gate := h.waitCheck(sha, "stagegate/deploy", needsApproval)
+	h.sendAndWait("check_run", h.gh.RequestedActionWebhook(gate.ID, "deploy", "bob"))
+	after, _ := h.gh.CheckRun(gate.ID)
+	if !strings.Contains(after.Output.Summary, "@bob cannot deploy to production") || after.Conclusion != "action_required" || len(after.Actions) != 1 {
+		t.Errorf("after a refused click the check is %s with %d buttons and summary:\n%s", after.Conclusion, len(after.Actions), after.Output.Summary)
+	}
+}

@@ -115,10 +115,16 @@ func (a *App) handleDeployButton(ctx context.Context, d store.Delivery, repo rep
 	done, err := a.approveDeploy(ctx, client, run, st, login, d.GUID)
 	if why, forbidden := isForbidden(err); forbidden {
 		// A button has no reply of its own: answer on the pull requests
-		// the check belongs to.
-		for _, pr := range e.GetCheckRun().PullRequests {
+		// the check belongs to, or, for a push, on the check itself.
+		prs := e.GetCheckRun().PullRequests
+		for _, pr := range prs {
 			cc := commandContext{client: client, repo: repo, pr: pr.GetNumber(), login: login}
 			if err := a.reply(ctx, cc, why); err != nil {
+				return "", err
+			}
+		}
+		if len(prs) == 0 {
+			if err := noteOnCheck(ctx, client, repo, e.GetCheckRun(), "⛔ "+why); err != nil {
 				return "", err
 			}
 		}
@@ -139,4 +145,22 @@ func stageOf(run store.Run, name string) (*pipeline.Stage, error) {
 		}
 	}
 	return nil, fmt.Errorf("run %s has no stage %q", run.ID, name)
+}
+
+// noteOnCheck puts a note above a check run's summary, keeping its
+// title, conclusion and buttons.
+func noteOnCheck(ctx context.Context, client *github.Client, repo repoRef, cr *github.CheckRun, note string) error {
+	out := cr.GetOutput()
+	summary := note + "\n\n" + out.GetSummary()
+	if r := []rune(summary); len(r) > 60000 {
+		summary = string(r[:60000])
+	}
+	_, _, err := client.Checks.UpdateCheckRun(ctx, repo.Owner, repo.Name, cr.GetID(), github.UpdateCheckRunOptions{
+		Name:   cr.GetName(),
+		Output: &github.CheckRunOutput{Title: github.String(out.GetTitle()), Summary: github.String(summary)},
+	})
+	if err != nil {
+		return fmt.Errorf("note the refusal on check %d: %w", cr.GetID(), err)
+	}
+	return nil
 }
