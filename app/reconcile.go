@@ -81,6 +81,14 @@ func (a *App) restartRun(ctx context.Context, run store.Run, why string) error {
 	next := run
 	next.ID, next.Status, next.Conclusion, next.Reason = "", "", "", ""
 	next.SummaryCheckID, next.SupersededBy = 0, ""
+	// The new run starts at the stage that was interrupted, reusing the
+	// results, outputs and artifacts of the stages that had passed, as a
+	// re-run from a stage does.
+	if from, err := a.resumeFrom(ctx, run); err != nil {
+		return err
+	} else if from != "" {
+		next.RerunOf, next.RerunFromStage = run.ID, from
+	}
 	next, err = a.recordRun(ctx, next, p)
 	if err != nil {
 		return err
@@ -170,4 +178,24 @@ func (a *App) endDeployments(ctx context.Context, run store.Run, reason string) 
 		}
 	}
 	return a.db.FinishDeployments(ctx, run.ID)
+}
+
+// resumeFrom is the first stage of an interrupted run that had not
+// passed, when stages before it had: where the run picks up again. It is
+// "" when the run must start from the beginning.
+func (a *App) resumeFrom(ctx context.Context, run store.Run) (string, error) {
+	stages, err := a.db.StagesForRun(ctx, run.ID)
+	if err != nil {
+		return "", err
+	}
+	for i, s := range stages {
+		passed := s.Status == store.StatusCompleted && (s.Conclusion == "success" || s.Conclusion == "skipped")
+		if !passed {
+			if i == 0 {
+				return "", nil
+			}
+			return s.Name, nil
+		}
+	}
+	return "", nil
 }

@@ -255,3 +255,33 @@ func TestKilledDuringADeployEndsItsDeployment(t *testing.T) {
 		t.Errorf("deployment statuses end %s and %s, want error and success", last(0), last(1))
 	}
 }
+
+// TestAnInterruptedRunResumesAtItsStage kills the server during the
+// second stage: the next start runs the pipeline again from that stage,
+// reusing the first stage's result and artifact.
+func TestAnInterruptedRunResumesAtItsStage(t *testing.T) {
+	release := filepath.Join(t.TempDir(), "release")
+	s := newServer(t, `stages:
+  - name: build
+    actions: [{ name: compile, run: 'echo binary > app.bin', artifacts: [app.bin] }]
+  - name: test
+    actions: [{ name: wait, run: 'test -f "$STAGEGATE_ARTIFACTS/app.bin"; while [ ! -f `+release+` ]; do sleep 0.05; done' }]
+`)
+	s.start()
+	sha := s.push(map[string]string{"a": "1"})
+	waitFor(t, func() bool { c, ok := s.check(sha, "stagegate/test"); return ok && c.Status == "in_progress" })
+	firstBuild, _ := s.check(sha, "stagegate/build")
+	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.cmd.Wait()
+	if err := os.WriteFile(release, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.start()
+	waitFor(t, func() bool { c, ok := s.check(sha, "stagegate"); return ok && c.Status == "completed" && c.Conclusion == "success" })
+	build, _ := s.check(sha, "stagegate/build")
+	if build.ID == firstBuild.ID || !strings.Contains(build.Output.Summary, "reused") {
+		t.Errorf("the resumed run's build check: %q, want it reused", build.Output.Summary)
+	}
+}
