@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"net/http"
 	"strings"
 	"time"
 
@@ -52,9 +51,7 @@ func (h *harness) openPR(number int, branch, headRepo string, files map[string]s
 			githubtest.SetPath(p, "pull_request.head.repo.full_name", headRepo)
 		}
 	})
-	if code, text := h.send("pull_request", githubtest.NewDeliveryID(), body); code != http.StatusAccepted {
-		h.t.Fatalf("pull_request webhook: %d %s", code, text)
-	}
+	h.sendAndWait("pull_request", body)
 	return sha
 }
 

@@ -26,3 +26,18 @@ func (a *App) RunFinished(ctx context.Context, repo, sha string) bool {
 	run, err := a.db.LatestRunForSHA(ctx, repo, sha)
 	return err == nil && run.Status == "completed"
 }
+
+// RunsForSHA counts the runs made for a commit.
+func (a *App) RunsForSHA(ctx context.Context, repo, sha string) int {
+	var n int
+	if err := a.db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM runs WHERE repo = ? AND sha = ?`, repo, sha).Scan(&n); err != nil {
+		return -1
+	}
+	return n
+}
+
+// DeliveryStored reports whether a delivery was stored at all.
+func (a *App) DeliveryStored(ctx context.Context, guid string) bool {
+	_, err := a.db.GetDelivery(ctx, guid)
+	return err == nil
+}

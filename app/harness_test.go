@@ -237,3 +237,15 @@ func writeFile(t testing.TB, path string) {
 func (h *harness) runFinished(sha string) bool {
 	return h.app.RunFinished(context.Background(), "acme/web", sha)
 }
+
+// waitFor polls cond until it holds, for up to 20 seconds.
+func waitFor(t testing.TB, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out waiting")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -31,6 +31,7 @@ func TestOrgDefaultPipelineAndItsOverride(t *testing.T) {
 		t.Errorf("the org default ran although the repository has its own file")
 	}
 	// Workspaces are removed after each run.
+	waitFor(t, func() bool { return h.runFinished(sha) })
 	entries, err := os.ReadDir(filepath.Join(h.cfg.DataDir, "workspaces"))
 	if err != nil || len(entries) != 0 {
 		t.Errorf("workspaces left behind: %v %v", entries, err)

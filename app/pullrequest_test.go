@@ -25,9 +25,7 @@ func (h *harness) openPullRequest(action, branch string, number int, files map[s
 		githubtest.SetPath(p, "pull_request.base.ref", "main")
 		githubtest.SetPath(p, "pull_request.base.sha", base)
 	})
-	if code, text := h.send("pull_request", githubtest.NewDeliveryID(), body); code != 202 {
-		h.t.Fatalf("pull_request webhook: %d %s", code, text)
-	}
+	h.sendAndWait("pull_request", body)
 	return head
 }
 

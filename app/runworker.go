@@ -92,14 +92,16 @@ func (a *App) execute(ctx context.Context, runID string) error {
 		}
 		return nil
 	}
-	conclusion := checks.RunConclusion(res.Status)
-	if err := a.db.FinishRun(finishCtx, run.ID, conclusion, res.Reason); err != nil && !errors.Is(err, store.ErrRunFinished) {
-		log.Error().Err(err).Msg("record run conclusion")
-	}
+	// Marked before the run completes, so the background never sees a
+	// completed run whose unsent conclusions are not yet marked.
 	if unsent {
 		if err := a.db.SetChecksUnsent(finishCtx, run.ID, true); err != nil {
 			log.Error().Err(err).Msg("record unsent check conclusions")
 		}
+	}
+	conclusion := checks.RunConclusion(res.Status)
+	if err := a.db.FinishRun(finishCtx, run.ID, conclusion, res.Reason); err != nil && !errors.Is(err, store.ErrRunFinished) {
+		log.Error().Err(err).Msg("record run conclusion")
 	}
 	a.metrics.runs.WithLabelValues(conclusion).Inc()
 	log.Info().Str("conclusion", conclusion).Str("reason", res.Reason).Dur("duration", res.Duration).Msg("run finished")

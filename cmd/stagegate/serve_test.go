@@ -148,7 +148,7 @@ func slowUntil(release string) string {
 	return `stages:
   - name: work
     actions:
-      - { name: wait, run: 'while [ ! -f ` + release + ` ]; do sleep 0.05; done; echo released' }
+      - { name: wait, run: '` + waitForFile(release) + `; echo released' }
   - { name: after, actions: [{ name: a, run: 'echo after' }] }
 `
 }
@@ -207,8 +207,8 @@ func TestSIGTERMQueuesTheRunAgain(t *testing.T) {
 	if left := s.inProgress(sha); len(left) != 0 {
 		t.Fatalf("checks left in progress after a graceful stop: %v", left)
 	}
-	if c, _ := s.check(sha, "stagegate"); !strings.Contains(c.Output.Summary, "started again as run") {
-		t.Errorf("the stopped run's summary does not say it will start again: %q", c.Output.Summary)
+	if c, _ := s.check(sha, "stagegate"); c.Conclusion != "cancelled" || !strings.Contains(c.Output.Summary, "started again as run") {
+		t.Errorf("the stopped run's summary: %s %q, want cancelled and saying it starts again", c.Conclusion, c.Output.Summary)
 	}
 	if err := os.WriteFile(release, nil, 0o644); err != nil {
 		t.Fatal(err)
@@ -229,7 +229,7 @@ func TestKilledDuringADeployEndsItsDeployment(t *testing.T) {
   - name: ship
     environment: production
     actions:
-      - { name: deploy, run: 'while [ ! -f `+release+` ]; do sleep 0.05; done; echo shipped' }
+      - { name: deploy, run: '`+waitForFile(release)+`; echo shipped' }
 `)
 	s.start()
 	sha := s.push(map[string]string{"a": "1"})
@@ -265,7 +265,7 @@ func TestAnInterruptedRunResumesAtItsStage(t *testing.T) {
   - name: build
     actions: [{ name: compile, run: 'echo binary > app.bin', artifacts: [app.bin] }]
   - name: test
-    actions: [{ name: wait, run: 'test -f "$STAGEGATE_ARTIFACTS/app.bin"; while [ ! -f `+release+` ]; do sleep 0.05; done' }]
+    actions: [{ name: wait, run: 'test -f "$STAGEGATE_ARTIFACTS/app.bin"; `+waitForFile(release)+`' }]
 `)
 	s.start()
 	sha := s.push(map[string]string{"a": "1"})
@@ -284,4 +284,11 @@ func TestAnInterruptedRunResumesAtItsStage(t *testing.T) {
 	if build.ID == firstBuild.ID || !strings.Contains(build.Output.Summary, "reused") {
 		t.Errorf("the resumed run's build check: %q, want it reused", build.Output.Summary)
 	}
+}
+
+// waitForFile is a shell loop that waits for path, bounded: a test that
+// fails before writing it (and a server killed with SIGKILL, whose
+// actions live on) must not leave the loop running for ever.
+func waitForFile(path string) string {
+	return `i=0; while [ ! -f ` + path + ` ] && [ $i -lt 1200 ]; do i=$((i+1)); sleep 0.05; done`
 }
