@@ -1,8 +1,8 @@
 package app_test
 
 import (
-	"context"
 	"bytes"
+	"context"
 	"net/http"
 	"strings"
 	"testing"

@@ -4,23 +4,21 @@ package deploy_test
 
 import (
 	"bytes"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stagegate/stagegate/internal/githubtest"
 )
 
 // TestServeWithFlyEnv starts the binary built as the Dockerfile builds it,
@@ -56,15 +54,12 @@ func TestServeWithFlyEnv(t *testing.T) {
 		args = append(args, l...)
 	}
 
-	// Made-up credentials, and a GitHub that knows nothing: the server
-	// must start and answer without reaching GitHub.
-	github := httptest.NewServer(http.NotFoundHandler())
-	defer github.Close()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	// A faithful fake GitHub with the App's key and one installation. The
+	// server must start and answer Fly's checks; at start it lists the
+	// App's installations, signed as the App.
+	github := githubtest.New(t)
+	github.AddRepo("acme", "widgets")
+	github.AddInstallation("acme", "widgets")
 
 	vol := t.TempDir()
 	dest := strings.TrimSuffix(fc.Mounts[0].Destination, "/")
@@ -83,10 +78,10 @@ func TestServeWithFlyEnv(t *testing.T) {
 	}
 	env = append(env,
 		fmt.Sprintf("STAGEGATE_ADDR=127.0.0.1:%d", port),
-		"STAGEGATE_APP_ID=1",
+		"STAGEGATE_APP_ID="+strconv.FormatInt(github.AppID(), 10),
 		"STAGEGATE_WEBHOOK_SECRET=deploy-test",
-		"STAGEGATE_PRIVATE_KEY="+string(keyPEM),
-		"STAGEGATE_GITHUB_URL="+github.URL+"/",
+		"STAGEGATE_PRIVATE_KEY="+string(github.PrivateKeyPEM()),
+		"STAGEGATE_GITHUB_URL="+github.APIURL(),
 	)
 
 	var logs lockedBuffer
@@ -151,6 +146,19 @@ func TestServeWithFlyEnv(t *testing.T) {
 		if code, body := get(m.Path); code != http.StatusOK || !strings.Contains(body, "stagegate_") {
 			t.Errorf("Fly's metrics scrape GET %s: %d, no stagegate_ metrics", m.Path, code)
 		}
+	}
+
+	// It reached GitHub, with the App's JWT, and GitHub took it.
+	listed := func() bool {
+		return slices.ContainsFunc(github.CallsTo("GET /app/installations"), func(c githubtest.Call) bool {
+			return c.Cred == githubtest.CredAppJWT && c.Authenticated && c.AppID == github.AppID() && c.Status == http.StatusOK
+		})
+	}
+	for deadline := time.Now().Add(30 * time.Second); !listed() && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !listed() {
+		t.Errorf("no authenticated GET /app/installations with the App's JWT at start; calls: %+v", github.Calls())
 	}
 
 	// What the server keeps lands on the volume.

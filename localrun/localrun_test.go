@@ -98,6 +98,9 @@ func TestSelect(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if len(got.Stages) != len(tt.want) {
+				t.Fatalf("%d stage plans, want %d", len(got.Stages), len(tt.want))
+			}
 			for i, sp := range got.Stages {
 				g := "run"
 				if !sp.Run {

@@ -241,13 +241,11 @@ func TestAliasBomb(t *testing.T) {
 		"y: &a {name: a, run: a, artifacts: " + aliases("g") + "}\n" +
 		"z: &s {name: s, actions: " + aliases("a") + "}\n" +
 		"stages: " + aliases("s") + "\n"
-	start := time.Now()
+	// The error is the expansion limit's: an unbounded expansion would
+	// not return, and the test would time out.
 	_, err := Parse("bomb.yml", []byte(src))
 	if err == nil || !strings.Contains(err.Error(), "through aliases") {
 		t.Errorf("alias bomb: %v", err)
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("alias bomb took %v", d)
 	}
 }
 

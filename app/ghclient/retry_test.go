@@ -6,6 +6,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -180,16 +182,39 @@ func TestRetryStopsAtDeadline(t *testing.T) {
 }
 
 func TestRetryStopsWhenContextEnds(t *testing.T) {
-	srv := newScripted(t, reply{status: 500})
 	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	c := httpClient(t, newRetry(testRetry, realClock{}))
+	defer cancel()
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		// A body longer than the retry reads of a response it drops, so
+		// that it hangs up: then it has the 500 and is past the attempt.
+		const size = 1 << 20
+		w.Header().Set("Content-Length", strconv.Itoa(size))
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write(make([]byte, size))
+		select {
+		case <-r.Context().Done():
+		case <-time.After(10 * time.Second):
+			t.Error("setup: the client did not hang up after the 500")
+		}
+		cancel() // the caller gives up while the retry waits
+	}))
+	t.Cleanup(srv.Close)
+	// A real clock and a backoff far longer than the test may take: the
+	// wait before the second attempt must end with the context.
+	p := RetryPolicy{MaxAttempts: 4, BaseDelay: 20 * time.Second, MaxDelay: 20 * time.Second}
+	c := httpClient(t, newRetry(p, realClock{}))
+	start := time.Now()
 	_, _, err := do(t, c, ctx, "GET", srv.URL, "")
 	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("err = %v, want context.Canceled", err)
+		t.Errorf("err = %v, want context.Canceled", err)
 	}
-	if n := len(srv.requests()); n > 1 {
-		t.Errorf("server saw %d requests after cancel", n)
+	if el := time.Since(start); el > 5*time.Second {
+		t.Errorf("returned %v after the first 500, not when the context ended", el)
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("server saw %d requests, want 1", n)
 	}
 }
 

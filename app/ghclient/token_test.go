@@ -55,12 +55,29 @@ func TestTokenSourceRefreshesBeforeExpiry(t *testing.T) {
 }
 
 func TestTokenSourceSingleFlight(t *testing.T) {
+	const callers = 8
 	clk := newFakeClock()
 	m := &fakeMinter{ttl: time.Hour, clk: clk}
-	ts := newTokenSource(9, m.mint, time.Minute, clk)
+	// The mint does not finish before every caller has called get, so
+	// no caller can find a token cached by a mint that already ended:
+	// all eight calls overlap the first mint.
+	var calling sync.WaitGroup
+	calling.Add(callers)
+	allCalling := make(chan struct{})
+	go func() { calling.Wait(); close(allCalling) }()
+	mint := func(ctx context.Context, id int64) (string, time.Time, error) {
+		select {
+		case <-allCalling:
+		case <-time.After(10 * time.Second):
+			t.Error("setup: not every caller called get within 10s")
+		}
+		return m.mint(ctx, id)
+	}
+	ts := newTokenSource(9, mint, time.Minute, clk)
 	var wg sync.WaitGroup
-	for range 8 {
+	for range callers {
 		wg.Go(func() {
+			calling.Done()
 			if _, _, err := ts.get(context.Background()); err != nil {
 				t.Error(err)
 			}
@@ -68,7 +85,7 @@ func TestTokenSourceSingleFlight(t *testing.T) {
 	}
 	wg.Wait()
 	if m.minted() != 1 {
-		t.Errorf("minted %d tokens for 8 concurrent callers, want 1", m.minted())
+		t.Errorf("minted %d tokens for %d concurrent callers, want 1", m.minted(), callers)
 	}
 }
 

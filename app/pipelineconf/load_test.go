@@ -214,31 +214,40 @@ func TestLoadInOrgRepoItself(t *testing.T) {
 	}
 }
 
-// fakeAPI answers every call with one HTTP status.
-type fakeAPI struct {
-	status int
-	calls  int
-}
-
-func (f *fakeAPI) GetContents(ctx context.Context, owner, repo, path string, opts *github.RepositoryContentGetOptions) (*github.RepositoryContent, []*github.RepositoryContent, *github.Response, error) {
-	f.calls++
-	resp := &github.Response{Response: &http.Response{StatusCode: f.status, Status: http.StatusText(f.status), Request: &http.Request{Method: "GET"}}}
-	return nil, nil, resp, &github.ErrorResponse{Response: resp.Response, Message: "boom"}
-}
+// contentsRoute is the contents API's route as githubtest records it.
+const contentsRoute = "/repos/{owner}/{repo}/contents/{path...}"
 
 func TestLoadAPIErrors(t *testing.T) {
 	for _, status := range []int{http.StatusInternalServerError, http.StatusForbidden, http.StatusUnauthorized} {
-		api := &fakeAPI{status: status}
-		c, err := Load(context.Background(), api, "acme", "widgets", strings.Repeat("a", 40))
-		var er *github.ErrorResponse
-		if c != nil || !errors.As(err, &er) || er.Response.StatusCode != status || errors.Is(err, ErrNoPipeline) {
-			t.Errorf("%d: Load = %v, %v; want GitHub's error wrapped", status, c, err)
-		}
-		if api.calls != 1 {
-			t.Errorf("%d: %d calls; the org default must not hide a failed read", status, api.calls)
-		}
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			// Both files exist: an error taken for "no file" would load
+			// the org default instead.
+			srv := githubtest.New(t)
+			sha := srv.AddRepo("acme", "widgets").Commit("main", map[string]string{".stagegate.yml": repoFile}, "c")
+			srv.AddRepo("acme", ".github").Commit("main", map[string]string{".stagegate.yml": orgFile}, "org")
+			api := contents(t, srv, srv.AddInstallation("acme"))
+			srv.Outage("GET", contentsRoute, status)
+
+			c, err := Load(testCtx(t), api, "acme", "widgets", sha)
+			var er *github.ErrorResponse
+			if c != nil || !errors.As(err, &er) || er.Response.StatusCode != status || errors.Is(err, ErrNoPipeline) {
+				t.Fatalf("Load = %+v, %v; want GitHub's %d wrapped", c, err, status)
+			}
+			if want := "pipelineconf: reading .stagegate.yml of acme/widgets at " + sha + ": "; !strings.HasPrefix(err.Error(), want) {
+				t.Errorf("err = %q, want it to start %q", err, want)
+			}
+			calls := srv.CallsTo("GET " + contentsRoute)
+			if len(calls) != 1 || calls[0].Path != "/repos/acme/widgets/contents/.stagegate.yml" || calls[0].Status != status {
+				t.Errorf("contents calls %+v; want the one failed read: the org default must not hide it", calls)
+			}
+		})
 	}
-	if _, err := Load(context.Background(), &fakeAPI{}, "acme", "", "x"); err == nil {
-		t.Error("empty repo accepted")
+	srv := githubtest.New(t)
+	srv.AddRepo("acme", "widgets").Commit("main", map[string]string{".stagegate.yml": repoFile}, "c")
+	if _, err := Load(testCtx(t), contents(t, srv, srv.AddInstallation("acme")), "acme", "", "x"); err == nil || !strings.Contains(err.Error(), "owner, repo and sha are required") {
+		t.Errorf("empty repo: err = %v, want the arguments refused", err)
+	}
+	if calls := srv.CallsTo("GET " + contentsRoute); len(calls) != 0 {
+		t.Errorf("empty repo: %d contents calls, want none", len(calls))
 	}
 }

@@ -3,6 +3,7 @@ package source
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -276,33 +277,70 @@ func TestFetchStopsWithContext(t *testing.T) {
 }
 
 func TestFetchValidates(t *testing.T) {
-	root := t.TempDir()
-	sha := strings.Repeat("a", 40)
-	good := FetchOptions{Root: root, RunID: "r", CloneURL: "https://github.com/acme/widgets.git", SHA: sha, Token: "t"}
-	if err := os.Mkdir(filepath.Join(root, "taken"), 0o700); err != nil {
+	f := newFixture(t)
+	logDir := gitWrapper(t)
+	// Everything in good is real: with no validation, each case below
+	// that still names this repository, token and commit would fetch.
+	good := FetchOptions{Root: f.root, RunID: "r", CloneURL: f.repo.CloneURL(), SHA: f.head, Token: f.token}
+	if err := os.Mkdir(filepath.Join(f.root, "taken"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	for name, edit := range map[string]func(*FetchOptions){
-		"no root":          func(o *FetchOptions) { o.Root = "" },
-		"run id with path": func(o *FetchOptions) { o.RunID = "../escape" },
-		"run id option":    func(o *FetchOptions) { o.RunID = "-x" },
-		"dot run id":       func(o *FetchOptions) { o.RunID = ".." },
-		"short sha":        func(o *FetchOptions) { o.SHA = "abc123" },
-		"upper-case sha":   func(o *FetchOptions) { o.SHA = strings.Repeat("A", 40) },
-		"sha as option":    func(o *FetchOptions) { o.SHA = "--upload-pack=x" },
-		"no token":         func(o *FetchOptions) { o.Token = "" },
-		"token in URL":     func(o *FetchOptions) { o.CloneURL = "https://x-access-token:t@github.com/acme/widgets.git" },
-		"ssh URL":          func(o *FetchOptions) { o.CloneURL = "ssh://git@github.com/acme/widgets.git" },
-		"file URL":         func(o *FetchOptions) { o.CloneURL = "file:///etc" },
-		"existing dir":     func(o *FetchOptions) { o.RunID = "taken" },
-	} {
+	withCreds := strings.Replace(f.repo.CloneURL(), "://", "://x-access-token:"+f.token+"@", 1)
+	if withCreds == f.repo.CloneURL() {
+		t.Fatalf("setup: cannot put credentials into %s", f.repo.CloneURL())
+	}
+	cases := []struct {
+		name string
+		edit func(*FetchOptions)
+		want string // in the error
+	}{
+		{"no root", func(o *FetchOptions) { o.Root = "" }, "no workspace root"},
+		{"run id with path", func(o *FetchOptions) { o.RunID = "../escape" }, "cannot name a workspace"},
+		{"run id option", func(o *FetchOptions) { o.RunID = "-x" }, "cannot name a workspace"},
+		{"dot run id", func(o *FetchOptions) { o.RunID = ".." }, "cannot name a workspace"},
+		{"short sha", func(o *FetchOptions) { o.SHA = f.head[:7] }, "is not a full commit sha"},
+		{"upper-case sha", func(o *FetchOptions) { o.SHA = strings.ToUpper(f.head) }, "is not a full commit sha"},
+		{"sha as option", func(o *FetchOptions) { o.SHA = "--upload-pack=x" }, "is not a full commit sha"},
+		{"no token", func(o *FetchOptions) { o.Token = "" }, "no token"},
+		{"token in URL", func(o *FetchOptions) { o.CloneURL = withCreds }, "want no credentials, query or fragment"},
+		{"ssh URL", func(o *FetchOptions) { o.CloneURL = "ssh://git@github.com/acme/widgets.git" }, "want http(s)"},
+		{"file URL", func(o *FetchOptions) { o.CloneURL = "file:///etc" }, "want http(s)"},
+		{"existing dir", func(o *FetchOptions) { o.RunID = "taken" }, "create workspace"},
+	}
+	argvLog := filepath.Join(logDir, "argv.log")
+	for _, tc := range cases {
 		o := good
-		edit(&o)
-		if _, err := Fetch(context.Background(), o); err == nil {
-			t.Errorf("%s: accepted", name)
-		} else if strings.Contains(err.Error(), "x-access-token:t@") {
-			t.Errorf("%s: error shows the URL's credentials: %v", name, err)
+		tc.edit(&o)
+		dir, err := Fetch(context.Background(), o)
+		switch {
+		case err == nil:
+			t.Errorf("%s: accepted, fetched into %s", tc.name, dir)
+			_ = Remove(dir)
+		case !strings.Contains(err.Error(), tc.want):
+			t.Errorf("%s: err = %v, want one saying %q", tc.name, err, tc.want)
 		}
+		if err != nil && strings.Contains(err.Error(), f.token) {
+			t.Errorf("%s: error shows the URL's credentials: %v", tc.name, err)
+		}
+		if tc.name == "existing dir" && !errors.Is(err, fs.ErrExist) {
+			t.Errorf("%s: err = %v, want fs.ErrExist", tc.name, err)
+		}
+		if _, serr := os.Stat(argvLog); !os.IsNotExist(serr) {
+			t.Fatalf("%s: git ran before the options were checked:\n%s", tc.name, readFile(t, argvLog))
+		}
+	}
+
+	// The unedited options do fetch, and the wrapper sees that git ran:
+	// so the checks above would have noticed a git process.
+	dir, err := Fetch(testCtx(t), good)
+	if err != nil {
+		t.Fatalf("good options: %v", err)
+	}
+	if head := gitOut(t, dir, "rev-parse", "HEAD"); head != f.head {
+		t.Errorf("HEAD = %s, want %s", head, f.head)
+	}
+	if argv := readFile(t, argvLog); !strings.Contains(argv, "fetch ") {
+		t.Errorf("setup: the git wrapper did not record the fetch:\n%s", argv)
 	}
 }
 

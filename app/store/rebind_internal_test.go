@@ -1,6 +1,9 @@
 package store
 
-import "testing"
+import (
+	"path/filepath"
+	"testing"
+)
 
 func TestRebind(t *testing.T) {
 	pg := dialect{name: "postgres", dollar: true}
@@ -24,6 +27,14 @@ func TestMigrationFiles(t *testing.T) {
 	ms, err := migrations()
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Every .sql file of the source tree is embedded and read.
+	onDisk, err := filepath.Glob(filepath.Join("migrations", "*.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(onDisk) < 4 || len(ms) != len(onDisk) {
+		t.Fatalf("%d migrations read, %d files in migrations/; want the same, and at least 4", len(ms), len(onDisk))
 	}
 	for i, m := range ms {
 		if m.version != i+1 {

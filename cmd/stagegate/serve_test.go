@@ -245,7 +245,10 @@ func TestKilledDuringADeployEndsItsDeployment(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.start()
-	waitFor(t, func() bool { c, ok := s.check(sha, "stagegate"); return ok && c.Status == "completed" && c.Conclusion == "success" })
+	waitFor(t, func() bool {
+		c, ok := s.check(sha, "stagegate")
+		return ok && c.Status == "completed" && c.Conclusion == "success"
+	})
 	deps := s.gh.Deployments("acme", "web")
 	if len(deps) != 2 {
 		t.Fatalf("%d deployments, want the interrupted one and the new one", len(deps))
@@ -279,7 +282,10 @@ func TestAnInterruptedRunResumesAtItsStage(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.start()
-	waitFor(t, func() bool { c, ok := s.check(sha, "stagegate"); return ok && c.Status == "completed" && c.Conclusion == "success" })
+	waitFor(t, func() bool {
+		c, ok := s.check(sha, "stagegate")
+		return ok && c.Status == "completed" && c.Conclusion == "success"
+	})
 	build, _ := s.check(sha, "stagegate/build")
 	if build.ID == firstBuild.ID || !strings.Contains(build.Output.Summary, "reused") {
 		t.Errorf("the resumed run's build check: %q, want it reused", build.Output.Summary)

@@ -255,10 +255,22 @@ func TestCheckRunUpdateValidation(t *testing.T) {
 	})
 
 	// Rejected updates leave no trace in the stored run.
-	for _, run := range f.srv.CheckRuns("acme", "widgets") {
-		if run.Name == "build" && (len(run.History) != 2 || run.Status != "in_progress" || len(run.Output.Annotations) != 0) {
+	runs := f.srv.CheckRuns("acme", "widgets")
+	if len(runs) != 3 {
+		t.Fatalf("%d check runs stored, want the 3 created", len(runs))
+	}
+	builds := 0
+	for _, run := range runs {
+		if run.Name != "build" {
+			continue
+		}
+		builds++
+		if len(run.History) != 2 || run.Status != "in_progress" || len(run.Output.Annotations) != 0 {
 			t.Errorf("build after rejected updates: %+v", run)
 		}
+	}
+	if builds != 1 {
+		t.Errorf("%d check runs named build, want 1", builds)
 	}
 }
 

@@ -42,10 +42,14 @@ func TestActionsOfAGroupRunInParallel(t *testing.T) {
 
 func TestRunOrderGroupsRunInSequence(t *testing.T) {
 	f := newFixture(t)
+	// slow finishes only once fast, of the same group, has run: so the
+	// group's actions run at once (in sequence, slow would run first,
+	// as declared, and give up), and order 2 waits for both.
+	const waitForFast = `i=0; while [ ! -e fast.done ]; do i=$((i+1)); [ $i -le 200 ] || exit 1; sleep 0.1; done; `
 	p := pipe(stage("build",
-		act("slow", "sleep 0.3; echo slow >> order.txt", order(1)),
+		act("slow", waitForFast+"echo slow >> order.txt", order(1)),
 		act("after", "echo after >> order.txt", order(2)),
-		act("fast", "echo fast >> order.txt", order(1)),
+		act("fast", "echo fast >> order.txt; touch fast.done", order(1)),
 		act("last", "echo last >> order.txt", order(5)),
 	))
 	res := f.run(t.Context(), p)
@@ -79,6 +83,9 @@ func TestNotTriggered(t *testing.T) {
 	res := f.run(t.Context(), p, func(r *engine.Run) { r.Plan = plan })
 	if res.Status != engine.StatusSkipped || res.Reason != plan.Reason {
 		t.Errorf("run = %s %q", res.Status, res.Reason)
+	}
+	if len(res.Stages) != len(p.Stages) {
+		t.Fatalf("%d stage results, want %d", len(res.Stages), len(p.Stages))
 	}
 	for _, s := range res.Stages {
 		if s.Status != engine.StatusSkipped || s.Reason != "not triggered: branch x" {

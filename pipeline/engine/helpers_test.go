@@ -95,6 +95,9 @@ type fixture struct {
 	artifacts string
 	rec       *recorder
 	engine    *engine.Engine
+	// concurrent is set by a test that calls run from several
+	// goroutines: run then leaves logging the lines to the test.
+	concurrent bool
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -128,6 +131,17 @@ func (f *fixture) run(ctx context.Context, p *pipeline.Pipeline, mods ...func(*e
 		m(&r)
 	}
 	res := f.engine.Run(ctx, r)
+	if !f.concurrent {
+		f.logLines()
+	}
+	return res
+}
+
+// logLines logs the lines recorded so far when the test failed or is
+// verbose. It reads the recorder, so while another run may still emit
+// (f.concurrent) it is for the test to call, once every run has ended.
+func (f *fixture) logLines() {
+	f.t.Helper()
 	if f.t.Failed() || testing.Verbose() {
 		for _, e := range f.rec.events {
 			if l, ok := e.(engine.LogLine); ok {
@@ -135,7 +149,6 @@ func (f *fixture) run(ctx context.Context, p *pipeline.Pipeline, mods ...func(*e
 			}
 		}
 	}
-	return res
 }
 
 func statuses(res engine.Result) []engine.Status {

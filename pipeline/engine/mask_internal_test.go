@@ -79,6 +79,19 @@ func TestLineWriter(t *testing.T) {
 	}
 }
 
+// longestPart returns the longest substring of secret, of at least minLen
+// bytes, that s contains, or "".
+func longestPart(s, secret string, minLen int) string {
+	for n := len(secret); n >= minLen; n-- {
+		for i := 0; i+n <= len(secret); i++ {
+			if strings.Contains(s, secret[i:i+n]) {
+				return secret[i : i+n]
+			}
+		}
+	}
+	return ""
+}
+
 // A long line must not be split inside a secret, nor inside a UTF-8
 // sequence, or the pieces would escape masking or be garbled.
 func TestLineWriterSplitKeepsSecretsAndRunes(t *testing.T) {
@@ -97,13 +110,20 @@ func TestLineWriterSplitKeepsSecretsAndRunes(t *testing.T) {
 	if len(*got) != 2 {
 		t.Fatalf("%d pieces", len(*got))
 	}
-	for _, p := range *got {
-		if strings.Contains(m.mask(p.text), "SECRET") {
-			t.Errorf("a piece leaks part of the secret: ...%q", p.text[max(0, len(p.text)-20):])
-		}
-	}
-	if (*got)[0].text+(*got)[1].text != line {
+	p0, p1 := (*got)[0].text, (*got)[1].text
+	if p0+p1 != line {
 		t.Error("the pieces do not add up to the line")
+	}
+	// The cut is not inside the secret: one piece holds all of it, so
+	// masking that piece hides it.
+	if !strings.Contains(p0, secret) && !strings.Contains(p1, secret) {
+		t.Errorf("the split cut the secret: ...%q | %q...", p0[max(0, len(p0)-10):], p1[:min(len(p1), 10)])
+	}
+	// Masked, neither piece shows the secret or any part of it.
+	for i, p := range []string{p0, p1} {
+		if frag := longestPart(m.mask(p), secret, 3); frag != "" {
+			t.Errorf("masked piece %d shows %q of the secret", i, frag)
+		}
 	}
 
 	w = &lineWriter{masks: newMasker()}

@@ -143,6 +143,7 @@ func TestNilObserver(t *testing.T) {
 // one event at a time; the race detector checks the recorder's slice.
 func TestObserverSerializedAcrossRuns(t *testing.T) {
 	f := newFixture(t)
+	f.concurrent = true // f.run must not read the recorder while the other run emits
 	p := pipe(stage("s", act("a", "echo 1; echo 2; echo 3"), act("b", "echo 4; echo 5")))
 	var wg sync.WaitGroup
 	for range 2 {
@@ -153,6 +154,7 @@ func TestObserverSerializedAcrossRuns(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	f.logLines()
 	if n := len(f.rec.lines("s", "a", engine.Stdout)); n != 6 {
 		t.Errorf("%d lines of action a, want 6", n)
 	}

@@ -40,12 +40,16 @@ func TestPrepareMakesTheWorkspaceAfterTheRunIsAnnounced(t *testing.T) {
 
 func TestPrepareFailureSkipsEveryStage(t *testing.T) {
 	f := newFixture(t)
-	res := f.run(context.Background(), pipe(stage("build", act("a", "touch ran")), stage("test", act("b", "touch ran"))),
+	p := pipe(stage("build", act("a", "touch ran")), stage("test", act("b", "touch ran")))
+	res := f.run(context.Background(), p,
 		func(r *engine.Run) {
 			r.Prepare = func(context.Context) (string, error) { return "", errors.New("could not fetch the source") }
 		})
 	if res.Status != engine.StatusFailure || res.Reason != "could not fetch the source" {
 		t.Errorf("run = %s %q", res.Status, res.Reason)
+	}
+	if len(res.Stages) != len(p.Stages) {
+		t.Fatalf("%d stage results, want %d", len(res.Stages), len(p.Stages))
 	}
 	for _, s := range res.Stages {
 		if s.Status != engine.StatusSkipped || s.Reason != "skipped: could not fetch the source" {

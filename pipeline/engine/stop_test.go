@@ -95,7 +95,7 @@ func TestTimeout(t *testing.T) {
 	p := pipe(stage("build", act("hang", "sleep 30", timeout(200*time.Millisecond))), stage("deploy", act("ship", "true")))
 	start := time.Now()
 	res := f.run(t.Context(), p)
-	if elapsed := time.Since(start); elapsed > 5*time.Second {
+	if elapsed := time.Since(start); elapsed > 20*time.Second {
 		t.Errorf("the run took %s; the timeout did not kill the action", elapsed)
 	}
 	if want := []engine.Status{engine.StatusTimedOut, engine.StatusSkipped}; !slices.Equal(statuses(res), want) {
@@ -121,17 +121,27 @@ func TestCancellation(t *testing.T) {
 
 	ctx, cancel := context.WithCancelCause(t.Context())
 	defer cancel(nil)
-	time.AfterFunc(300*time.Millisecond, func() { cancel(errors.New("superseded by run 2")) })
+	// Cancelled as soon as build's first action starts: the runner then
+	// has a `sleep 30` to kill.
+	f.engine.Observer = engine.ObserverFunc(func(e engine.Event) {
+		f.rec.Observe(e)
+		if a, ok := e.(engine.ActionStarted); ok && a.Action == "hang" {
+			cancel(errors.New("superseded by run 2"))
+		}
+	})
 	start := time.Now()
 	res := f.run(ctx, p)
-	if elapsed := time.Since(start); elapsed > 5*time.Second {
-		t.Errorf("the run took %s after being cancelled", elapsed)
+	if elapsed := time.Since(start); elapsed > 20*time.Second {
+		t.Errorf("the run took %s after being cancelled: the sleeps were not killed", elapsed)
 	}
 	if want := []engine.Status{engine.StatusSuccess, engine.StatusCancelled, engine.StatusCancelled}; !slices.Equal(statuses(res), want) {
 		t.Fatalf("stage statuses %v, want %v", statuses(res), want)
 	}
 	if res.Status != engine.StatusCancelled || !strings.Contains(res.Reason, "superseded by run 2") {
 		t.Errorf("run = %s %q", res.Status, res.Reason)
+	}
+	if n := len(res.Stages[1].Actions); n != 2 {
+		t.Errorf("%d action results for build, want 2", n)
 	}
 	for _, a := range res.Stages[1].Actions {
 		if a.Status != engine.StatusCancelled {
