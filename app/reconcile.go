@@ -113,27 +113,35 @@ func (a *App) concludeChecks(ctx context.Context, run store.Run, reason string) 
 	if err != nil {
 		return err
 	}
-	ids := []int64{}
+	// The check ids the store recorded, by id, with their names.
+	open := map[int64]string{}
 	if run.SummaryCheckID != 0 {
-		ids = append(ids, run.SummaryCheckID)
+		open[run.SummaryCheckID] = checks.SummaryName
 	}
 	for _, s := range stages {
 		if s.CheckRunID != 0 && s.Status != store.StatusCompleted {
-			ids = append(ids, s.CheckRunID)
+			open[s.CheckRunID] = checks.CheckName(s.Name)
 		}
-	}
-	if len(ids) == 0 {
-		return nil
 	}
 	client, err := a.gh.Installation(ctx, run.InstallationID)
 	if err != nil {
 		return err
 	}
 	owner, name := splitRepo(run.Repo)
+	// A process killed right after creating a check, before recording its
+	// id, leaves one only GitHub knows: find the run's checks by their
+	// external id.
+	listed, err := a.openChecksOf(ctx, client, run)
+	if err != nil {
+		return err
+	}
+	for id, checkName := range listed {
+		open[id] = checkName
+	}
 	var errs []error
-	for _, id := range ids {
+	for id, checkName := range open {
 		_, _, err := client.Checks.UpdateCheckRun(ctx, owner, name, id, github.UpdateCheckRunOptions{
-			Name:       checkName(stages, id),
+			Name:       checkName,
 			Status:     github.String("completed"),
 			Conclusion: github.String("cancelled"),
 			Output:     &github.CheckRunOutput{Title: github.String("Cancelled"), Summary: github.String(reason)},
@@ -143,15 +151,27 @@ func (a *App) concludeChecks(ctx context.Context, run store.Run, reason string) 
 	return errors.Join(errs...)
 }
 
-// checkName is the name of one of a run's check runs: GitHub's update
-// sends the name along, and it must not change.
-func checkName(stages []store.Stage, id int64) string {
-	for _, s := range stages {
-		if s.CheckRunID == id {
-			return checks.CheckName(s.Name)
+// openChecksOf lists the run's check runs on GitHub that are not
+// completed, by id with their names.
+func (a *App) openChecksOf(ctx context.Context, client *github.Client, run store.Run) (map[int64]string, error) {
+	owner, name := splitRepo(run.Repo)
+	out := map[int64]string{}
+	opts := &github.ListCheckRunsOptions{AppID: github.Int64(a.cfg.AppID), Filter: github.String("all"), ListOptions: github.ListOptions{PerPage: 100}}
+	for {
+		res, resp, err := client.Checks.ListCheckRunsForRef(ctx, owner, name, run.SHA, opts)
+		if err != nil {
+			return nil, fmt.Errorf("list the checks of %s: %w", short(run.SHA), err)
 		}
+		for _, c := range res.CheckRuns {
+			if runID, _ := checks.ParseExternalID(c.GetExternalID()); runID == run.ID && c.GetStatus() != "completed" {
+				out[c.GetID()] = c.GetName()
+			}
+		}
+		if resp.NextPage == 0 {
+			return out, nil
+		}
+		opts.Page = resp.NextPage
 	}
-	return checks.SummaryName
 }
 
 // endDeployments gives the deployments an interrupted run left going a
