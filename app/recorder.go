@@ -20,12 +20,19 @@ type recorder struct {
 	// positions of the stages, for the stage rows.
 	positions map[string]int
 
-	events chan engine.Event
+	events chan recorded
 	done   sync.WaitGroup
 }
 
+// recorded is an event for the writer; written, when not nil, is closed
+// once the event is in the store.
+type recorded struct {
+	e       engine.Event
+	written chan struct{}
+}
+
 func newRecorder(db *store.DB, runID string, positions map[string]int) *recorder {
-	return &recorder{db: db, runID: runID, positions: positions, events: make(chan engine.Event, 1024)}
+	return &recorder{db: db, runID: runID, positions: positions, events: make(chan recorded, 1024)}
 }
 
 // Start runs the writer until Close.
@@ -37,8 +44,18 @@ func (r *recorder) Start(ctx context.Context) {
 	}()
 }
 
-// Observe implements engine.Observer.
-func (r *recorder) Observe(e engine.Event) { r.events <- e }
+// Observe implements engine.Observer. A finished stage is in the store
+// before Observe returns, so before the next stage starts: a process that
+// dies later resumes after it, with its outputs and artifacts.
+func (r *recorder) Observe(e engine.Event) {
+	if _, ok := e.(engine.StageFinished); !ok {
+		r.events <- recorded{e: e}
+		return
+	}
+	written := make(chan struct{})
+	r.events <- recorded{e: e, written: written}
+	<-written
+}
 
 // Close waits until every event observed has been written.
 func (r *recorder) Close() {
@@ -57,7 +74,8 @@ func (r *recorder) write(ctx context.Context) {
 		}
 		lines = lines[:0]
 	}
-	for e := range r.events {
+	for ev := range r.events {
+		e := ev.e
 		if l, ok := e.(engine.LogLine); ok {
 			lines = append(lines, store.LogLine{RunID: r.runID, Stage: l.Stage, Action: l.Action, Attempt: l.Attempt,
 				Rollback: l.Rollback, Stream: string(l.Stream), Time: l.Time, Text: l.Text})
@@ -70,6 +88,9 @@ func (r *recorder) write(ctx context.Context) {
 		flush()
 		if err := r.record(ctx, e); err != nil {
 			logger(ctx).Error().Err(err).Str(logKeyRun, r.runID).Msg("store run progress")
+		}
+		if ev.written != nil {
+			close(ev.written)
 		}
 	}
 	flush()
