@@ -38,9 +38,9 @@ func (a *App) commandDeploy(ctx context.Context, cc commandContext, env string) 
 // deployStage picks the stage a /deploy is for: the one deploying to env,
 // or the only deploy stage when env is empty.
 func deployStage(run store.Run, env string) (*pipeline.Stage, error) {
-	p, err := pipeline.Parse(run.PipelinePath, []byte(run.Pipeline))
+	p, err := runPipeline(run)
 	if err != nil {
-		return nil, fmt.Errorf("the pipeline of run %s no longer parses: %w", run.ID, err)
+		return nil, err
 	}
 	var deploys []*pipeline.Stage
 	var envs []string
@@ -113,9 +113,9 @@ func (a *App) cannotDeploy(ctx context.Context, run store.Run, st *pipeline.Stag
 	if run.Fork {
 		return "deploy stages do not run for pull requests from forks"
 	}
-	p, err := pipeline.Parse(run.PipelinePath, []byte(run.Pipeline))
+	p, err := runPipeline(run)
 	if err != nil {
-		return "the run's pipeline no longer parses"
+		return err.Error()
 	}
 	for _, sp := range pipeline.Decide(p, eventOf(run)).Stages {
 		if sp.Stage.Name == st.Name && !sp.Run {

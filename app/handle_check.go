@@ -133,11 +133,21 @@ func (a *App) handleDeployButton(ctx context.Context, d store.Delivery, repo rep
 	return done.result, err
 }
 
-// stageOf finds a stage of a run's pipeline by name.
-func stageOf(run store.Run, name string) (*pipeline.Stage, error) {
+// runPipeline parses the pipeline file a run was queued with. It was
+// valid then, so an error here means the parser changed under it.
+func runPipeline(run store.Run) (*pipeline.Pipeline, error) {
 	p, err := pipeline.Parse(run.PipelinePath, []byte(run.Pipeline))
 	if err != nil {
 		return nil, fmt.Errorf("the pipeline of run %s no longer parses: %w", run.ID, err)
+	}
+	return p, nil
+}
+
+// stageOf finds a stage of a run's pipeline by name.
+func stageOf(run store.Run, name string) (*pipeline.Stage, error) {
+	p, err := runPipeline(run)
+	if err != nil {
+		return nil, err
 	}
 	for _, s := range p.Stages {
 		if s.Name == name {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/checks"
-	"github.com/stagegate/stagegate/pipeline"
 )
 
 // errShuttingDown cancels the runs still going when a stop's grace period
@@ -74,9 +73,9 @@ func (a *App) restartRun(ctx context.Context, run store.Run, why string) error {
 	if err != nil {
 		return err
 	}
-	p, err := pipeline.Parse(run.PipelinePath, []byte(run.Pipeline))
+	p, err := runPipeline(run)
 	if err != nil {
-		return fmt.Errorf("parse stored pipeline: %w", err)
+		return err
 	}
 	next := run
 	next.ID, next.Status, next.Conclusion, next.Reason = "", "", "", ""

@@ -127,10 +127,9 @@ func (a *App) interruptedByShutdown(runCtx context.Context) bool {
 // executeRun fetches the source and runs the engine, reporting to the
 // checks and the store. It always concludes the run's checks.
 func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Client, s *slot) (res engine.Result, unsent bool) {
-	p, err := pipeline.Parse(run.PipelinePath, []byte(run.Pipeline))
+	p, err := runPipeline(run)
 	if err != nil {
-		// The file was valid when the run was queued; this is a bug.
-		return engine.Result{RunID: run.ID, Status: engine.StatusFailure, Reason: "stored pipeline no longer parses: " + err.Error()}, false
+		return engine.Result{RunID: run.ID, Status: engine.StatusFailure, Reason: err.Error()}, false
 	}
 	if p.Name == "" {
 		p.Name = repoName(run.Repo)

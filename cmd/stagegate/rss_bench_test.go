@@ -33,7 +33,7 @@ func BenchmarkServeRSS(b *testing.B) {
 	waitFor(b, func() bool { return metric(b, s.url, `stagegate_queue_depth{queue="runs"}`) >= runs })
 	time.Sleep(time.Second)
 	queued := rssMB(b, pid)
-	writeFileTB(b, release)
+	writeRelease(b, release)
 	b.ReportMetric(idle, "idle-MB")
 	b.ReportMetric(queued, "queued200-MB")
 }
@@ -74,10 +74,4 @@ func metric(t testing.TB, base, name string) float64 {
 		}
 	}
 	return 0
-}
-
-func writeFileTB(t testing.TB, path string) {
-	if err := os.WriteFile(path, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
 }

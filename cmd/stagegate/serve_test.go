@@ -164,16 +164,11 @@ func TestKilledMidRunLeavesNoCheckInProgress(t *testing.T) {
 	waitFor(t, func() bool { c, ok := s.check(sha, "stagegate/work"); return ok && c.Status == "in_progress" })
 	first, _ := s.check(sha, "stagegate/work")
 
-	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	_ = s.cmd.Wait()
+	s.kill()
 	if len(s.inProgress(sha)) == 0 {
 		t.Fatal("expected the killed run's checks to be in progress before the restart")
 	}
-	if err := os.WriteFile(release, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeRelease(t, release)
 	s.start()
 	waitFor(t, func() bool {
 		c, ok := s.check(sha, "stagegate")
@@ -210,14 +205,9 @@ func TestSIGTERMQueuesTheRunAgain(t *testing.T) {
 	if c, _ := s.check(sha, "stagegate"); c.Conclusion != "cancelled" || !strings.Contains(c.Output.Summary, "started again as run") {
 		t.Errorf("the stopped run's summary: %s %q, want cancelled and saying it starts again", c.Conclusion, c.Output.Summary)
 	}
-	if err := os.WriteFile(release, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeRelease(t, release)
 	s.start()
-	waitFor(t, func() bool {
-		c, ok := s.check(sha, "stagegate")
-		return ok && c.Status == "completed" && c.Conclusion == "success"
-	})
+	s.waitSucceeded(sha)
 }
 
 // TestKilledDuringADeployEndsItsDeployment kills the server while a
@@ -237,18 +227,10 @@ func TestKilledDuringADeployEndsItsDeployment(t *testing.T) {
 		deps := s.gh.Deployments("acme", "web")
 		return len(deps) == 1 && len(deps[0].Statuses) > 0 && deps[0].Statuses[len(deps[0].Statuses)-1].State == "in_progress"
 	})
-	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	_ = s.cmd.Wait()
-	if err := os.WriteFile(release, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	s.kill()
+	writeRelease(t, release)
 	s.start()
-	waitFor(t, func() bool {
-		c, ok := s.check(sha, "stagegate")
-		return ok && c.Status == "completed" && c.Conclusion == "success"
-	})
+	s.waitSucceeded(sha)
 	deps := s.gh.Deployments("acme", "web")
 	if len(deps) != 2 {
 		t.Fatalf("%d deployments, want the interrupted one and the new one", len(deps))
@@ -274,18 +256,10 @@ func TestAnInterruptedRunResumesAtItsStage(t *testing.T) {
 	sha := s.push(map[string]string{"a": "1"})
 	waitFor(t, func() bool { c, ok := s.check(sha, "stagegate/test"); return ok && c.Status == "in_progress" })
 	firstBuild, _ := s.check(sha, "stagegate/build")
-	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	_ = s.cmd.Wait()
-	if err := os.WriteFile(release, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	s.kill()
+	writeRelease(t, release)
 	s.start()
-	waitFor(t, func() bool {
-		c, ok := s.check(sha, "stagegate")
-		return ok && c.Status == "completed" && c.Conclusion == "success"
-	})
+	s.waitSucceeded(sha)
 	build, _ := s.check(sha, "stagegate/build")
 	if build.ID == firstBuild.ID || !strings.Contains(build.Output.Summary, "reused") {
 		t.Errorf("the resumed run's build check: %q, want it reused", build.Output.Summary)
@@ -297,4 +271,30 @@ func TestAnInterruptedRunResumesAtItsStage(t *testing.T) {
 // actions live on) must not leave the loop running for ever.
 func waitForFile(path string) string {
 	return `i=0; while [ ! -f ` + path + ` ] && [ $i -lt 1200 ]; do i=$((i+1)); sleep 0.05; done`
+}
+
+// kill stops the server with SIGKILL, as a crash or an OOM kill would:
+// its actions live on, and nothing is concluded.
+func (s *server) kill() {
+	s.t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		s.t.Fatal(err)
+	}
+	_ = s.cmd.Wait()
+}
+
+// waitSucceeded waits until the run of sha has concluded success.
+func (s *server) waitSucceeded(sha string) {
+	s.t.Helper()
+	waitFor(s.t, func() bool {
+		c, ok := s.check(sha, "stagegate")
+		return ok && c.Status == "completed" && c.Conclusion == "success"
+	})
+}
+
+func writeRelease(t testing.TB, path string) {
+	t.Helper()
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
