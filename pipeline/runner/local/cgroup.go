@@ -69,7 +69,7 @@ func DetectCgroups(root string, self []byte) CgroupSupport {
 			return none("the cgroup hierarchy is hybrid: the controllers belong to cgroup v1, and cgroup v2 (" +
 				filepath.Join(root, "unified") + ") has none")
 		}
-		return none("cgroup v2 is not mounted at " + root)
+		return none("cgroup v2 is not mounted at " + root + " (the controllers are cgroup v1's, or none)")
 	}
 	dir := filepath.Join(root, filepath.FromSlash(path))
 	enabled, err := os.ReadFile(filepath.Join(dir, "cgroup.controllers"))
