@@ -223,3 +223,14 @@ func within(p, dir string) bool {
 }
 
 func depth(p string) int { return strings.Count(p, "/") }
+
+// Command is the command line that runs argv in the sandbox for spec,
+// as the runner builds it less the descriptor bwrap reports on: what a
+// benchmark compares the runner with.
+func (s *Sandbox) Command(spec runner.Spec, argv ...string) ([]string, error) {
+	bwrap, err := s.path()
+	if err != nil {
+		return nil, err
+	}
+	return append(append([]string{bwrap}, s.args(spec)...), argv...), nil
+}
