@@ -163,25 +163,36 @@ func (s *Sandbox) wrap(cmd *exec.Cmd, spec runner.Spec) (*wrapped, error) {
 // contain. Hidden paths are covered only where the rest shows them: one
 // no mount shows is invisible already, and covering it would show its
 // name.
+//
+// A mount's source is resolved by the kernel, symlinks followed, on the
+// host. So a path inside a writable one, whose components an action may
+// have replaced by symlinks, is mounted only while it has none; and Dir,
+// which comes from the repository (`dir:`), is never mounted when a path
+// already shows it: it is entered inside the sandbox, where a symlink
+// leads only to what the sandbox shows.
 func (s *Sandbox) mounts(spec runner.Spec) []mount {
+	writable := cleanAbs(spec.Access.Writable)
+	readOnly := slices.Concat(cleanAbs(spec.Access.ReadOnly), cleanAbs(s.Expose))
 	var ms []mount
 	add := func(kind mountKind, paths []string) {
 		for _, p := range paths {
-			if !filepath.IsAbs(p) {
+			if _, err := os.Lstat(p); err != nil {
 				continue
 			}
-			p = filepath.Clean(p)
-			if _, err := os.Lstat(p); err == nil {
-				ms = append(ms, mount{kind, p})
+			if slices.ContainsFunc(writable, func(w string) bool { return p != w && within(p, w) }) {
+				if real, err := filepath.EvalSymlinks(p); err != nil || real != p {
+					continue
+				}
 			}
+			ms = append(ms, mount{kind, p})
 		}
 	}
-	add(mountWritable, spec.Access.Writable)
-	if spec.Dir != "" {
-		add(mountWritable, []string{spec.Dir})
+	add(mountWritable, writable)
+	add(mountReadOnly, readOnly)
+	if dir := cleanAbs([]string{spec.Dir}); len(dir) == 1 &&
+		!slices.ContainsFunc(slices.Concat(writable, readOnly), func(p string) bool { return within(dir[0], p) }) {
+		add(mountWritable, dir)
 	}
-	add(mountReadOnly, spec.Access.ReadOnly)
-	add(mountReadOnly, s.Expose)
 	var shown []string
 	for _, m := range ms {
 		shown = append(shown, m.path)
@@ -215,6 +226,17 @@ func (s *Sandbox) mounts(spec runner.Spec) []mount {
 		return int(x.kind) - int(y.kind)
 	})
 	return slices.CompactFunc(ms, func(x, y mount) bool { return x == y })
+}
+
+// cleanAbs is the absolute paths among paths, cleaned.
+func cleanAbs(paths []string) []string {
+	var out []string
+	for _, p := range paths {
+		if filepath.IsAbs(p) {
+			out = append(out, filepath.Clean(p))
+		}
+	}
+	return out
 }
 
 // within reports whether p is dir or inside it.

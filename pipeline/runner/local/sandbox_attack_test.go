@@ -284,3 +284,42 @@ func sandboxRunner(t *testing.T) *Runner {
 	}
 	return &Runner{Grace: 500 * time.Millisecond, Sandbox: sb}
 }
+
+// TestSandboxDirSymlinkDoesNotEscape commits, as a repository can, a
+// symlink to a host directory and names it as the action's dir: the
+// action must not reach the directory through it, nor anything nested in
+// its workspace that was swapped for a symlink.
+func TestSandboxDirSymlinkDoesNotEscape(t *testing.T) {
+	r := sandboxRunner(t)
+	ws, secretDir := t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(secretDir, "github-app.json"), []byte("PRIVATE-KEY-MATERIAL"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []string{"escape", "artifacts"} {
+		if err := os.Symlink(secretDir, filepath.Join(ws, l)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out syncBuffer
+	res, err := r.Run(context.Background(), runner.Spec{
+		Script: "cat github-app.json; echo planted > planted", Dir: filepath.Join(ws, "escape"),
+		Env: []string{testPath}, Stdout: &out, Stderr: &out,
+		// An artifact store inside the workspace, which an earlier action
+		// replaced by a symlink.
+		Access: runner.Access{Writable: []string{ws}, ReadOnly: []string{filepath.Join(ws, "artifacts")}},
+	})
+	if err == nil && res.ExitCode == 0 {
+		t.Errorf("the action ran in the symlinked dir: %q", out.String())
+	}
+	if strings.Contains(out.String(), "PRIVATE-KEY-MATERIAL") {
+		t.Errorf("the action read through the symlink")
+	}
+	if _, err := os.Stat(filepath.Join(secretDir, "planted")); err == nil {
+		t.Errorf("the action wrote through the symlink")
+	}
+	res, all := runIn(t, r, runner.Spec{Script: "cat artifacts/github-app.json 2>&1 || true", Dir: ws,
+		Access: runner.Access{Writable: []string{ws}, ReadOnly: []string{filepath.Join(ws, "artifacts")}}})
+	if res.ExitCode != 0 || strings.Contains(all, "PRIVATE-KEY-MATERIAL") {
+		t.Errorf("exit %d; the action read through a nested symlink: %q", res.ExitCode, all)
+	}
+}
