@@ -41,10 +41,11 @@ var systemDirs = []string{"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "
 // the machine's own configuration and credentials.
 var etcFiles = []string{
 	"alternatives", "ca-certificates", "ca-certificates.conf", "debian_version", "gai.conf",
-	"gitconfig", "group", "host.conf", "hostname", "hosts", "ld.so.cache", "ld.so.conf",
+	"gitconfig", "group", "host.conf", "hosts", "ld.so.cache", "ld.so.conf",
 	"ld.so.conf.d", "localtime", "mime.types", "nsswitch.conf", "os-release", "passwd", "pki",
 	"protocols", "resolv.conf", "services", "shells", "ssh/ssh_config", "ssh/ssh_config.d",
-	"ssl", "timezone",
+	// Not ssl/private, where the machine's own TLS keys are.
+	"ssl/certs", "ssl/openssl.cnf", "timezone",
 }
 
 // mountKind orders mounts at the same path: the last one wins, and a

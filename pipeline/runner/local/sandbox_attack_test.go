@@ -323,3 +323,23 @@ func TestSandboxDirSymlinkDoesNotEscape(t *testing.T) {
 		t.Errorf("exit %d; the action read through a nested symlink: %q", res.ExitCode, all)
 	}
 }
+
+// TestSandboxShowsLittleOfEtc lists /etc from inside: only what programs
+// need, never the machine's keys or its shadow file.
+func TestSandboxShowsLittleOfEtc(t *testing.T) {
+	r := sandboxRunner(t)
+	res, out := runIn(t, r, runner.Spec{Script: "ls /etc /etc/ssl", Dir: t.TempDir()})
+	if res.ExitCode != 0 {
+		t.Fatalf("exit %d: %s", res.ExitCode, out)
+	}
+	for _, name := range []string{"shadow", "private", "ssh_host", "sudoers", "machine-id", "environment"} {
+		if strings.Contains(out, name) {
+			t.Errorf("/etc shows %s:\n%s", name, out)
+		}
+	}
+	for _, name := range []string{"passwd", "resolv.conf", "certs"} {
+		if _, err := os.Stat("/etc/" + name); err == nil && !strings.Contains(out, name) {
+			t.Errorf("/etc lacks %s:\n%s", name, out)
+		}
+	}
+}
