@@ -71,7 +71,10 @@ func (s *sandboxFlags) runner(ctx context.Context, fs *pflag.FlagSet, grace time
 		}
 		expose = append(expose, p)
 	}
-	r, notes, err := local.NewRunner(ctx, local.Config{Mode: mode, Grace: grace, Expose: expose, Hidden: abs, DefaultLimits: def, MaxLimits: max})
+	r, notes, err := local.NewRunner(ctx, local.Config{
+		Mode: mode, Grace: grace, Expose: expose, Hidden: abs,
+		Cgroups: s.serve, DefaultLimits: def, MaxLimits: max,
+	})
 	if err != nil {
 		return nil, nil, &exitError{code: exitFailed, err: fmt.Errorf("%w (--sandbox=required)", err)}
 	}

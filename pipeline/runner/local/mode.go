@@ -47,6 +47,10 @@ type Config struct {
 	Bwrap string
 	// Expose and Hidden are the Sandbox's.
 	Expose, Hidden []string
+	// Cgroups asks for each action's cgroup where cgroup v2 is delegated,
+	// which moves this process into a cgroup of its own: a server's
+	// choice, not a command line's.
+	Cgroups bool
 	// CgroupRoot is where cgroup v2 is mounted; /sys/fs/cgroup when
 	// empty.
 	CgroupRoot string
@@ -75,6 +79,10 @@ func NewRunner(ctx context.Context, c Config) (r *Runner, notes []string, err er
 		}
 		return r, []string{err.Error() + "; actions run unsandboxed (--sandbox=auto)"}, nil
 	}
+	r.Sandbox = sb
+	if !c.Cgroups {
+		return r, nil, nil
+	}
 	root := c.CgroupRoot
 	if root == "" {
 		root = "/sys/fs/cgroup"
@@ -92,7 +100,6 @@ func NewRunner(ctx context.Context, c Config) (r *Runner, notes []string, err er
 	if msg := support.Message(); msg != "" {
 		notes = append(notes, msg)
 	}
-	r.Sandbox = sb
 	return r, notes, nil
 }
 
