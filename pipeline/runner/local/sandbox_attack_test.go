@@ -180,7 +180,8 @@ func TestSandboxEndsSetsidDaemons(t *testing.T) {
 		Script: "setsid sh -c 'sleep " + mark + "; touch marker' </dev/null >/dev/null 2>&1 &\n" +
 			// Wait until the daemon's sleep runs, so that the test sees
 			// the daemon and not one not yet started.
-			"while ! grep -qs " + mark + " /proc/[0-9]*/cmdline; do sleep 0.01; done; echo started",
+			// The bracket keeps grep from finding its own command line.
+			"while ! grep -qs '30[.]7319' /proc/[0-9]*/cmdline; do sleep 0.01; done; echo started",
 		Dir: ws,
 	})
 	t.Cleanup(func() { killArg(mark) })
