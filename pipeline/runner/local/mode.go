@@ -120,6 +120,9 @@ func (s *Sandbox) Probe(ctx context.Context) error {
 		return &SandboxError{Why: "bubblewrap (bwrap) is not installed", Fix: "install it: apt-get install bubblewrap (dnf install bubblewrap, apk add bubblewrap)"}
 	}
 	s.Bwrap = bwrap
+	help, _ := exec.CommandContext(ctx, bwrap, "--help").CombinedOutput()
+	s.disableUserns = bytes.Contains(help, []byte("--disable-userns"))
+	s.tmpfsSize = bytes.Contains(help, []byte("--size"))
 	dir, err := os.MkdirTemp("", "stagegate-probe-")
 	if err != nil {
 		return fmt.Errorf("sandbox probe: %w", err)

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/stagegate/stagegate/pipeline/runner"
@@ -30,7 +31,18 @@ type Sandbox struct {
 	Hidden []string
 	// Cgroups, when set, limits each command's resources.
 	Cgroups *Cgroups
+
+	// What this bwrap can do beyond its oldest supported version, as
+	// Probe found: forbid user namespaces inside the sandbox (0.8), bound
+	// the size of a tmpfs (0.6).
+	disableUserns, tmpfsSize bool
+	// tmpBytes replaces tmpSize when set: tests use less memory.
+	tmpBytes int
 }
+
+// tmpSize bounds the sandbox's own /tmp, which is memory: builds' large
+// files belong in TMPDIR, on disk.
+const tmpSize = 1 << 30
 
 // systemDirs are shown read-only when they are directories, and as the
 // same symlinks when they are symlinks (merged /usr).
@@ -84,7 +96,19 @@ func (s *Sandbox) args(spec runner.Spec) []string {
 			a = append(a, "--ro-bind", p, p)
 		}
 	}
-	a = append(a, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp")
+	if s.disableUserns {
+		// Nested user namespaces are how most kernel exploits begin.
+		a = append(a, "--disable-userns")
+	}
+	a = append(a, "--proc", "/proc", "--dev", "/dev")
+	if s.tmpfsSize {
+		size := tmpSize
+		if s.tmpBytes > 0 {
+			size = s.tmpBytes
+		}
+		a = append(a, "--size", strconv.Itoa(size))
+	}
+	a = append(a, "--tmpfs", "/tmp")
 
 	mounts := s.mounts(spec)
 	var hidden []string

@@ -344,3 +344,36 @@ func TestSandboxShowsLittleOfEtc(t *testing.T) {
 		}
 	}
 }
+
+// TestSandboxForbidsNestedUserNamespaces tries to make a user namespace
+// inside the sandbox, the first step of most kernel exploits, and to fill
+// the sandbox's /tmp, which is memory, past its bound.
+func TestSandboxForbidsNestedUserNamespaces(t *testing.T) {
+	r := sandboxRunner(t)
+	if !r.Sandbox.disableUserns || !r.Sandbox.tmpfsSize {
+		if os.Getenv("STAGEGATE_REQUIRE_SANDBOX") == "1" {
+			t.Fatal("this bwrap lacks --disable-userns or --size: bubblewrap 0.8 or later is required")
+		}
+		t.Skip("this bwrap lacks --disable-userns or --size: upgrade bubblewrap (apt-get install bubblewrap) to 0.8 or later")
+	}
+	if _, err := os.Stat("/usr/bin/unshare"); err != nil {
+		t.Fatal("unshare (util-linux) is missing")
+	}
+	// The bound is 1 GiB; a test fills a smaller one.
+	r.Sandbox.tmpBytes = 8 << 20
+	res, out := runIn(t, r, runner.Spec{
+		Script: `/usr/bin/unshare -U true 2>/dev/null && echo nested-userns || true
+head -c 9M /dev/zero > /tmp/fill 2>/dev/null || true
+echo "tmp holds $(($(wc -c < /tmp/fill) >> 20)) MiB"`,
+		Dir: t.TempDir(),
+	})
+	if res.ExitCode != 0 {
+		t.Fatalf("exit %d: %s", res.ExitCode, out)
+	}
+	if strings.Contains(out, "nested-userns") {
+		t.Errorf("the action made a user namespace")
+	}
+	if !strings.Contains(out, "tmp holds 8 MiB") {
+		t.Errorf("/tmp is not bounded: %s", out)
+	}
+}
