@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -115,6 +116,9 @@ func (e *SandboxError) Error() string {
 // Probe runs `true` in the sandbox as an action would run, and tells why
 // it fails when it does.
 func (s *Sandbox) Probe(ctx context.Context) error {
+	if runtime.GOOS != "linux" {
+		return &SandboxError{Why: "it is made of Linux namespaces, and this is " + runtime.GOOS, Fix: "run on Linux, or give --sandbox=off knowingly"}
+	}
 	bwrap, err := s.path()
 	if err != nil {
 		return &SandboxError{Why: "bubblewrap (bwrap) is not installed", Fix: "install it: apt-get install bubblewrap (dnf install bubblewrap, apk add bubblewrap)"}
