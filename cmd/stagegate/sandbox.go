@@ -78,5 +78,9 @@ func (s *sandboxFlags) runner(ctx context.Context, fs *pflag.FlagSet, grace time
 	if err != nil {
 		return nil, nil, &exitError{code: exitFailed, err: fmt.Errorf("%w (--sandbox=required)", err)}
 	}
+	if mode == local.ModeOff && s.serve {
+		// A server runs others' code: say so at every start.
+		notes = append(notes, "the sandbox is off (--sandbox=off): actions run as this user and see all it sees")
+	}
 	return r, notes, nil
 }

@@ -68,7 +68,7 @@ func NewRunner(ctx context.Context, c Config) (r *Runner, notes []string, err er
 	r = &Runner{Grace: c.Grace}
 	switch c.Mode {
 	case ModeOff:
-		return r, []string{"the sandbox is off (--sandbox=off): actions run as this user and see all it sees"}, nil
+		return r, nil, nil
 	case ModeRequired, ModeAuto:
 	default:
 		return nil, nil, fmt.Errorf("sandbox mode %q: must be required, auto or off", c.Mode)

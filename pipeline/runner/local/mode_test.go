@@ -45,7 +45,7 @@ func TestNewRunnerWithoutBwrap(t *testing.T) {
 	}
 
 	r, notes, err = NewRunner(ctx, Config{Mode: ModeOff, Bwrap: missing})
-	if err != nil || r.Sandbox != nil || len(notes) != 1 || !strings.Contains(notes[0], "off") {
+	if err != nil || r.Sandbox != nil || len(notes) != 0 {
 		t.Errorf("off: %+v, %q, %v", r, notes, err)
 	}
 
