@@ -64,6 +64,14 @@ func pushEvent(e *github.PushEvent) (ev pipeline.Event, need *compareRange, skip
 		return ev, nil, "push deleted " + ref
 	}
 	if ev.Tag != "" {
+		// For an annotated or signed tag "after" is the tag object, which
+		// no API takes for a commit; head_commit is the commit it points
+		// at (https://docs.github.com/webhooks/webhook-events-and-payloads#push).
+		// A tag of a tree or a blob has none, and nothing to build.
+		ev.SHA = e.GetHeadCommit().GetID()
+		if ev.SHA == "" {
+			return ev, nil, "tag " + ev.Tag + " points at no commit"
+		}
 		// Path filters do not apply to tags, so their files do not matter.
 		return ev, nil, ""
 	}
