@@ -1,14 +1,10 @@
 package githubtest
 
-// docRequiredChecks is where GitHub says which results satisfy a required
-// status check of a protected branch: "Required status checks must have
-// a successful, skipped, or neutral status before collaborators can make
-// changes to a protected branch."
-const docRequiredChecks = "https://docs.github.com/repositories/configuring-branches-and-merges-in-your-repository/managing-protected-branches/about-protected-branches#require-status-checks-before-merging"
-
 // RequiredCheckPasses reports whether a branch protection rule requiring
 // the status check name would let a pull request whose head is sha merge
-// (docRequiredChecks). A check run of that name counts by its latest run
+// (https://docs.github.com/repositories/configuring-branches-and-merges-in-your-repository/managing-protected-branches/about-protected-branches#require-status-checks-before-merging:
+// "Required status checks must have a successful, skipped, or neutral
+// status"). A check run of that name counts by its latest run
 // in each check suite, and each must have concluded success, neutral or
 // skipped: action_required, failure, cancelled, timed_out, stale and a
 // run not completed block the merge. A commit status of that name must be
