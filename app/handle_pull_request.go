@@ -22,7 +22,7 @@ func (a *App) handlePullRequest(ctx context.Context, d store.Delivery, e *github
 	case "opened", "synchronize", "reopened":
 		ev, need, fork := pullRequestEvent(e)
 		if fork {
-			waiting, err := a.awaitOkToTest(ctx, repo, ev.SHA)
+			waiting, err := a.awaitOkToTest(ctx, repo, ev.SHA, prPage(e.GetPullRequest()))
 			if err != nil || waiting {
 				return "", err
 			}
@@ -46,9 +46,13 @@ func (a *App) handlePullRequest(ctx context.Context, d store.Delivery, e *github
 }
 
 // awaitOkToTest holds back a fork's commit until someone with write
-// access comments /ok-to-test: until then the pull request shows a
-// neutral check saying so, rather than nothing.
-func (a *App) awaitOkToTest(ctx context.Context, repo repoRef, sha string) (bool, error) {
+// access comments /ok-to-test. Until then the pull request shows an
+// action_required check saying so, linking the pull request where the
+// comment goes: neutral would satisfy a required check and let the
+// untested code merge, while action_required blocks it, as GitHub
+// Actions' own wait for a fork's approval does. GitHub requires a
+// details_url with action_required.
+func (a *App) awaitOkToTest(ctx context.Context, repo repoRef, sha, details string) (bool, error) {
 	_, err := a.db.GetApproval(ctx, repo.FullName(), sha, store.ApprovalOkToTest, "")
 	if err == nil {
 		return false, nil
@@ -64,11 +68,21 @@ func (a *App) awaitOkToTest(ctx context.Context, repo repoRef, sha string) (bool
 		"to the repository reviews it and comments `/ok-to-test`. The approval holds for commit " + short(sha) +
 		" only; a new push needs a new one. Runs of forks never get secrets."
 	_, _, err = client.Checks.CreateCheckRun(ctx, repo.Owner, repo.Name, github.CreateCheckRunOptions{
-		Name: checks.SummaryName, HeadSHA: sha, Status: github.String("completed"), Conclusion: github.String("neutral"),
-		Output: &github.CheckRunOutput{Title: github.String("Waiting for /ok-to-test"), Summary: github.String(summary)},
+		Name: checks.SummaryName, HeadSHA: sha, Status: github.String("completed"), Conclusion: github.String("action_required"),
+		DetailsURL: github.String(details),
+		Output:     &github.CheckRunOutput{Title: github.String("Waiting for /ok-to-test"), Summary: github.String(summary)},
 	})
 	if err != nil {
 		return false, fmt.Errorf("show the wait for /ok-to-test: %w", err)
 	}
 	return true, ignored("fork pull request waits for /ok-to-test on %s", short(sha))
+}
+
+// prPage is the pull request's page on GitHub: its html_url, or else one
+// made from the repository's.
+func prPage(pr *github.PullRequest) string {
+	if u := pr.GetHTMLURL(); u != "" {
+		return u
+	}
+	return fmt.Sprintf("%s/pull/%d", pr.GetBase().GetRepo().GetHTMLURL(), pr.GetNumber())
 }
