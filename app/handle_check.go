@@ -161,10 +161,7 @@ func stageOf(run store.Run, name string) (*pipeline.Stage, error) {
 // title, conclusion and buttons.
 func noteOnCheck(ctx context.Context, client *github.Client, repo repoRef, cr *github.CheckRun, note string) error {
 	out := cr.GetOutput()
-	summary := note + "\n\n" + out.GetSummary()
-	if r := []rune(summary); len(r) > 60000 {
-		summary = string(r[:60000])
-	}
+	summary := checks.WithNote(note, out.GetSummary())
 	_, _, err := client.Checks.UpdateCheckRun(ctx, repo.Owner, repo.Name, cr.GetID(), github.UpdateCheckRunOptions{
 		Name:   cr.GetName(),
 		Output: &github.CheckRunOutput{Title: github.String(out.GetTitle()), Summary: github.String(summary)},
