@@ -8,9 +8,12 @@ import (
 	"github.com/stagegate/stagegate/pipeline"
 )
 
-// maxPushCommits is how many commits GitHub lists in a push payload; a
-// push of more needs the compare API for its changed files.
-const maxPushCommits = 20
+// maxPushCommits is how many commits GitHub lists in a push payload
+// (2,048: https://docs.github.com/webhooks/webhook-events-and-payloads#push;
+// the 20 of older documentation is the limit of timeline events). A push
+// that lists that many may have more, and needs the compare API for its
+// changed files.
+const maxPushCommits = 2048
 
 // repoRef identifies a repository and the installation serving it.
 type repoRef struct {
