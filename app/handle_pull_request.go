@@ -14,12 +14,22 @@ import (
 // errPullRequestClosed cancels the runs of a closed pull request.
 var errPullRequestClosed = errCancelled{why: "the pull request was closed"}
 
-// handlePullRequest starts a run when a pull request is opened, pushed to
-// or reopened, and cancels its runs when it is closed.
+// handlePullRequest starts a run when a pull request is opened, pushed to,
+// reopened or retargeted to another base branch, and cancels its runs
+// when it is closed.
 func (a *App) handlePullRequest(ctx context.Context, d store.Delivery, e *github.PullRequestEvent) (string, error) {
 	repo := repoFrom(e.GetInstallation(), e.GetRepo())
-	switch e.GetAction() {
-	case "opened", "synchronize", "reopened":
+	action := e.GetAction()
+	if action == "edited" {
+		// A new base changes what on.pull_request.branches and the
+		// changed files say; a title or description does not.
+		if e.GetChanges().GetBase() == nil || e.GetPullRequest().GetState() != "open" {
+			return "", ignored("pull_request edited: the base branch did not change")
+		}
+		action = "retargeted"
+	}
+	switch action {
+	case "opened", "synchronize", "reopened", "retargeted":
 		ev, need, fork := pullRequestEvent(e)
 		if fork {
 			waiting, err := a.awaitOkToTest(ctx, repo, ev.SHA, prPage(e.GetPullRequest()))
