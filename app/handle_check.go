@@ -60,7 +60,7 @@ func (a *App) handleCheckSuite(ctx context.Context, d store.Delivery, e *github.
 	default:
 		return "", ignored("check_suite %s", e.GetAction())
 	}
-	old, err := a.db.LatestRunForSHA(ctx, repo.FullName(), e.GetCheckSuite().GetHeadSHA())
+	old, err := a.checksOwner(ctx, repo.FullName(), e.GetCheckSuite().GetHeadSHA())
 	if errors.Is(err, store.ErrNotFound) {
 		return "", ignored("no run for %s to re-run", e.GetCheckSuite().GetHeadSHA())
 	}
