@@ -117,3 +117,56 @@ func TestPullRequestTakesOverThePushRunOfItsCommit(t *testing.T) {
 		t.Errorf("the commit's checks belong to run %s, not the pull request's %s", owner, runOf(build))
 	}
 }
+
+// A fork's pull request whose head is the same commit as a branch of the
+// repository (a fork starts with the parent's branches) must not take
+// over, or cancel, the trusted push run of that commit.
+func TestForkPullRequestDoesNotTakeOverAPushRun(t *testing.T) {
+	release := t.TempDir() + "/release"
+	h := newHarness(t, map[string]string{".stagegate.yml": `stages:
+  - name: build
+    actions: [{ name: compile, run: 'echo "event=$STAGEGATE_EVENT"; if [ "$STAGEGATE_EVENT" = push ]; then while [ ! -f ` + release + ` ]; do sleep 0.02; done; fi' }]
+`})
+	h.gh.SetPermission("acme", "web", "alice", "write")
+	sha := h.repo.Commit("feature", map[string]string{"a": "1"}, "feature")
+	h.sendAndWait("push", h.repo.PushWebhook("feature", ""))
+	h.waitStatus(sha, "stagegate/build", "in_progress")
+	pushBuild := h.checks(sha)["stagegate/build"]
+
+	h.gh.AddFork("acme", "web", "mallory")
+	if got := h.openPR(9, "feature", "mallory/web", nil); got != sha {
+		t.Fatalf("the fork's head %s is not the pushed commit %s", got, sha)
+	}
+	h.gh.Advance(2 * time.Second)
+	h.comment(9, "alice", "/ok-to-test")
+	forkBuild := h.waitCheck(sha, "stagegate/build", func(c githubtest.CheckRun) bool {
+		return runOf(c) != runOf(pushBuild) && c.Status == "completed"
+	})
+	if !strings.Contains(forkBuild.Output.Text, "event=pull_request") {
+		t.Fatalf("the fork's run:\n%s", forkBuild.Output.Text)
+	}
+	if c, _ := h.gh.CheckRun(pushBuild.ID); c.Status != "in_progress" {
+		t.Fatalf("the fork's pull request stopped the trusted push run: %s/%s %q", c.Status, c.Conclusion, c.Output.Summary)
+	}
+	writeFile(t, release)
+	waitFor(t, func() bool {
+		c, _ := h.gh.CheckRun(pushBuild.ID)
+		return c.Conclusion == "success"
+	})
+}
+
+// Nor does a fork's run of a commit keep the trusted push of that commit
+// from running.
+func TestForkRunDoesNotStopAPushOfTheSameCommit(t *testing.T) {
+	h := newHarness(t, map[string]string{".stagegate.yml": "stages: [{ name: build, actions: [{ name: compile, run: 'echo event=$STAGEGATE_EVENT' }] }]\n"})
+	h.gh.SetPermission("acme", "web", "alice", "write")
+	sha := h.repo.Commit("feature", map[string]string{"a": "1"}, "feature")
+	h.gh.AddFork("acme", "web", "mallory")
+	h.openPR(9, "feature", "mallory/web", nil)
+	h.gh.Advance(2 * time.Second)
+	h.comment(9, "alice", "/ok-to-test")
+	h.waitCheck(sha, "stagegate/build", func(c githubtest.CheckRun) bool { return c.Status == "completed" })
+	if result := h.sendAndWait("push", h.repo.PushWebhook("feature", "")); !strings.Contains(result, "queued") {
+		t.Fatalf("the trusted push after a fork's run of its commit: %q; want a run", result)
+	}
+}
