@@ -70,6 +70,15 @@ func (a *App) awaitOkToTest(ctx context.Context, repo repoRef, sha, details stri
 	if !errors.Is(err, store.ErrNotFound) {
 		return false, err
 	}
+	// A fork may propose a commit that a trusted run of this repository
+	// has already run (a fork starts with its parent's branches): those
+	// checks are the commit's, and a newer "stagegate" would hide them.
+	if trusted, err := a.trustedRunOf(ctx, repo.FullName(), sha); err != nil || trusted {
+		if err != nil {
+			return false, err
+		}
+		return true, ignored("fork pull request waits for /ok-to-test on %s, which a trusted run reports", short(sha))
+	}
 	client, err := a.gh.Installation(ctx, repo.Installation)
 	if err != nil {
 		return false, fmt.Errorf("installation client: %w", err)

@@ -92,3 +92,18 @@ func (a *App) checksOwner(ctx context.Context, repo, sha string) (store.Run, err
 	}
 	return runs[0], nil
 }
+
+// trustedRunOf reports whether a run of the commit other than a fork's
+// exists.
+func (a *App) trustedRunOf(ctx context.Context, repo, sha string) (bool, error) {
+	runs, err := a.db.RunsForSHA(ctx, repo, sha)
+	if err != nil {
+		return false, fmt.Errorf("list the runs of %s: %w", short(sha), err)
+	}
+	for _, r := range runs {
+		if !r.Fork {
+			return true, nil
+		}
+	}
+	return false, nil
+}

@@ -137,6 +137,11 @@ func TestForkPullRequestDoesNotTakeOverAPushRun(t *testing.T) {
 	if got := h.openPR(9, "feature", "mallory/web", nil); got != sha {
 		t.Fatalf("the fork's head %s is not the pushed commit %s", got, sha)
 	}
+	// The commit's checks are the trusted run's: the fork's wait for
+	// /ok-to-test must not put a newer "stagegate" over its summary.
+	if s := h.checks(sha)["stagegate"]; runOf(s) != runOf(pushBuild) {
+		t.Fatalf("the fork's pull request replaced the trusted run's summary: %s %q", s.Conclusion, s.Output.Title)
+	}
 	h.gh.Advance(2 * time.Second)
 	h.comment(9, "alice", "/ok-to-test")
 	forkBuild := h.waitCheck(sha, "stagegate/build", func(c githubtest.CheckRun) bool {
