@@ -21,7 +21,7 @@ func (a *App) commandDeploy(ctx context.Context, cc commandContext, env string) 
 		return commandDone{}, err
 	}
 	sha := pr.GetHead().GetSHA()
-	run, err := a.db.LatestRunForSHA(ctx, cc.repo.FullName(), sha)
+	run, err := a.checksOwner(ctx, cc.repo.FullName(), sha)
 	if errors.Is(err, store.ErrNotFound) {
 		return commandDone{}, errForbidden{fmt.Sprintf("@%s stagegate has no run for %s to deploy", cc.login, short(sha))}
 	}

@@ -26,8 +26,16 @@ stages:
 	sha := h.openPR(10, "evil", "mallory/web", map[string]string{"a": "1"})
 
 	wait := h.waitCheck(sha, "stagegate", func(c githubtest.CheckRun) bool { return c.Status == "completed" })
-	if wait.Conclusion != "neutral" || !strings.Contains(wait.Output.Title, "/ok-to-test") {
-		t.Fatalf("a fork's pull request shows %s %q, want a neutral wait for /ok-to-test", wait.Conclusion, wait.Output.Title)
+	// neutral would satisfy a required check and let the unreviewed pull
+	// request merge; action_required blocks it, as GitHub Actions does
+	// for a fork's workflows awaiting approval.
+	if wait.Conclusion != "action_required" || !strings.Contains(wait.Output.Title, "/ok-to-test") ||
+		wait.DetailsURL != h.repo.HTMLURL()+"/pull/10" {
+		t.Fatalf("a fork's pull request shows %s %q (details %q), want action_required waiting for /ok-to-test, linking the pull request",
+			wait.Conclusion, wait.Output.Title, wait.DetailsURL)
+	}
+	if h.gh.RequiredCheckPasses("acme", "web", sha, "stagegate") {
+		t.Fatal("the wait for /ok-to-test satisfies a required stagegate check: the fork's pull request could merge untested")
 	}
 	if n := len(h.checks(sha)); n != 1 {
 		t.Fatalf("a fork's code ran before /ok-to-test:%s", describeChecks(h.checks(sha)))
@@ -157,7 +165,7 @@ func TestOkToTestIsForTheHeadTheApproverSaw(t *testing.T) {
 	h.gh.SetPermission("acme", "web", "alice", "write")
 	fork := h.gh.AddFork("acme", "web", "mallory")
 	first := h.openPR(13, "evil", "mallory/web", map[string]string{"a": "1"})
-	h.waitCheck(first, "stagegate", func(c githubtest.CheckRun) bool { return c.Conclusion == "neutral" })
+	h.waitCheck(first, "stagegate", func(c githubtest.CheckRun) bool { return c.Conclusion == "action_required" })
 
 	// alice reviews the first commit and writes /ok-to-test; before the
 	// comment is processed, the fork pushes another commit.
@@ -177,7 +185,7 @@ func TestOkToTestIsForTheHeadTheApproverSaw(t *testing.T) {
 	if r := h.replies(13); len(r) != 1 || !strings.Contains(r[0], "pushed after your comment") {
 		t.Errorf("replies = %q", r)
 	}
-	if got := h.checks(second); len(got) != 1 || got["stagegate"].Conclusion != "neutral" {
+	if got := h.checks(second); len(got) != 1 || got["stagegate"].Conclusion != "action_required" {
 		t.Errorf("the unreviewed commit ran:%s", describeChecks(got))
 	}
 }

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -47,6 +48,7 @@ func (h *harness) openPR(number int, branch, headRepo string, files map[string]s
 		githubtest.SetPath(p, "pull_request.head.sha", sha)
 		githubtest.SetPath(p, "pull_request.base.ref", "main")
 		githubtest.SetPath(p, "pull_request.base.sha", pr.BaseSHA)
+		githubtest.SetPath(p, "pull_request.html_url", fmt.Sprintf("%s/pull/%d", h.repo.HTMLURL(), number))
 		if headRepo != "" {
 			githubtest.SetPath(p, "pull_request.head.repo.full_name", headRepo)
 		}

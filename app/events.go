@@ -8,9 +8,12 @@ import (
 	"github.com/stagegate/stagegate/pipeline"
 )
 
-// maxPushCommits is how many commits GitHub lists in a push payload; a
-// push of more needs the compare API for its changed files.
-const maxPushCommits = 20
+// maxPushCommits is how many commits GitHub lists in a push payload
+// (2,048: https://docs.github.com/webhooks/webhook-events-and-payloads#push;
+// the 20 of older documentation is the limit of timeline events). A push
+// that lists that many may have more, and needs the compare API for its
+// changed files.
+const maxPushCommits = 2048
 
 // repoRef identifies a repository and the installation serving it.
 type repoRef struct {
@@ -64,6 +67,14 @@ func pushEvent(e *github.PushEvent) (ev pipeline.Event, need *compareRange, skip
 		return ev, nil, "push deleted " + ref
 	}
 	if ev.Tag != "" {
+		// For an annotated or signed tag "after" is the tag object, which
+		// no API takes for a commit; head_commit is the commit it points
+		// at (https://docs.github.com/webhooks/webhook-events-and-payloads#push).
+		// A tag of a tree or a blob has none, and nothing to build.
+		ev.SHA = e.GetHeadCommit().GetID()
+		if ev.SHA == "" {
+			return ev, nil, "tag " + ev.Tag + " points at no commit"
+		}
 		// Path filters do not apply to tags, so their files do not matter.
 		return ev, nil, ""
 	}

@@ -57,10 +57,22 @@ func TestPushEvent(t *testing.T) {
 			githubtest.SetPath(p, "commits", commits(2))
 		}, want: pipeline.Event{Kind: pipeline.EventPush, Branch: "master", SHA: "6113728f27ae82c7b1a177c8d03f9e96e0adf246", Actor: "Codertocat",
 			ChangedFiles: []string{"new.go", "src/a.go", "README.md"}}},
-		{name: "twenty commits may be truncated", file: "push", edit: func(p map[string]any) {
+		{name: "twenty commits are all listed", file: "push", edit: func(p map[string]any) {
 			githubtest.SetPath(p, "created", false)
 			githubtest.SetPath(p, "before", "aaaa")
 			githubtest.SetPath(p, "commits", commits(20))
+		}, want: pipeline.Event{Kind: pipeline.EventPush, Branch: "master", SHA: "6113728f27ae82c7b1a177c8d03f9e96e0adf246", Actor: "Codertocat",
+			ChangedFiles: []string{"new.go", "src/a.go", "README.md"}}},
+		{name: "2,047 commits are all listed", file: "push", edit: func(p map[string]any) {
+			githubtest.SetPath(p, "created", false)
+			githubtest.SetPath(p, "before", "aaaa")
+			githubtest.SetPath(p, "commits", commits(2047))
+		}, want: pipeline.Event{Kind: pipeline.EventPush, Branch: "master", SHA: "6113728f27ae82c7b1a177c8d03f9e96e0adf246", Actor: "Codertocat",
+			ChangedFiles: []string{"new.go", "src/a.go", "README.md"}}},
+		{name: "2,048 commits may be truncated", file: "push", edit: func(p map[string]any) {
+			githubtest.SetPath(p, "created", false)
+			githubtest.SetPath(p, "before", "aaaa")
+			githubtest.SetPath(p, "commits", commits(2048))
 		}, want: pipeline.Event{Kind: pipeline.EventPush, Branch: "master", SHA: "6113728f27ae82c7b1a177c8d03f9e96e0adf246", Actor: "Codertocat"},
 			wantNeed: &compareRange{Base: "aaaa", Head: "6113728f27ae82c7b1a177c8d03f9e96e0adf246"}},
 		{name: "force push compares with before", file: "push", edit: func(p map[string]any) {
@@ -71,6 +83,12 @@ func TestPushEvent(t *testing.T) {
 			wantNeed: &compareRange{Base: "bbbb", Head: "6113728f27ae82c7b1a177c8d03f9e96e0adf246"}},
 		{name: "tag push needs no files", file: "push.tag",
 			want: pipeline.Event{Kind: pipeline.EventPush, Tag: "simple-tag", SHA: "6113728f27ae82c7b1a177c8d03f9e96e0adf246", Actor: "Codertocat"}},
+		{name: "annotated tag runs the commit, not the tag object", file: "push.tag", edit: func(p map[string]any) {
+			githubtest.SetPath(p, "after", "7a3e5c0000000000000000000000000000000001")
+		}, want: pipeline.Event{Kind: pipeline.EventPush, Tag: "simple-tag", SHA: "6113728f27ae82c7b1a177c8d03f9e96e0adf246", Actor: "Codertocat"}},
+		{name: "tag of no commit starts nothing", file: "push.tag", edit: func(p map[string]any) {
+			githubtest.SetPath(p, "head_commit", nil)
+		}, wantSkip: "tag simple-tag points at no commit", want: pipeline.Event{Kind: pipeline.EventPush, Tag: "simple-tag", Actor: "Codertocat"}},
 		{name: "deletion starts nothing", file: "push.tag_deleted", wantSkip: "push deleted refs/tags/simple-tag",
 			want: pipeline.Event{Kind: pipeline.EventPush, Tag: "simple-tag", SHA: "0000000000000000000000000000000000000000", Actor: "Codertocat"}},
 	}

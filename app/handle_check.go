@@ -60,7 +60,7 @@ func (a *App) handleCheckSuite(ctx context.Context, d store.Delivery, e *github.
 	default:
 		return "", ignored("check_suite %s", e.GetAction())
 	}
-	old, err := a.db.LatestRunForSHA(ctx, repo.FullName(), e.GetCheckSuite().GetHeadSHA())
+	old, err := a.checksOwner(ctx, repo.FullName(), e.GetCheckSuite().GetHeadSHA())
 	if errors.Is(err, store.ErrNotFound) {
 		return "", ignored("no run for %s to re-run", e.GetCheckSuite().GetHeadSHA())
 	}
@@ -161,10 +161,7 @@ func stageOf(run store.Run, name string) (*pipeline.Stage, error) {
 // title, conclusion and buttons.
 func noteOnCheck(ctx context.Context, client *github.Client, repo repoRef, cr *github.CheckRun, note string) error {
 	out := cr.GetOutput()
-	summary := note + "\n\n" + out.GetSummary()
-	if r := []rune(summary); len(r) > 60000 {
-		summary = string(r[:60000])
-	}
+	summary := checks.WithNote(note, out.GetSummary())
 	_, _, err := client.Checks.UpdateCheckRun(ctx, repo.Owner, repo.Name, cr.GetID(), github.UpdateCheckRunOptions{
 		Name:   cr.GetName(),
 		Output: &github.CheckRunOutput{Title: github.String(out.GetTitle()), Summary: github.String(summary)},

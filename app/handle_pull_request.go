@@ -14,15 +14,25 @@ import (
 // errPullRequestClosed cancels the runs of a closed pull request.
 var errPullRequestClosed = errCancelled{why: "the pull request was closed"}
 
-// handlePullRequest starts a run when a pull request is opened, pushed to
-// or reopened, and cancels its runs when it is closed.
+// handlePullRequest starts a run when a pull request is opened, pushed to,
+// reopened or retargeted to another base branch, and cancels its runs
+// when it is closed.
 func (a *App) handlePullRequest(ctx context.Context, d store.Delivery, e *github.PullRequestEvent) (string, error) {
 	repo := repoFrom(e.GetInstallation(), e.GetRepo())
-	switch e.GetAction() {
-	case "opened", "synchronize", "reopened":
+	action := e.GetAction()
+	if action == "edited" {
+		// A new base changes what on.pull_request.branches and the
+		// changed files say; a title or description does not.
+		if e.GetChanges().GetBase() == nil || e.GetPullRequest().GetState() != "open" {
+			return "", ignored("pull_request edited: the base branch did not change")
+		}
+		action = "retargeted"
+	}
+	switch action {
+	case "opened", "synchronize", "reopened", "retargeted":
 		ev, need, fork := pullRequestEvent(e)
 		if fork {
-			waiting, err := a.awaitOkToTest(ctx, repo, ev.SHA)
+			waiting, err := a.awaitOkToTest(ctx, repo, ev.SHA, prPage(e.GetPullRequest()))
 			if err != nil || waiting {
 				return "", err
 			}
@@ -46,15 +56,28 @@ func (a *App) handlePullRequest(ctx context.Context, d store.Delivery, e *github
 }
 
 // awaitOkToTest holds back a fork's commit until someone with write
-// access comments /ok-to-test: until then the pull request shows a
-// neutral check saying so, rather than nothing.
-func (a *App) awaitOkToTest(ctx context.Context, repo repoRef, sha string) (bool, error) {
+// access comments /ok-to-test. Until then the pull request shows an
+// action_required check saying so, linking the pull request where the
+// comment goes: neutral would satisfy a required check and let the
+// untested code merge, while action_required blocks it, as GitHub
+// Actions' own wait for a fork's approval does. GitHub requires a
+// details_url with action_required.
+func (a *App) awaitOkToTest(ctx context.Context, repo repoRef, sha, details string) (bool, error) {
 	_, err := a.db.GetApproval(ctx, repo.FullName(), sha, store.ApprovalOkToTest, "")
 	if err == nil {
 		return false, nil
 	}
 	if !errors.Is(err, store.ErrNotFound) {
 		return false, err
+	}
+	// A fork may propose a commit that a trusted run of this repository
+	// has already run (a fork starts with its parent's branches): those
+	// checks are the commit's, and a newer "stagegate" would hide them.
+	if trusted, err := a.trustedRunOf(ctx, repo.FullName(), sha); err != nil || trusted {
+		if err != nil {
+			return false, err
+		}
+		return true, ignored("fork pull request waits for /ok-to-test on %s, which a trusted run reports", short(sha))
 	}
 	client, err := a.gh.Installation(ctx, repo.Installation)
 	if err != nil {
@@ -64,11 +87,21 @@ func (a *App) awaitOkToTest(ctx context.Context, repo repoRef, sha string) (bool
 		"to the repository reviews it and comments `/ok-to-test`. The approval holds for commit " + short(sha) +
 		" only; a new push needs a new one. Runs of forks never get secrets."
 	_, _, err = client.Checks.CreateCheckRun(ctx, repo.Owner, repo.Name, github.CreateCheckRunOptions{
-		Name: checks.SummaryName, HeadSHA: sha, Status: github.String("completed"), Conclusion: github.String("neutral"),
-		Output: &github.CheckRunOutput{Title: github.String("Waiting for /ok-to-test"), Summary: github.String(summary)},
+		Name: checks.SummaryName, HeadSHA: sha, Status: github.String("completed"), Conclusion: github.String("action_required"),
+		DetailsURL: github.String(details),
+		Output:     &github.CheckRunOutput{Title: github.String("Waiting for /ok-to-test"), Summary: github.String(summary)},
 	})
 	if err != nil {
 		return false, fmt.Errorf("show the wait for /ok-to-test: %w", err)
 	}
 	return true, ignored("fork pull request waits for /ok-to-test on %s", short(sha))
+}
+
+// prPage is the pull request's page on GitHub: its html_url, or else one
+// made from the repository's.
+func prPage(pr *github.PullRequest) string {
+	if u := pr.GetHTMLURL(); u != "" {
+		return u
+	}
+	return fmt.Sprintf("%s/pull/%d", pr.GetBase().GetRepo().GetHTMLURL(), pr.GetNumber())
 }

@@ -20,10 +20,22 @@ type runCancellation interface {
 	runCancellation()
 }
 
-// errSuperseded is the cause given to a run cancelled by a newer one.
-type errSuperseded struct{ by string }
+// errSuperseded is the cause given to a run cancelled by a newer one;
+// why, when set, says more than the run's id. sameCommit marks a run
+// taken over by another run of its commit, which reports the commit's
+// checks: a run cancelled before it started then shows no check of its
+// own, which would hide that run's.
+type errSuperseded struct {
+	by, why    string
+	sameCommit bool
+}
 
-func (e errSuperseded) Error() string  { return "superseded by run " + e.by }
+func (e errSuperseded) Error() string {
+	if e.why != "" {
+		return e.why
+	}
+	return "superseded by run " + e.by
+}
 func (errSuperseded) runCancellation() {}
 
 // errCancelled is the cause given to a run cancelled by someone, or by
@@ -98,6 +110,9 @@ func (a *App) cancelRun(ctx context.Context, run store.Run, cause error) {
 	}
 	// The run made no check yet; one concluded check says what happened
 	// to the commit, so a required check does not wait for it forever.
+	if sup.sameCommit {
+		return
+	}
 	if err := a.concludeUnstarted(ctx, run, cause.Error()); err != nil {
 		logger(ctx).Error().Err(err).Str(logKeyRun, run.ID).Msg("conclude the check of a cancelled run")
 	}

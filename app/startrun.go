@@ -36,6 +36,16 @@ type runRequest struct {
 // runs, and records and queues the run. It is the one place where runs
 // begin, whatever the event.
 func (a *App) startRun(ctx context.Context, req runRequest) (string, error) {
+	if isPushOfBranch(req.event.Kind, req.event.Branch) {
+		// One run per commit for a push and its pull request (onerun.go).
+		pr, found, err := a.pullRequestRunOf(ctx, req.repo.FullName(), req.event.SHA, req.event.Branch)
+		if err != nil {
+			return "", err
+		}
+		if found {
+			return "", ignored("pull request #%d runs %s (run %s); the push starts no second run", pr.PR, short(req.event.SHA), pr.ID)
+		}
+	}
 	client, err := a.gh.Installation(ctx, req.repo.Installation)
 	if err != nil {
 		return "", fmt.Errorf("installation client: %w", err)
@@ -78,6 +88,15 @@ func (a *App) startRun(ctx context.Context, req runRequest) (string, error) {
 		return "", err
 	}
 	logger(ctx).Info().Str(logKeyRun, run.ID).Str(logKeySHA, run.SHA).Msg("run queued")
+	// The push and the pull request's event are processed concurrently:
+	// whichever is recorded second sees the other.
+	if isPushOfBranch(ev.Kind, ev.Branch) {
+		if pr, found, err := a.pullRequestRunOf(ctx, run.Repo, run.SHA, run.Branch); err == nil && found {
+			a.cancelRun(ctx, run, errServedByPullRequest(pr))
+			return "", ignored("pull request #%d runs %s (run %s); push run %s cancelled", pr.PR, short(run.SHA), pr.ID, run.ID)
+		}
+	}
+	a.takeOverPushRuns(ctx, run)
 	if req.rerunOf == "" && !req.again {
 		// Running a commit again, from a check or a command, does not
 		// cancel what runs for the branch's newer commits.

@@ -47,17 +47,21 @@ func (o CheckOptions) excludes(cr *github.CheckRun) bool {
 
 // EvaluateChecks turns a commit's check runs and combined status into the
 // gate's requirements, one per check run and status context counted,
-// ordered by Require or else by name. Only the latest run of each App and
-// name counts, from any App, GitHub Actions included: success, neutral
+// ordered by Require or else by name. Only the latest run of each check
+// suite and name counts, from any App, GitHub Actions included: one App
+// can have several suites on a commit (one per workflow run), and a name
+// current in two of them is two requirements, so a passing run never
+// hides a failing one of the same name. success, neutral
 // and skipped are met; not yet completed (queued, in_progress, waiting,
 // requested, pending) is waiting, since still running means wait, not
 // fail; any other conclusion fails. Only the latest status of each
 // context counts: success is met, pending waiting, anything else failed.
 // A commit with no checks gives no requirements, and passes.
 func EvaluateChecks(runs []*github.CheckRun, combined *github.CombinedStatus, opts CheckOptions) []Requirement {
+	// A run without a suite (never so on GitHub) is keyed by its App.
 	type runKey struct {
-		app  int64
-		name string
+		suite, app int64
+		name       string
 	}
 	latest := map[runKey]*github.CheckRun{}
 	var order []runKey
@@ -65,7 +69,10 @@ func EvaluateChecks(runs []*github.CheckRun, combined *github.CombinedStatus, op
 		if cr == nil || cr.GetName() == "" || opts.excludes(cr) {
 			continue
 		}
-		k := runKey{cr.GetApp().GetID(), cr.GetName()}
+		k := runKey{app: cr.GetApp().GetID(), name: cr.GetName()}
+		if id := cr.GetCheckSuite().GetID(); id != 0 {
+			k = runKey{suite: id, name: cr.GetName()}
+		}
 		old, ok := latest[k]
 		if !ok {
 			order = append(order, k)

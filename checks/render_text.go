@@ -188,3 +188,10 @@ func plural(n int, one, many string) string {
 	}
 	return many
 }
+
+// WithNote puts note above a check's summary, cutting the result to
+// GitHub's limit, which counts bytes (65,535), not characters: the cut
+// falls on a line, or else a rune, boundary and says so.
+func WithNote(note, summary string) string {
+	return clip(note+"\n\n"+summary, maxOutputBytes)
+}

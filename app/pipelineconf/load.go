@@ -117,6 +117,9 @@ func read(ctx context.Context, api ContentsAPI, owner, repo, ref string) (*file,
 	}
 	fc, dir, resp, err := api.GetContents(ctx, owner, repo, pipeline.DefaultFile, opts)
 	if err != nil {
+		if tooLarge(err) {
+			return &file{problem: pipeline.DefaultFile + " is too large: pipeline files may be up to 1 MB"}, nil
+		}
 		if resp == nil || resp.StatusCode != http.StatusNotFound {
 			return nil, err
 		}
@@ -140,7 +143,7 @@ func read(ctx context.Context, api ContentsAPI, owner, repo, ref string) (*file,
 		// one left as a symlink points outside it.
 		return &file{blobSHA: fc.GetSHA(), problem: fmt.Sprintf("%s is a %s; it must be a file", pipeline.DefaultFile, fc.GetType())}, nil
 	case fc.GetEncoding() == "none":
-		return &file{blobSHA: fc.GetSHA(), problem: fmt.Sprintf("%s is too large (%d bytes; the contents API serves files up to 1 MB)", pipeline.DefaultFile, fc.GetSize())}, nil
+		return &file{blobSHA: fc.GetSHA(), problem: fmt.Sprintf("%s is too large (%d bytes): pipeline files may be up to 1 MB", pipeline.DefaultFile, fc.GetSize())}, nil
 	}
 	content, err := fc.GetContent()
 	if err != nil {
@@ -171,4 +174,23 @@ func parse(src Source, path, repo string, f *file) *Config {
 	}
 	c.Pipeline = p
 	return c
+}
+
+// tooLarge reports GitHub's 403 for a file over 1 MB asked for without
+// the raw media type (error code too_large), which some servers answer
+// instead of JSON with encoding "none"
+// (https://docs.github.com/rest/repos/contents#get-repository-content).
+// stagegate does not ask for the raw bytes: a pipeline file that large is
+// refused either way, and reading it would cost up to 100 MB.
+func tooLarge(err error) bool {
+	var er *github.ErrorResponse
+	if !errors.As(err, &er) || er.Response == nil || er.Response.StatusCode != http.StatusForbidden {
+		return false
+	}
+	for _, e := range er.Errors {
+		if e.Code == "too_large" {
+			return true
+		}
+	}
+	return false
 }

@@ -73,9 +73,14 @@ type CheckRunUpdate struct {
 	Conclusion string // conclusion after the request
 }
 
+// suiteKey identifies a check suite. n is 0 for the suite GitHub makes
+// for an App's check runs on a commit; GitHub Actions makes one suite per
+// workflow run, so one App can have several on a commit: NewCheckSuiteAs
+// numbers those from 1.
 type suiteKey struct {
 	appID, repoID int64
 	sha           string
+	n             int
 }
 
 // CheckRuns returns copies of the check runs on owner/repo, oldest first.
@@ -252,8 +257,12 @@ func (s *Server) listAnnotations(w http.ResponseWriter, r *http.Request, rc *req
 }
 
 // listCheckRunsForRef is GET /repos/{o}/{r}/commits/{ref}/check-runs with
-// GitHub's filters: check_name, status, filter=latest|all (default latest:
-// the newest run per App and name), app_id. Newest first.
+// GitHub's filters: check_name, status, filter=latest|all, app_id. Newest
+// first. filter=latest (the default) keeps the newest run of each name
+// within each check suite, not across suites: two GitHub Actions workflows
+// with a "build" job, or one workflow run for both push and pull_request,
+// give two current "build" runs on the commit, in different suites
+// (docs: "List check runs for a Git reference", docListCheckRuns).
 func (s *Server) listCheckRunsForRef(w http.ResponseWriter, r *http.Request, rc *reqCtx, ref string) {
 	q := r.URL.Query()
 	var lines []string
@@ -288,13 +297,13 @@ func (s *Server) listCheckRunsForRef(w http.ResponseWriter, r *http.Request, rc 
 	defer s.mu.Unlock()
 	runs := s.sortedCheckRunsLocked(rc.repo)
 	type nameKey struct {
-		app  int64
-		name string
+		suite int64
+		name  string
 	}
 	newest := map[nameKey]int64{}
 	for _, cr := range runs {
 		if cr.HeadSHA == sha {
-			newest[nameKey{cr.AppID, cr.Name}] = cr.ID // runs are sorted by id
+			newest[nameKey{cr.CheckSuiteID, cr.Name}] = cr.ID // runs are sorted by id
 		}
 	}
 	var match []*CheckRun
@@ -305,7 +314,7 @@ func (s *Server) listCheckRunsForRef(w http.ResponseWriter, r *http.Request, rc 
 			q.Has("check_name") && cr.Name != q.Get("check_name"),
 			status != "" && cr.Status != status,
 			appID != 0 && cr.AppID != appID,
-			filter == "latest" && newest[nameKey{cr.AppID, cr.Name}] != cr.ID:
+			filter == "latest" && newest[nameKey{cr.CheckSuiteID, cr.Name}] != cr.ID:
 			continue
 		}
 		match = append(match, cr)

@@ -22,6 +22,55 @@ func (s *Server) CreateCheckRunAs(app *App, owner, repo, sha, name, status, conc
 	if r == nil || !r.hasCommit(sha) {
 		s.t.Fatalf("githubtest: CreateCheckRunAs: %s is not a commit of %s/%s", sha, owner, repo)
 	}
+	return s.createCheckRunAs(app, r, suiteKey{appID: app.ID, repoID: r.ID, sha: sha}, name, status, conclusion)
+}
+
+// NewCheckSuiteAs makes another check suite of app on sha and returns its
+// id, as GitHub Actions does for each workflow run: two workflows with a
+// "build" job, or one workflow on both push and pull_request, put two
+// "build" check runs on one commit, each in a suite of its own.
+func (s *Server) NewCheckSuiteAs(app *App, owner, repo, sha string) int64 {
+	s.t.Helper()
+	r := s.Repo(owner, repo)
+	if r == nil || !r.hasCommit(sha) {
+		s.t.Fatalf("githubtest: NewCheckSuiteAs: %s is not a commit of %s/%s", sha, owner, repo)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := suiteKey{appID: app.ID, repoID: r.ID, sha: sha}
+	for k.n = 1; ; k.n++ {
+		if _, taken := s.checkSuites[k]; !taken {
+			break
+		}
+	}
+	id := s.newIDLocked()
+	s.checkSuites[k] = id
+	return id
+}
+
+// CreateCheckRunInSuiteAs is CreateCheckRunAs in app's check suite suite
+// (from NewCheckSuiteAs).
+func (s *Server) CreateCheckRunInSuiteAs(app *App, suite int64, name, status, conclusion string) int64 {
+	s.t.Helper()
+	s.mu.Lock()
+	var key suiteKey
+	found := false
+	for k, id := range s.checkSuites {
+		if id == suite {
+			key, found = k, true
+		}
+	}
+	r := s.repoByIDLocked(key.repoID)
+	s.mu.Unlock()
+	if !found || key.appID != app.ID || r == nil {
+		s.t.Fatalf("githubtest: CreateCheckRunInSuiteAs: App %s has no check suite %d", app.Slug, suite)
+	}
+	return s.createCheckRunAs(app, r, key, name, status, conclusion)
+}
+
+func (s *Server) createCheckRunAs(app *App, r *Repo, key suiteKey, name, status, conclusion string) int64 {
+	s.t.Helper()
+	sha := key.sha
 	if status == "" {
 		status = "queued"
 		if conclusion != "" {
@@ -45,7 +94,6 @@ func (s *Server) CreateCheckRunAs(app *App, owner, repo, sha, name, status, conc
 		s.t.Fatalf("githubtest: CreateCheckRunAs: App %s is not installed on %s", app.Slug, r.FullName())
 	}
 	now := s.nowLocked()
-	key := suiteKey{appID: app.ID, repoID: r.ID, sha: sha}
 	suite, ok := s.checkSuites[key]
 	if !ok {
 		suite = s.newIDLocked()

@@ -144,3 +144,46 @@ func TestOtherAppHelpersRefuse(t *testing.T) {
 		}
 	}
 }
+
+// filter=latest keeps the newest run of each name within each suite:
+// two workflows' "build" jobs both count, and a re-run inside one
+// workflow's suite hides only that suite's older run.
+func TestLatestIsPerSuite(t *testing.T) {
+	f := newFixture(t)
+	gha := f.srv.AddApp("github-actions")
+	gha.AddInstallation("acme")
+	ci := f.srv.NewCheckSuiteAs(gha, "acme", "widgets", f.sha)
+	release := f.srv.NewCheckSuiteAs(gha, "acme", "widgets", f.sha)
+	if ci == release {
+		t.Fatal("two workflow runs share a suite")
+	}
+	failing := f.srv.CreateCheckRunInSuiteAs(gha, ci, "build", "", "failure")
+	passing := f.srv.CreateCheckRunInSuiteAs(gha, release, "build", "", "success")
+	c := f.client(t)
+	ids := func(filter string) map[int64]int64 {
+		t.Helper()
+		res, _, err := c.Checks.ListCheckRunsForRef(ctx(t), "acme", "widgets", f.sha, &github.ListCheckRunsOptions{Filter: ptr(filter), CheckName: ptr("build")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[int64]int64{}
+		for _, cr := range res.CheckRuns {
+			out[cr.GetID()] = cr.GetCheckSuite().GetID()
+		}
+		return out
+	}
+	if got := ids("latest"); len(got) != 2 || got[failing] != ci || got[passing] != release {
+		t.Fatalf("latest of two suites = %v; want %d in %d and %d in %d", got, failing, ci, passing, release)
+	}
+	rerun := f.srv.CreateCheckRunInSuiteAs(gha, ci, "build", "", "success")
+	if got := ids("latest"); len(got) != 2 || got[rerun] != ci || got[passing] != release {
+		t.Fatalf("latest after a re-run in one suite = %v; want %d and %d", got, rerun, passing)
+	}
+	if got := ids("all"); len(got) != 3 {
+		t.Fatalf("filter=all = %v", got)
+	}
+	suites, _, err := c.Checks.ListCheckSuitesForRef(ctx(t), "acme", "widgets", f.sha, &github.ListCheckSuiteOptions{AppID: ptr(int(gha.ID))})
+	if err != nil || suites.GetTotal() != 2 {
+		t.Fatalf("suites of github-actions = %v %v", suites, err)
+	}
+}

@@ -12,9 +12,54 @@ import (
 
 const docContents = "https://docs.github.com/rest/repos/contents#get-repository-content"
 
-// maxInlineContent is the largest file whose content GitHub inlines
-// (1 MB); larger files come back with encoding "none" and empty content.
-const maxInlineContent = 1 << 20
+// Sizes of "Get repository content" (docContents): files up to 1 MB come
+// in every media type; from 1 to 100 MB "only the raw or object custom
+// media types are supported" — the JSON comes with encoding "none" and
+// an empty content, and only the raw media type returns the bytes; above
+// 100 MB the endpoint serves nothing
+// (https://github.blog/changelog/2022-05-03-increased-file-size-limit-when-retrieving-file-contents-via-rest-api).
+const (
+	maxInlineContent = 1 << 20
+	maxContent       = 100 << 20
+)
+
+// tooLargeMessage is what GitHub answers, with 403 and the error code
+// too_large, for a blob the contents API does not serve inline.
+const tooLargeMessage = "This API returns blobs up to 1 MB in size. The requested blob is too large to fetch via the API, " +
+	"but you can use the Git Data API to request blobs up to 100 MB in size."
+
+// WithLargeContentsForbidden makes the contents API answer 403 too_large
+// for a file over 1 MB asked for without the raw media type, as GitHub
+// Enterprise Server versions from before the 100 MB limit do, instead of
+// github.com's JSON with encoding "none".
+func WithLargeContentsForbidden() Option {
+	return func(o *options) { o.largeContentsForbidden = true }
+}
+
+// rawMediaType reports whether the request asks for the raw media type
+// (application/vnd.github.raw, application/vnd.github.v3.raw, or either
+// with +json).
+func rawMediaType(r *http.Request) bool {
+	for _, v := range r.Header.Values("Accept") {
+		for _, t := range strings.Split(v, ",") {
+			t, _, _ = strings.Cut(strings.TrimSpace(t), ";")
+			switch strings.TrimSuffix(t, "+json") {
+			case "application/vnd.github.raw", "application/vnd.github.v3.raw":
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func writeTooLarge(w http.ResponseWriter) {
+	writeJSON(w, http.StatusForbidden, map[string]any{
+		"message":           tooLargeMessage,
+		"errors":            []any{map[string]any{"resource": "Blob", "field": "data", "code": "too_large"}},
+		"documentation_url": docContents,
+		"status":            "403",
+	})
+}
 
 // treeEntry is one line of `git ls-tree -l`.
 type treeEntry struct {
@@ -78,6 +123,19 @@ func (s *Server) getContents(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 		data, err := s.git(repo.dir, nil, "cat-file", "blob", e.sha)
 		if err != nil {
 			writeError(w, http.StatusInternalServerError, err.Error(), "")
+			return
+		}
+		switch {
+		case len(data) > maxContent:
+			writeTooLarge(w)
+			return
+		case rawMediaType(r) && e.mode != "120000":
+			w.Header().Set("Content-Type", "application/vnd.github.raw; charset=utf-8")
+			w.WriteHeader(http.StatusOK)
+			_, _ = w.Write(data)
+			return
+		case len(data) > maxInlineContent && s.opts.largeContentsForbidden:
+			writeTooLarge(w)
 			return
 		}
 		if e.mode == "120000" {

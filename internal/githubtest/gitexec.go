@@ -76,6 +76,13 @@ func (r *Repo) resolveCommit(ref string) (string, bool) {
 	if ref == "" || strings.HasPrefix(ref, "-") || strings.Contains(ref, "..") || !refRE.MatchString(ref) {
 		return "", false
 	}
+	// A full sha must name a commit itself: GitHub answers "No commit
+	// found" for the sha of an annotated tag object, though it peels a
+	// tag's name to its commit. (A push of an annotated tag carries the
+	// tag object's sha in "after"; the commit is head_commit.id.)
+	if shaRE.MatchString(ref) && !r.hasCommit(ref) {
+		return "", false
+	}
 	out, err := r.s.git(r.dir, nil, "rev-parse", "--verify", "--quiet", ref+"^{commit}")
 	if err != nil {
 		return "", false

@@ -70,6 +70,8 @@ type options struct {
 	appSlug     string
 	permissions map[string]string
 	rateLimit   int
+	// largeContentsForbidden: see WithLargeContentsForbidden (contents.go).
+	largeContentsForbidden bool
 }
 
 // DefaultPermissions returns the permissions an installation gets unless
