@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -37,7 +38,12 @@ import (
 // or a head that no delivery before T reported (one pushed after T, or
 // whose delivery stagegate never received). GitHub's times have whole
 // seconds, so an event in the comment's own second counts as after it.
-// Naming the commit ("/ok-to-test abc1234") needs none of this.
+//
+// Naming the commit ("/ok-to-test abc1234") needs none of this, but a
+// short prefix must name one commit only: seven hex digits are 28 bits,
+// few enough for a pusher to make a commit that shares them with the one
+// reviewed. A prefix that also matches another commit of the timeline is
+// refused, asking for the full SHA.
 
 // maxTimelinePages bounds the timeline read for one command (100 events a
 // page); a longer one asks for the commit to be named.
@@ -53,6 +59,17 @@ func (a *App) approvedHead(ctx context.Context, cc commandContext, pr *github.Pu
 			return "", errForbidden{fmt.Sprintf("@%s you named %s, but the head of this pull request is %s: review %s and comment %s again",
 				cc.login, short(named), short(head), short(head), command)}
 		}
+		if len(named) == len(head) {
+			return head, nil
+		}
+		seen, err := a.headAt(ctx, cc, cc.commentedAt)
+		if err != nil {
+			return "", err
+		}
+		if others := sharePrefix(seen.commits, head, named); seen.tooLong || len(others) > 0 {
+			return "", errForbidden{fmt.Sprintf("@%s %s may name more than one commit of this pull request (%s): name the one you reviewed in full, as in %s %s",
+				cc.login, named, strings.Join(append([]string{short(head)}, others...), ", "), command, head)}
+		}
 		return head, nil
 	}
 	seen, err := a.headAt(ctx, cc, cc.commentedAt)
@@ -61,8 +78,8 @@ func (a *App) approvedHead(ctx context.Context, cc commandContext, pr *github.Pu
 	}
 	switch {
 	case seen.tooLong:
-		return "", errForbidden{fmt.Sprintf("@%s this pull request's timeline is too long to tell which commit you saw: name it, as in %s %s",
-			cc.login, command, short(head))}
+		return "", errForbidden{fmt.Sprintf("@%s this pull request's timeline is too long to tell which commit you saw: name it in full, as in %s %s",
+			cc.login, command, head)}
 	case seen.sha == head && !seen.forcedAfter:
 		return head, nil
 	case seen.sha == head:
@@ -82,28 +99,47 @@ type seenHead struct {
 	sha         string // "" when unknown
 	forcedAfter bool   // a force push came at or after the moment
 	tooLong     bool   // the timeline was not read to its end
+	// commits are those the timeline shows, added or force-pushed to.
+	commits map[string]bool
+}
+
+// sharePrefix lists, shortened, the commits other than head that start
+// with prefix.
+func sharePrefix(commits map[string]bool, head, prefix string) []string {
+	var out []string
+	for c := range commits {
+		if c != head && strings.HasPrefix(c, prefix) {
+			out = append(out, short(c))
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // headAt works out the pull request's head at t as the package comment
 // above describes.
 func (a *App) headAt(ctx context.Context, cc commandContext, t time.Time) (seenHead, error) {
 	var (
-		out    seenHead
+		out    = seenHead{commits: map[string]bool{}}
 		lastAt time.Time
 	)
 	opts := &github.ListOptions{PerPage: 100}
 	for page := 0; ; page++ {
 		if page == maxTimelinePages {
-			return seenHead{tooLong: true}, nil
+			return seenHead{tooLong: true, commits: out.commits}, nil
 		}
 		events, resp, err := cc.client.Issues.ListIssueTimeline(ctx, cc.repo.Owner, cc.repo.Name, cc.pr, opts)
 		if err != nil {
 			return seenHead{}, fmt.Errorf("timeline of #%d: %w", cc.pr, err)
 		}
 		for _, e := range events {
+			if e.GetEvent() == "committed" && e.GetSHA() != "" {
+				out.commits[e.GetSHA()] = true
+			}
 			if e.GetEvent() != "head_ref_force_pushed" || e.CreatedAt == nil || e.GetCommitID() == "" {
 				continue
 			}
+			out.commits[e.GetCommitID()] = true
 			at := e.GetCreatedAt().Time
 			switch {
 			case !at.Before(t):
