@@ -24,9 +24,13 @@ const maxIngestBatch = 64
 // ingestTimeout bounds one batch's transaction.
 const ingestTimeout = 10 * time.Second
 
-// pruneBodiesEvery is how often the bodies older than the replay window
-// are forgotten.
+// pruneBodiesEvery is how often the bodies older than the replay window,
+// and the pull request heads older than keepPullHeads, are forgotten.
 const pruneBodiesEvery = 10 * time.Minute
+
+// keepPullHeads is how long a reported head is kept. A command on a pull
+// request whose head was last pushed longer ago must name its commit.
+const keepPullHeads = 90 * 24 * time.Hour
 
 var errIngestStopped = errors.New("the app is stopping")
 
@@ -123,14 +127,18 @@ func (b *batchIngester) loop() {
 	}
 }
 
-// pruneBodies forgets the bodies older than the replay window; a failure
-// only keeps them longer, so it is logged.
+// pruneBodies forgets the bodies older than the replay window and the
+// old pull request heads; a failure only keeps them longer, so it is
+// logged.
 func (b *batchIngester) pruneBodies() {
 	ctx, cancel := context.WithTimeout(context.Background(), ingestTimeout)
 	defer cancel()
 	b.lastPrune = time.Now()
 	if _, err := b.db.PruneDeliveryBodies(ctx, b.lastPrune.Add(-store.ReplayWindow)); err != nil {
 		b.log.Warn().Err(err).Msg("prune delivery bodies")
+	}
+	if _, err := b.db.PrunePullHeads(ctx, b.lastPrune.Add(-keepPullHeads)); err != nil {
+		b.log.Warn().Err(err).Msg("prune pull request heads")
 	}
 }
 

@@ -54,3 +54,17 @@ ORDER BY updated_at DESC LIMIT ?`, []any{repo, pr, maxPullHeads}, func(s scanner
 	}
 	return out, nil
 }
+
+// PrunePullHeads forgets the heads reported before before and returns
+// how many.
+func (db *DB) PrunePullHeads(ctx context.Context, before time.Time) (int64, error) {
+	res, err := db.exec(ctx, `DELETE FROM pull_heads WHERE updated_at < ?`, before.UnixMilli())
+	if err != nil {
+		return 0, fmt.Errorf("store: prune pull request heads: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("store: prune pull request heads: %w", err)
+	}
+	return n, nil
+}

@@ -62,4 +62,10 @@ func TestPullHeads(t *testing.T) {
 	if err != nil || len(got) != 2 || got[0].SHA != "a" || !got[0].At.Equal(t0) || got[1].SHA != "b" {
 		t.Fatalf("PullHeads = %+v, %v", got, err)
 	}
+	if n, err := db.PrunePullHeads(ctx, t0.Add(time.Second)); err != nil || n != 3 {
+		t.Fatalf("prune = %d, %v; want the 3 heads reported at t0", n, err)
+	}
+	if got, err := db.PullHeads(ctx, "acme/web", 1); err != nil || len(got) != 1 || got[0].SHA != "b" {
+		t.Fatalf("PullHeads after pruning = %+v, %v", got, err)
+	}
 }

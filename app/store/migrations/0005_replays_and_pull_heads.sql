@@ -12,6 +12,7 @@ CREATE INDEX delivery_bodies_received_at ON delivery_bodies (received_at);
 -- The head commits GitHub's pull_request deliveries reported for each
 -- pull request, with the pull request's updated_at (GitHub's clock): the
 -- evidence that a commit was the head before a command was written.
+-- Rows older than 90 days are pruned.
 CREATE TABLE pull_heads (
     repo       TEXT   NOT NULL,
     pr         BIGINT NOT NULL,
