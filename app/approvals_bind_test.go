@@ -145,3 +145,32 @@ func TestDeployOfANamedCommit(t *testing.T) {
 		t.Errorf("deployments of %s = %v", short(b), d)
 	}
 }
+
+// What stagegate saw of one pull request says nothing of another: a
+// commit that was the head of a second pull request before the comment,
+// then pushed (fast-forward) to the approved one after it, is refused.
+func TestOkToTestIgnoresAnotherPullRequestsHead(t *testing.T) {
+	h := newHarness(t, map[string]string{".stagegate.yml": oneTestStage})
+	h.gh.SetPermission("acme", "web", "alice", "write")
+	fork := h.gh.AddFork("acme", "web", "mallory")
+	a := h.openPR(31, "one", "mallory/web", map[string]string{"x": "harmless"})
+	h.waitCheck(a, "stagegate", neutral)
+	// mallory builds E on A and opens a second pull request with it.
+	e := fork.Commit("one", map[string]string{"x": "evil"}, "evil")
+	h.gh.AddPullRequest("acme", "web", githubtest.PullRequest{Number: 32, User: "mallory", HeadRepo: "mallory/web", HeadRef: "two", HeadSHA: e})
+	h.sendAndWait("pull_request", h.syncPR(32))
+	h.waitCheck(e, "stagegate", neutral)
+	h.gh.Advance(2 * time.Second)
+	id := h.gh.AddComment("acme", "web", 31, "alice", "/ok-to-test") // alice looked at A
+	h.gh.Advance(2 * time.Second)
+	h.gh.PushToPullRequest("acme", "web", 31, e)
+	h.sendAndWait("issue_comment", h.gh.IssueCommentWebhook(id))
+	h.sendAndWait("pull_request", h.syncPR(31))
+
+	if r := h.replies(31); len(r) != 1 || !containsAll(r[0], "@alice", short(a), short(e)) {
+		t.Fatalf("replies = %q, want one naming %s and %s", r, short(a), short(e))
+	}
+	if got := h.checks(e); len(got) != 1 || got["stagegate"].Conclusion != "neutral" {
+		t.Fatalf("the commit alice never saw on #31 ran:%s", describeChecks(got))
+	}
+}
