@@ -123,7 +123,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*App, error) {
 		return nil, err
 	}
 	a.reg.MustRegister(&queueDepthCollector{q: a.queue, desc: queueDepthDesc})
-	a.ingest = newBatchIngester(db, a.queue)
+	a.ingest = newBatchIngester(db, a.queue, &a.log)
 	hook := &webhookHandler{secret: cfg.WebhookSecret, ingest: a.ingest, metrics: a.metrics}
 	a.handler = withLogger(opts.Logger, routes(hook, db, a.reg))
 	return a, nil

@@ -40,7 +40,7 @@ func TestRetryCancelAndHelpCommands(t *testing.T) {
 	h.comment(11, "alice", "/help")
 	h.comment(11, "alice", "/deplyo")
 	replies := h.replies(11)
-	for _, want := range []string{"nothing failed in run", "no run of this pull request is going", "`/ok-to-test`", "unknown command /deplyo — did you mean /deploy?"} {
+	for _, want := range []string{"nothing failed in run", "no run of this pull request is going", "`/ok-to-test [commit]`", "unknown command /deplyo — did you mean /deploy?"} {
 		found := false
 		for _, r := range replies {
 			found = found || strings.Contains(r, want)

@@ -13,14 +13,18 @@ import (
 	"github.com/stagegate/stagegate/pipeline"
 )
 
-// commandDeploy is /deploy [environment] on a pull request: it approves
-// the deploy stage of the run of the pull request's head commit.
-func (a *App) commandDeploy(ctx context.Context, cc commandContext, env string) (commandDone, error) {
+// commandDeploy is /deploy [environment [commit]] on a pull request: it
+// approves the deploy stage of the run of the pull request's head commit,
+// if that is the commit the approver saw or named (approval_head.go).
+func (a *App) commandDeploy(ctx context.Context, cc commandContext, env, named string) (commandDone, error) {
 	pr, err := a.pullRequest(ctx, cc)
 	if err != nil {
 		return commandDone{}, err
 	}
-	sha := pr.GetHead().GetSHA()
+	sha, err := a.approvedHead(ctx, cc, pr, named, "/deploy")
+	if err != nil {
+		return commandDone{}, err
+	}
 	run, err := a.checksOwner(ctx, cc.repo.FullName(), sha)
 	if errors.Is(err, store.ErrNotFound) {
 		return commandDone{}, errForbidden{fmt.Sprintf("@%s stagegate has no run for %s to deploy", cc.login, short(sha))}
@@ -140,9 +144,10 @@ func (a *App) cannotDeploy(ctx context.Context, run store.Run, st *pipeline.Stag
 	return ""
 }
 
-// commandOkToTest lets the head commit of a fork's pull request run. The
+// commandOkToTest lets the head commit of a fork's pull request run, if
+// it is the commit the approver saw or named (approval_head.go). The
 // approval is for that commit only: a new push needs a new /ok-to-test.
-func (a *App) commandOkToTest(ctx context.Context, cc commandContext) (commandDone, error) {
+func (a *App) commandOkToTest(ctx context.Context, cc commandContext, named string) (commandDone, error) {
 	if err := mayWrite(ctx, cc.client, cc.repo.Owner, cc.repo.Name, cc.login, "approve a fork's pull request for testing"); err != nil {
 		return commandDone{}, err
 	}
@@ -150,12 +155,10 @@ func (a *App) commandOkToTest(ctx context.Context, cc commandContext) (commandDo
 	if err != nil {
 		return commandDone{}, err
 	}
-	ev, need, fork := pullRequestEventOf(pr, cc.login)
-	if fork {
-		if err := a.sawHead(ctx, cc, ev.SHA); err != nil {
-			return commandDone{}, err
-		}
+	if _, err := a.approvedHead(ctx, cc, pr, named, "/ok-to-test"); err != nil {
+		return commandDone{}, err
 	}
+	ev, need, fork := pullRequestEventOf(pr, cc.login)
 	if err := a.db.Approve(ctx, store.Approval{Repo: cc.repo.FullName(), SHA: ev.SHA, Kind: store.ApprovalOkToTest, Approver: cc.login}); err != nil {
 		return commandDone{}, err
 	}
@@ -168,25 +171,4 @@ func (a *App) commandOkToTest(ctx context.Context, cc commandContext) (commandDo
 		return commandDone{}, err
 	}
 	return commandDone{result: result}, nil
-}
-
-// sawHead refuses an /ok-to-test for a head the approver cannot have
-// reviewed: one pushed after the comment was written. stagegate marks
-// each fork commit it holds back with a neutral check, so the commit was
-// there to see if that check is older than the comment.
-func (a *App) sawHead(ctx context.Context, cc commandContext, sha string) error {
-	runs, _, err := cc.client.Checks.ListCheckRunsForRef(ctx, cc.repo.Owner, cc.repo.Name, sha, &github.ListCheckRunsOptions{
-		CheckName: github.String(checks.SummaryName), AppID: github.Int64(a.cfg.AppID),
-	})
-	if err != nil {
-		return fmt.Errorf("checks of %s: %w", short(sha), err)
-	}
-	for _, c := range runs.CheckRuns {
-		// GitHub's times have whole seconds: a check from the same second
-		// as the comment does not count as seen.
-		if c.StartedAt != nil && c.StartedAt.Before(cc.commentedAt) {
-			return nil
-		}
-	}
-	return errForbidden{fmt.Sprintf("@%s the pull request's head is now %s, pushed after your comment: review it and comment /ok-to-test again", cc.login, short(sha))}
 }

@@ -174,15 +174,9 @@ func TestOkToTestIsForTheHeadTheApproverSaw(t *testing.T) {
 	h.gh.Advance(2 * time.Second) // the new commit comes after the comment
 	second := fork.Commit("evil", map[string]string{"a": "2"}, "unreviewed")
 	h.gh.PushToPullRequest("acme", "web", 13, second)
-	h.sendAndWait("pull_request", h.repo.Webhook("pull_request.synchronize", func(p map[string]any) {
-		githubtest.SetPath(p, "number", 13)
-		githubtest.SetPath(p, "pull_request.number", 13)
-		githubtest.SetPath(p, "pull_request.head.ref", "evil")
-		githubtest.SetPath(p, "pull_request.head.sha", second)
-		githubtest.SetPath(p, "pull_request.head.repo.full_name", "mallory/web")
-	}))
+	h.sendAndWait("pull_request", h.syncPR(13))
 	h.sendAndWait("issue_comment", h.gh.IssueCommentWebhook(id))
-	if r := h.replies(13); len(r) != 1 || !strings.Contains(r[0], "pushed after your comment") {
+	if r := h.replies(13); len(r) != 1 || !containsAll(r[0], short(first), short(second), "pushed after your comment") {
 		t.Errorf("replies = %q", r)
 	}
 	if got := h.checks(second); len(got) != 1 || got["stagegate"].Conclusion != "action_required" {

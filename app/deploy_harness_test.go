@@ -49,11 +49,17 @@ func (h *harness) openPR(number int, branch, headRepo string, files map[string]s
 		githubtest.SetPath(p, "pull_request.base.ref", "main")
 		githubtest.SetPath(p, "pull_request.base.sha", pr.BaseSHA)
 		githubtest.SetPath(p, "pull_request.html_url", fmt.Sprintf("%s/pull/%d", h.repo.HTMLURL(), number))
+		githubtest.SetPath(p, "pull_request.created_at", pr.CreatedAt.Format(time.RFC3339))
+		githubtest.SetPath(p, "pull_request.updated_at", pr.UpdatedAt.Format(time.RFC3339))
 		if headRepo != "" {
 			githubtest.SetPath(p, "pull_request.head.repo.full_name", headRepo)
 		}
 	})
 	h.sendAndWait("pull_request", body)
+	// Whoever comments next has had a moment to read it: GitHub's times
+	// have whole seconds, and a command from the second of a push cannot
+	// be shown to be about what the push brought.
+	h.gh.Advance(2 * time.Second)
 	return sha
 }
 

@@ -131,14 +131,8 @@ func TestApprovalIsVoidedByANewPush(t *testing.T) {
 	// ...then a new push: a new commit, and the first run superseded.
 	second := h.repo.Commit("feature", map[string]string{"a": "2"}, "again")
 	h.gh.PushToPullRequest("acme", "web", 9, second)
-	body := h.repo.Webhook("pull_request.synchronize", func(p map[string]any) {
-		githubtest.SetPath(p, "number", 9)
-		githubtest.SetPath(p, "pull_request.number", 9)
-		githubtest.SetPath(p, "pull_request.head.ref", "feature")
-		githubtest.SetPath(p, "pull_request.head.sha", second)
-		githubtest.SetPath(p, "pull_request.base.ref", "main")
-	})
-	h.sendAndWait("pull_request", body)
+	h.sendAndWait("pull_request", h.syncPR(9))
+	h.gh.Advance(2 * time.Second) // alice looks at the new commit
 	writeFile(t, release)
 	h.waitCheck(second, "stagegate/deploy", needsApproval)
 	if d := h.gh.Deployments("acme", "web"); len(d) != 0 {

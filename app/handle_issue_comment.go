@@ -83,13 +83,13 @@ func (a *App) runCommand(ctx context.Context, cc commandContext, cmd commands.Co
 	case commands.Help:
 		return commandDone{result: "help", reply: commands.Usage()}, nil
 	case commands.Deploy:
-		return a.commandDeploy(ctx, cc, cmd.Environment)
+		return a.commandDeploy(ctx, cc, cmd.Environment, cmd.SHA)
 	case commands.Retry:
 		return a.commandRetry(ctx, cc)
 	case commands.Cancel:
 		return a.commandCancel(ctx, cc)
 	case commands.OkToTest:
-		return a.commandOkToTest(ctx, cc)
+		return a.commandOkToTest(ctx, cc, cmd.SHA)
 	}
 	return commandDone{}, fmt.Errorf("command %v has no handler", cmd.Kind)
 }

@@ -114,3 +114,34 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 		}
 	}
 }
+
+// A signed body sent again under a new X-GitHub-Delivery (the signature
+// does not cover that header) is a duplicate, answered as a redelivery
+// is and never stored or processed again.
+func TestWebhookReplayUnderAnotherGUID(t *testing.T) {
+	h := newHarness(t, map[string]string{".stagegate.yml": "stages: [{ name: s, actions: [{ name: a, run: 'true' }] }]\n"})
+	_, body := h.pushBody("main", map[string]string{"a": "1"})
+	first, replay := githubtest.NewDeliveryID(), githubtest.NewDeliveryID()
+	steps := []struct {
+		name       string
+		guid       string
+		body       []byte
+		wantCode   int
+		wantBody   string
+		wantStored bool
+	}{
+		{"first delivery", first, body, 202, "queued", true},
+		{"replay under a new GUID", replay, body, 200, "duplicate", false},
+		{"GitHub's redelivery", first, body, 200, "duplicate", true},
+		{"another body", githubtest.NewDeliveryID(), append([]byte(" "), body...), 202, "queued", true},
+	}
+	for _, s := range steps {
+		code, text := h.send("push", s.guid, s.body)
+		if code != s.wantCode || !strings.Contains(text, s.wantBody) {
+			t.Errorf("%s: %d %q, want %d %q", s.name, code, text, s.wantCode, s.wantBody)
+		}
+		if stored := h.app.DeliveryStored(context.Background(), s.guid); stored != s.wantStored {
+			t.Errorf("%s: stored = %v, want %v", s.name, stored, s.wantStored)
+		}
+	}
+}

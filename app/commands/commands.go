@@ -25,7 +25,13 @@
 //     command; command words are lower case and case-sensitive, as GitHub
 //     users type them and as the usage shows them.
 //   - A known command with the wrong arguments ("/retry now", "/deploy a
-//     b", an invalid environment) gets a reply with the usage.
+//     b c", an invalid environment or commit) gets a reply with the usage.
+//   - /ok-to-test and /deploy may name the commit they approve, the one
+//     the approver reviewed: "/ok-to-test abc1234", "/deploy production
+//     abc1234". A commit is 7 to 40 hexadecimal digits (an abbreviated or
+//     full SHA-1), in either case; it is returned in lower case. /deploy
+//     names its environment before the commit, so a one-word argument is
+//     always an environment.
 //   - A first word that is not a command counts as an attempt at one, and
 //     gets "unknown command" and the usage, in two cases: when it is a
 //     near miss of a command (a typo or a different case: "/deplyo prod",
@@ -88,6 +94,11 @@ type Command struct {
 	// Environment is the environment named by /deploy; "" asks for the
 	// pipeline's only deploy stage. It is always "" for other commands.
 	Environment string
+	// SHA is the commit named by /ok-to-test or /deploy, lower-case hex
+	// of 7 to 40 digits; "" when none was named. The command is for that
+	// commit only, so it is refused unless the pull request's head starts
+	// with it.
+	SHA string
 }
 
 // Result is what to do about a comment. Exactly one field is set.
@@ -110,6 +121,9 @@ const (
 	// maxWordLen keeps a reply from echoing a long run of letters that is
 	// surely not a command attempt.
 	maxWordLen = 32
+	// minSHALen and maxSHALen bound a named commit: git's shortest
+	// abbreviation and a full SHA-1.
+	minSHALen, maxSHALen = 7, 40
 )
 
 // spec describes one command; the order of specs is the order of the
@@ -122,10 +136,10 @@ type spec struct {
 }
 
 var specs = []spec{
-	{Deploy, "deploy", " [environment]", "approve and start the deploy stage (for that environment, or the only one)"},
+	{Deploy, "deploy", " [environment [commit]]", "approve and start the deploy stage (for that environment, or the only one) for the head commit you saw, or the one named"},
 	{Retry, "retry", "", "re-run the failed pipeline of this pull request"},
 	{Cancel, "cancel", "", "cancel the pipeline running for this pull request"},
-	{OkToTest, "ok-to-test", "", "allow the pipeline to run on this pull request from a fork"},
+	{OkToTest, "ok-to-test", " [commit]", "let this pull request from a fork run, for the head commit you saw, or the one named"},
 	{Help, "help", "", "show this list"},
 }
 
@@ -185,17 +199,52 @@ func firstLine(body string) (string, bool) {
 
 func (s spec) parse(args []string) Result {
 	switch {
-	case s.kind == Deploy && len(args) == 1:
+	case s.kind == Deploy && len(args) > 2:
+		return reply(fmt.Sprintf("/deploy takes an environment and a commit at most, got %d words", len(args)))
+	case s.kind == Deploy && len(args) > 0:
 		if reason := checkEnvironment(args[0]); reason != "" {
 			return reply("invalid environment " + codeSpan(args[0]) + ": " + reason)
 		}
-		return Result{Command: &Command{Kind: Deploy, Environment: args[0]}}
-	case s.kind == Deploy && len(args) > 1:
-		return reply(fmt.Sprintf("/deploy takes at most one environment, got %d", len(args)))
-	case s.kind != Deploy && len(args) > 0:
+		c := Command{Kind: Deploy, Environment: args[0]}
+		if len(args) == 2 {
+			sha, ok := parseSHA(args[1])
+			if !ok {
+				return reply(badSHA(args[1]))
+			}
+			c.SHA = sha
+		}
+		return Result{Command: &c}
+	case s.kind == OkToTest && len(args) > 1:
+		return reply(fmt.Sprintf("/ok-to-test takes one commit at most, got %d words", len(args)))
+	case s.kind == OkToTest && len(args) == 1:
+		sha, ok := parseSHA(args[0])
+		if !ok {
+			return reply(badSHA(args[0]))
+		}
+		return Result{Command: &Command{Kind: OkToTest, SHA: sha}}
+	case len(args) > 0:
 		return reply("/" + s.word + " takes no arguments")
 	}
 	return Result{Command: &Command{Kind: s.kind}}
+}
+
+// parseSHA returns word in lower case if it is an abbreviated or full
+// SHA-1: 7 to 40 hexadecimal digits.
+func parseSHA(word string) (string, bool) {
+	if len(word) < minSHALen || len(word) > maxSHALen {
+		return "", false
+	}
+	for i := 0; i < len(word); i++ {
+		c := word[i]
+		if !('0' <= c && c <= '9') && !('a' <= c && c <= 'f') && !('A' <= c && c <= 'F') {
+			return "", false
+		}
+	}
+	return strings.ToLower(word), true
+}
+
+func badSHA(word string) string {
+	return fmt.Sprintf("invalid commit %s: name it by %d to %d hexadecimal digits of its SHA", codeSpan(word), minSHALen, maxSHALen)
 }
 
 // checkEnvironment returns why env cannot be an environment, or "". It

@@ -31,6 +31,8 @@ func with(c Comment, change func(*Comment)) Comment {
 var (
 	env255 = strings.Repeat("e", 255)
 	env256 = strings.Repeat("e", 256)
+	sha40  = "0123456789abcdef0123456789abcdef01234567"
+	sha41  = sha40 + "8"
 	// line1024 is a /deploy first line of exactly maxLineLen bytes.
 	line1024 = "/deploy" + strings.Repeat(" ", 1024-len("/deploy"))
 )
@@ -90,16 +92,26 @@ var parseCases = []parseCase{
 	{name: "retry", in: pr("/retry"), cmd: &Command{Kind: Retry}},
 	{name: "cancel", in: pr("/cancel"), cmd: &Command{Kind: Cancel}},
 	{name: "ok-to-test", in: pr("/ok-to-test"), cmd: &Command{Kind: OkToTest}},
+	{name: "ok-to-test a commit", in: pr("/ok-to-test abc1234"), cmd: &Command{Kind: OkToTest, SHA: "abc1234"}},
+	{name: "ok-to-test a full SHA in capitals", in: pr("/ok-to-test " + strings.ToUpper(sha40)), cmd: &Command{Kind: OkToTest, SHA: sha40}},
+	{name: "deploy a commit", in: pr("/deploy production 0123456789abcdef"), cmd: &Command{Kind: Deploy, Environment: "production", SHA: "0123456789abcdef"}},
+	{name: "deploy to an environment that looks like a SHA", in: pr("/deploy deadbeef"), cmd: &Command{Kind: Deploy, Environment: "deadbeef"}},
 	{name: "help", in: pr("/help"), cmd: &Command{Kind: Help}},
 	{name: "tab-indented", in: pr("\t/help\t"), cmd: &Command{Kind: Help}},
 
 	// Known commands with the wrong arguments.
 	{name: "retry now", in: pr("/retry now"), reply: "/retry takes no arguments"},
 	{name: "cancel please", in: pr("/cancel please"), reply: "/cancel takes no arguments"},
-	{name: "ok-to-test with argument", in: pr("/ok-to-test yes"), reply: "/ok-to-test takes no arguments"},
+	{name: "ok-to-test with a word", in: pr("/ok-to-test yes"), reply: "invalid commit `\"yes\"`: name it by 7 to 40 hexadecimal digits of its SHA"},
+	{name: "ok-to-test with a short SHA", in: pr("/ok-to-test abc123"), reply: "invalid commit `\"abc123\"`: name it by 7 to 40 hexadecimal digits of its SHA"},
+	{name: "ok-to-test with a long SHA", in: pr("/ok-to-test " + sha41), reply: "invalid commit `\"" + sha41 + "\"`: name it by 7 to 40 hexadecimal digits of its SHA"},
+	{name: "ok-to-test with a ref", in: pr("/ok-to-test HEAD~1"), reply: "invalid commit `\"HEAD~1\"`: name it by 7 to 40 hexadecimal digits of its SHA"},
+	{name: "ok-to-test with two SHAs", in: pr("/ok-to-test abc1234 def5678"), reply: "/ok-to-test takes one commit at most, got 2 words"},
+	{name: "deploy with a bad SHA", in: pr("/deploy production abc123g"), reply: "invalid commit `\"abc123g\"`: name it by 7 to 40 hexadecimal digits of its SHA"},
+	{name: "deploy with a bad environment and a SHA", in: pr("/deploy prod\x01 abc1234"), reply: "invalid environment `\"prod\\x01\"`: it contains a character that is not printable"},
 	{name: "help with argument", in: pr("/help deploy"), reply: "/help takes no arguments"},
-	{name: "two environments", in: pr("/deploy staging production"), reply: "/deploy takes at most one environment, got 2"},
-	{name: "sentence after deploy", in: pr("/deploy it now please"), reply: "/deploy takes at most one environment, got 3"},
+	{name: "two environments", in: pr("/deploy staging production"), reply: "invalid commit `\"production\"`: name it by 7 to 40 hexadecimal digits of its SHA"},
+	{name: "sentence after deploy", in: pr("/deploy it now please"), reply: "/deploy takes an environment and a commit at most, got 3 words"},
 	{name: "environment too long", in: pr("/deploy " + env256),
 		reply: "invalid environment `\"" + strings.Repeat("e", 64) + "\"…`: it is longer than 255 bytes"},
 	{name: "control character", in: pr("/deploy prod\x00"), reply: "invalid environment `\"prod\\x00\"`: it contains a character that is not printable"},
@@ -169,10 +181,10 @@ func TestOnlyFirstLine(t *testing.T) {
 func TestUsage(t *testing.T) {
 	u := Usage()
 	for _, line := range []string{
-		"- `/deploy [environment]` — approve and start the deploy stage (for that environment, or the only one)\n",
+		"- `/deploy [environment [commit]]` — approve and start the deploy stage (for that environment, or the only one) for the head commit you saw, or the one named\n",
+		"- `/ok-to-test [commit]` — ",
 		"- `/retry` — ",
 		"- `/cancel` — ",
-		"- `/ok-to-test` — ",
 		"- `/help` — ",
 	} {
 		if !strings.Contains(u, line) {
@@ -259,6 +271,14 @@ func checkInvariants(t *testing.T, in Comment, got Result) {
 	if !strings.HasPrefix(first, c.Kind.String()) {
 		t.Fatalf("Parse(%.80q) = %s: the line does not start with the command", in.Body, show(got))
 	}
+	if sha := c.SHA; sha != "" {
+		if c.Kind != Deploy && c.Kind != OkToTest || c.Kind == Deploy && c.Environment == "" {
+			t.Fatalf("Parse(%.80q): commit %q on %s %q", in.Body, sha, c.Kind, c.Environment)
+		}
+		if _, ok := parseSHA(sha); !ok || strings.ToLower(sha) != sha || !strings.Contains(strings.ToLower(first), sha) {
+			t.Fatalf("Parse(%.80q): bad commit %q", in.Body, sha)
+		}
+	}
 	if env := c.Environment; env != "" {
 		if c.Kind != Deploy {
 			t.Fatalf("Parse(%.80q): environment %q on %s", in.Body, env, c.Kind)
@@ -272,7 +292,7 @@ func checkInvariants(t *testing.T, in Comment, got Result) {
 func show(r Result) string {
 	switch {
 	case r.Command != nil && r.Reply == "" && r.Ignore == "":
-		return "command " + r.Command.Kind.String() + " " + r.Command.Environment
+		return "command " + r.Command.Kind.String() + " " + r.Command.Environment + " " + r.Command.SHA
 	case r.Command == nil && r.Reply != "" && r.Ignore == "":
 		return "reply " + strings.TrimSuffix(r.Reply, "\n\n"+Usage())
 	case r.Command == nil && r.Reply == "" && r.Ignore != "":

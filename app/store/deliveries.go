@@ -145,3 +145,54 @@ func (db *DB) PruneDeliveries(ctx context.Context, before time.Time) (int64, err
 	}
 	return n, nil
 }
+
+// ReplayWindow is how long a delivery body is remembered: the same body
+// under another GUID within it is a duplicate.
+const ReplayWindow = 24 * time.Hour
+
+const (
+	qBodySeen     = `SELECT guid, received_at FROM delivery_bodies WHERE sha256 = ?`
+	qRememberBody = `INSERT INTO delivery_bodies (sha256, guid, received_at) VALUES (?, ?, ?)
+ON CONFLICT (sha256) DO UPDATE SET guid = excluded.guid, received_at = excluded.received_at`
+)
+
+// RememberBody records that the body with SHA-256 hash (hex) arrived as
+// delivery guid at received, unless another delivery brought the same
+// body within the ReplayWindow before: then it records nothing and
+// returns that delivery's GUID. The same GUID again is not a replay
+// (GitHub's redeliveries keep it; the GUID check catches those).
+func (db *DB) RememberBody(ctx context.Context, tx *sql.Tx, hash, guid string, received time.Time) (firstGUID string, err error) {
+	q := db
+	if tx != nil {
+		q = db.InTx(tx)
+	}
+	var (
+		other string
+		at    int64
+	)
+	err = q.get(ctx, qBodySeen, []any{hash}, func(s scanner) error { return s.Scan(&other, &at) })
+	switch {
+	case err == nil && other != guid && received.Sub(time.UnixMilli(at)) < ReplayWindow:
+		return other, nil
+	case err != nil && !errors.Is(err, ErrNotFound):
+		return "", fmt.Errorf("store: delivery body %s: %w", hash, err)
+	}
+	if _, err := q.exec(ctx, qRememberBody, hash, guid, received.UnixMilli()); err != nil {
+		return "", fmt.Errorf("store: remember delivery body %s: %w", hash, err)
+	}
+	return "", nil
+}
+
+// PruneDeliveryBodies forgets the bodies received before before and
+// returns how many.
+func (db *DB) PruneDeliveryBodies(ctx context.Context, before time.Time) (int64, error) {
+	res, err := db.exec(ctx, `DELETE FROM delivery_bodies WHERE received_at < ?`, before.UnixMilli())
+	if err != nil {
+		return 0, fmt.Errorf("store: prune delivery bodies: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("store: prune delivery bodies: %w", err)
+	}
+	return n, nil
+}

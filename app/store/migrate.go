@@ -130,4 +130,5 @@ func (db *DB) apply(ctx context.Context, m migration) error {
 var txQueries = []string{
 	qInsertDelivery, qInsertLogLine, qLastLogSeq, qUpsertArtifact,
 	qEnsureInstallation, qAddRepo, qRemoveRepo,
+	qBodySeen, qRememberBody, qRecordPullHead,
 }

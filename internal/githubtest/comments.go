@@ -134,6 +134,10 @@ func (s *Server) issuesTwoSegments(w http.ResponseWriter, r *http.Request, rc *r
 		rc.route = "GET /repos/{owner}/{repo}/issues/{issue_number}/comments"
 		r.SetPathValue("issue_number", a)
 		s.listComments(w, r, rc)
+	case b == "timeline":
+		rc.route = "GET /repos/{owner}/{repo}/issues/{issue_number}/timeline"
+		r.SetPathValue("issue_number", a)
+		s.listTimeline(w, r, rc)
 	default:
 		rc.route = "(unmatched)"
 		writeNotFound(w)

@@ -148,13 +148,16 @@ func (s *Server) AddPullRequest(owner, repo string, pr PullRequest) int {
 	s.mu.Unlock()
 
 	s.linkPullHead(base, head, pr.Number, pr.HeadSHA)
+	s.recordPush(base, pr.Number, pr.BaseSHA, "", pr.HeadSHA, pr.User)
 	return pr.Number
 }
 
 // PushToPullRequest moves pull request number's head to sha, a commit of
 // its head repository, as a push to the head branch does: the branch and
 // refs/pull/<number>/head follow, and base.sha is refreshed to the base
-// branch's tip.
+// branch's tip. The timeline records the push: a committed event per
+// commit added, after a head_ref_force_pushed event when the old head is
+// not an ancestor of sha (timeline.go).
 func (s *Server) PushToPullRequest(owner, repo string, number int, sha string) {
 	s.t.Helper()
 	base := s.Repo(owner, repo)
@@ -163,9 +166,9 @@ func (s *Server) PushToPullRequest(owner, repo string, number int, sha string) {
 	}
 	s.mu.Lock()
 	pr := s.pullLocked(base, number)
-	var headRepo, headRef, baseRef string
+	var headRepo, headRef, baseRef, oldHead, baseSHA, author string
 	if pr != nil {
-		headRepo, headRef, baseRef = pr.HeadRepo, pr.HeadRef, pr.BaseRef
+		headRepo, headRef, baseRef, oldHead, baseSHA, author = pr.HeadRepo, pr.HeadRef, pr.BaseRef, pr.HeadSHA, pr.BaseSHA, pr.User
 	}
 	s.mu.Unlock()
 	if pr == nil {
@@ -174,6 +177,13 @@ func (s *Server) PushToPullRequest(owner, repo string, number int, sha string) {
 	head := s.pullHeadRepo(base, headRepo)
 	s.moveHead(head, headRef, sha)
 	s.linkPullHead(base, head, number, sha)
+	// The pusher is the fork's owner, or the author on a same-repository
+	// pull request.
+	pusher := author
+	if head != base {
+		pusher = head.Owner
+	}
+	s.recordPush(base, number, baseSHA, oldHead, sha, pusher)
 	baseTip := base.Head(baseRef)
 
 	s.mu.Lock()

@@ -49,6 +49,7 @@ type Server struct {
 	reactions   map[int64][]reaction // comment id -> reactions, oldest first
 	statuses    []*CommitStatus      // every repository's, oldest first
 	deployments map[int64]*Deployment
+	timeline    map[string][]*timelineEvent // "owner/name#number" -> push events (timeline.go)
 
 	// Rate limits per credential (ratelimit.go), and outages (outage.go).
 	rateBuckets map[string]*rateBucket
