@@ -27,6 +27,9 @@ func TestRetryCancelAndHelpCommands(t *testing.T) {
 		t.Fatalf("/retry reactions = %v, replies %q", r, h.replies(11))
 	}
 	got := h.waitCheck(sha, "stagegate", func(c githubtest.CheckRun) bool { return c.ID != first["stagegate"].ID && c.Status == "completed" })
+	// The summary check concludes a moment before the run is recorded
+	// finished; the commands below need the run over.
+	waitFor(t, func() bool { return h.runFinished(sha) })
 	latest := h.checks(sha)
 	if got.Conclusion != "success" || latest["stagegate/test"].ID == first["stagegate/test"].ID {
 		t.Errorf("/retry did not run the failed stage again:%s", describeChecks(latest))
