@@ -6,7 +6,6 @@ package envpolicy
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -75,10 +74,9 @@ func Load(ctx context.Context, repos pipelineconf.RepoAPI, envs EnvironmentsAPI,
 	sources = append(sources, policy.FromPipeline(r.Commit, r.Environment, "this commit's "+pipeline.DefaultFile, false)...)
 	l := &Loaded{Policy: policy.Merge(r.Environment, sources), Ref: policy.Ref{Branch: r.Branch, Tag: r.Tag}, Trusted: trusted}
 	if r.Tag == "" && r.Branch != "" && needsProtection(sources) {
-		b, _, err := envs.GetBranch(ctx, r.Owner, r.Repo, r.Branch, 0)
-		var er *github.ErrorResponse
+		b, resp, err := envs.GetBranch(ctx, r.Owner, r.Repo, r.Branch, 0)
 		switch {
-		case errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusNotFound:
+		case resp != nil && resp.StatusCode == http.StatusNotFound:
 			// A branch that is gone is not protected.
 		case err != nil:
 			return nil, fmt.Errorf("reading the protection of branch %s: %w", r.Branch, err)
