@@ -205,7 +205,16 @@ func (g *deployGate) evaluate(ctx context.Context, st *pipeline.Stage) (checks.G
 	if pol.Manual {
 		r := checks.Requirement{Kind: "approval", Name: "approval", State: checks.Waiting, Detail: "waiting for /deploy or the Deploy button"}
 		if a, err := g.a.db.GetApproval(ctx, g.run.Repo, g.run.SHA, store.ApprovalDeploy, st.Environment); err == nil {
-			r.State, r.Detail = checks.Met, fmt.Sprintf("approved by @%s for %s", a.Approver, short(g.run.SHA))
+			// The approver must still be allowed under the policy as it
+			// is now: reviewers may have been required since.
+			err := mayApprove(ctx, g.client, g.run, a.Approver, st.Environment, pol)
+			if why, forbidden := isForbidden(err); forbidden {
+				r.Detail = "the approval no longer counts: " + why
+			} else if err != nil {
+				return gate, err
+			} else {
+				r.State, r.Detail = checks.Met, fmt.Sprintf("approved by @%s for %s", a.Approver, short(g.run.SHA))
+			}
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return gate, err
 		}

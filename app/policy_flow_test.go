@@ -69,3 +69,32 @@ func TestDeployCommandRefusedOutsideTheBranchPolicy(t *testing.T) {
 		t.Error("deployed from a branch the policy refuses")
 	}
 }
+
+// An approval counts only while its approver may still approve: when
+// GitHub's settings come to require reviewers, an earlier /deploy by a
+// writer no longer opens the gate.
+func TestApprovalRecheckedUnderTheCurrentPolicy(t *testing.T) {
+	h := newHarness(t, map[string]string{".stagegate.yml": manualDeploy})
+	h.gh.SetPermission("acme", "web", "alice", "write")
+	h.gh.SetPermission("acme", "web", "bob", "write")
+	ci := h.gh.AddApp("other-ci")
+	ci.AddInstallation("acme", "web")
+	sha := h.repo.Commit("feature", map[string]string{"a": "1"}, "change")
+	e2e := h.gh.CreateCheckRunAs(ci, "acme", "web", sha, "e2e", "in_progress", "")
+	h.openPR(34, "feature", "", nil)
+	h.waitCheck(sha, "stagegate/deploy", func(c githubtest.CheckRun) bool { return strings.Contains(c.Output.Summary, "e2e") })
+	h.comment(34, "alice", "/deploy")
+	h.waitCheck(sha, "stagegate/deploy", func(c githubtest.CheckRun) bool { return strings.Contains(c.Output.Summary, "approved by @alice") })
+
+	h.gh.SetEnvironment("acme", "web", githubtest.Environment{Name: "production", Reviewers: []string{"bob"}})
+	h.gh.CompleteCheckRunAs(ci, e2e, "success")
+	h.sendAndWait("check_run", h.gh.CheckRunCompletedWebhook(e2e))
+	gate := h.waitCheck(sha, "stagegate/deploy", func(c githubtest.CheckRun) bool { return c.Status == "completed" || needsApproval(c) })
+	if !needsApproval(gate) || !containsAll(gate.Output.Summary, "no longer counts", "required reviewers") || len(h.gh.Deployments("acme", "web")) != 0 {
+		t.Fatalf("after reviewers were required: %s %q", gate.Conclusion, gate.Output.Summary)
+	}
+	h.comment(34, "bob", "/deploy")
+	if got := h.waitChecks(sha, 20*time.Second); got["stagegate/deploy"].Conclusion != "success" {
+		t.Fatalf("after the reviewer approved:%s", describeChecks(got))
+	}
+}
