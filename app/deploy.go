@@ -82,7 +82,7 @@ func (a *App) approveDeploy(ctx context.Context, client *github.Client, run stor
 	if ok, why := loaded.Policy.AllowsRef(loaded.Ref); !ok {
 		return commandDone{}, errForbidden{fmt.Sprintf("@%s cannot deploy to %s: %s", login, st.Environment, why)}
 	}
-	if err := mayApprove(ctx, client, run, login, st.Environment, loaded.Policy); err != nil {
+	if err := a.mayApprove(ctx, client, run, login, st.Environment, loaded.Policy); err != nil {
 		return commandDone{}, err
 	}
 	if why := a.cannotDeploy(ctx, run, st); why != "" {

@@ -207,7 +207,7 @@ func (g *deployGate) evaluate(ctx context.Context, st *pipeline.Stage) (checks.G
 		if a, err := g.a.db.GetApproval(ctx, g.run.Repo, g.run.SHA, store.ApprovalDeploy, st.Environment); err == nil {
 			// The approver must still be allowed under the policy as it
 			// is now: reviewers may have been required since.
-			err := mayApprove(ctx, g.client, g.run, a.Approver, st.Environment, pol)
+			err := g.a.mayApprove(ctx, g.client, g.run, a.Approver, st.Environment, pol)
 			if why, forbidden := isForbidden(err); forbidden {
 				r.Detail = "the approval no longer counts: " + why
 			} else if err != nil {

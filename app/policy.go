@@ -78,8 +78,28 @@ func (a *App) loadChecks(ctx context.Context, client *github.Client, run store.R
 	return withRequired(reqs, pol.Require), nil
 }
 
+// maxRerunHops bounds the walk from a re-run to the run it repeats.
+const maxRerunHops = 20
+
+// initiator is who started the deploy for self-review: the actor of the
+// first run of a chain of re-runs, since a re-run started by an approval
+// carries the approver as its actor.
+func (a *App) initiator(ctx context.Context, run store.Run) string {
+	for range maxRerunHops {
+		if run.RerunOf == "" {
+			break
+		}
+		prev, err := a.db.GetRun(ctx, run.RerunOf)
+		if err != nil {
+			break
+		}
+		run = prev
+	}
+	return run.Actor
+}
+
 // mayApprove allows login to approve a deploy under the policy.
-func mayApprove(ctx context.Context, client *github.Client, run store.Run, login, env string, pol policy.Policy) error {
+func (a *App) mayApprove(ctx context.Context, client *github.Client, run store.Run, login, env string, pol policy.Policy) error {
 	owner, name := splitRepo(run.Repo)
 	perm, err := permission(ctx, client, owner, name, login)
 	if err != nil {
@@ -91,7 +111,7 @@ func mayApprove(ctx context.Context, client *github.Client, run store.Run, login
 			org, slug, _ := strings.Cut(team, "/")
 			return teamMember(ctx, client, org, slug, login)
 		},
-	}, run.Actor)
+	}, a.initiator(ctx, run))
 	if err != nil {
 		return err
 	}

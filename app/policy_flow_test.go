@@ -98,3 +98,25 @@ func TestApprovalRecheckedUnderTheCurrentPolicy(t *testing.T) {
 		t.Fatalf("after the reviewer approved:%s", describeChecks(got))
 	}
 }
+
+// With GitHub's "prevent self-review", whoever started the run cannot
+// approve its deploy, even as a required reviewer.
+func TestPreventSelfReview(t *testing.T) {
+	h := newHarness(t, map[string]string{".stagegate.yml": manualDeploy})
+	h.gh.SetPermission("acme", "web", "Codertocat", "write") // the pull request's sender
+	h.gh.SetPermission("acme", "web", "alice", "write")
+	h.gh.SetEnvironment("acme", "web", githubtest.Environment{Name: "production", Reviewers: []string{"Codertocat", "alice"}, PreventSelfReview: true})
+	sha := h.openPR(35, "feature", "", map[string]string{"a": "1"})
+	h.waitCheck(sha, "stagegate/deploy", needsApproval)
+	h.comment(35, "Codertocat", "/deploy")
+	if r := h.replies(35); len(r) != 1 || !strings.Contains(r[0], "@Codertocat cannot deploy to production: GitHub's settings of the environment prevent approving one's own deploy") {
+		t.Errorf("replies = %q", r)
+	}
+	if len(h.gh.Deployments("acme", "web")) != 0 {
+		t.Fatal("the run's own actor approved its deploy")
+	}
+	h.comment(35, "alice", "/deploy")
+	if got := h.waitChecks(sha, 20*time.Second); got["stagegate/deploy"].Conclusion != "success" {
+		t.Fatalf("after another reviewer approved:%s", describeChecks(got))
+	}
+}
