@@ -160,3 +160,30 @@ func TestLoadRefusesWhileTheTrustedFileIsInvalid(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// The organization's default is a trusted source for every repository:
+// a floor the repository's own file cannot lower.
+func TestOrgDefaultIsAFloor(t *testing.T) {
+	srv := githubtest.New(t)
+	org := srv.AddRepo("acme", ".github")
+	org.Commit("main", map[string]string{pipeline.DefaultFile: `environments:
+  production: { approval: manual, deployers: ["@acme/release"] }
+stages: [{ name: s, actions: [{ name: a, run: a }] }]
+`}, "org default")
+	repo := srv.AddRepo("acme", "web")
+	repo.Commit("main", map[string]string{pipeline.DefaultFile: `environments:
+  production: { approval: none, deployers: [mallory] }
+stages: [{ name: deploy, environment: production, actions: [{ name: a, run: a }] }]
+`}, "initial")
+	api := repos(t, srv, srv.AddInstallation("acme", "web", ".github"))
+	l, err := Load(testCtx(t), api, api, Request{Owner: "acme", Repo: "web", Environment: "production", Branch: "main"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !l.Policy.Manual || !strings.Contains(strings.Join(l.Policy.ManualBy, ","), "acme/.github") {
+		t.Errorf("the organization's approval did not hold: %+v", l.Policy)
+	}
+	if ok, _, _ := l.Policy.MayApprove(policy.Approver{Login: "mallory"}, ""); ok {
+		t.Error("a deployer of the repository's file alone approved against the organization's list")
+	}
+}
