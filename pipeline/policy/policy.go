@@ -234,8 +234,9 @@ type Approver struct {
 	Login string
 	// Writer: write, maintain or admin access to the repository.
 	Writer bool
-	// Permission is the access GitHub reports, for messages.
-	Permission string
+	// Permission is the access GitHub reports and Repo the repository,
+	// for messages.
+	Permission, Repo string
 	// Member reports whether Login belongs to a team "org/slug".
 	Member func(team string) (bool, error)
 }
@@ -256,7 +257,7 @@ func (p Policy) MayApprove(a Approver, actor string) (bool, string, error) {
 	if a.Writer {
 		return true, "", nil
 	}
-	why := fmt.Sprintf("that needs write access, and @%s has %s", a.Login, a.Permission)
+	why := fmt.Sprintf("that needs write access to %s, and @%s has %s", a.Repo, a.Login, a.Permission)
 	trusted := 0
 	for _, l := range p.deployers {
 		if l.trusted {

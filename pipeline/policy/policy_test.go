@@ -95,7 +95,7 @@ func TestMergeStrictestWins(t *testing.T) {
 func TestMayApprove(t *testing.T) {
 	teams := map[string][]string{"acme/release": {"rita"}}
 	approver := func(login string, writer bool) Approver {
-		return Approver{Login: login, Writer: writer, Permission: map[bool]string{true: "write", false: "read"}[writer],
+		return Approver{Login: login, Writer: writer, Repo: "acme/web", Permission: map[bool]string{true: "write", false: "read"}[writer],
 			Member: func(team string) (bool, error) {
 				for _, m := range teams[team] {
 					if m == login {
@@ -114,7 +114,7 @@ func TestMayApprove(t *testing.T) {
 		why     string
 	}{
 		{"writer", []Source{trusted("main", Rules{})}, approver("alice", true), "bob", true, ""},
-		{"reader", []Source{trusted("main", Rules{})}, approver("mallory", false), "bob", false, "needs write access, and @mallory has read"},
+		{"reader", []Source{trusted("main", Rules{})}, approver("mallory", false), "bob", false, "needs write access to acme/web, and @mallory has read"},
 		{"trusted deployer", []Source{trusted("main", Rules{Deployers: []string{"mallory"}})}, approver("mallory", false), "", true, ""},
 		{"team deployer", []Source{trusted("main", Rules{Deployers: []string{"@acme/release"}})}, approver("rita", false), "", true, ""},
 		{"deployer named by the commit only", []Source{trusted("main", Rules{}), commit(Rules{Deployers: []string{"mallory"}})}, approver("mallory", false), "", false, "write access"},
