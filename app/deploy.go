@@ -73,16 +73,26 @@ func deployStage(run store.Run, env string) (*pipeline.Stage, error) {
 // run's gate proceed: the waiting run is woken, or a finished run is run
 // again from the deploy stage.
 func (a *App) approveDeploy(ctx context.Context, client *github.Client, run store.Run, st *pipeline.Stage, login, delivery string) (commandDone, error) {
-	owner, name := splitRepo(run.Repo)
-	if err := mayDeploy(ctx, client, owner, name, login, st); err != nil {
+	p, err := runPipeline(run)
+	if err != nil {
+		return commandDone{}, err
+	}
+	// Who may approve, and whether the ref may deploy at all, come from
+	// the trusted policy, never from the run's own file alone.
+	loaded, err := deployPolicy(ctx, client, run, p, st.Environment)
+	if err != nil {
+		return commandDone{}, err
+	}
+	if ok, why := loaded.Policy.AllowsRef(loaded.Ref); !ok {
+		return commandDone{}, errForbidden{fmt.Sprintf("@%s cannot deploy to %s: %s", login, st.Environment, why)}
+	}
+	if err := a.mayApprove(ctx, client, run, login, st.Environment, loaded.Policy); err != nil {
 		return commandDone{}, err
 	}
 	if why := a.cannotDeploy(ctx, run, st); why != "" {
 		return commandDone{}, errForbidden{"@" + login + " " + why}
 	}
-	reqs, err := checks.LoadChecks(ctx, client.Checks, client.Repositories, owner, name, run.SHA, checks.CheckOptions{
-		OwnAppID: a.cfg.AppID, Exclude: checks.OwnCheck, Require: st.Require,
-	})
+	reqs, err := a.loadChecks(ctx, client, run, loaded.Policy)
 	if err != nil {
 		return commandDone{}, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/go-github/v60/github"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/stagegate/stagegate/checks"
 	"github.com/stagegate/stagegate/pipeline"
 	"github.com/stagegate/stagegate/pipeline/engine"
+	"github.com/stagegate/stagegate/pipeline/policy"
 )
 
 // deployGate guards a run's deploy stages. It waits, without polling,
@@ -24,6 +26,26 @@ type deployGate struct {
 	reporter *checks.Reporter
 	// slot is the run's build slot, given back while the gate waits.
 	slot *slot
+	// pipeline is the run's own file, which can make the policy of its
+	// environments stricter only.
+	pipeline *pipeline.Pipeline
+	// policies are the policies last evaluated, by stage; reached is
+	// when each stage reached its gate, for wait timers, and due when
+	// the current stage's timer ends. Only the engine's stage loop
+	// touches them.
+	policies map[string]policy.Policy
+	reached  map[string]time.Time
+	due      time.Time
+}
+
+// secrets implements engine.Run.GateSecrets: the secrets of the
+// environment, under the policy the passed gate was evaluated with.
+func (g *deployGate) secrets(st *pipeline.Stage) map[string]string {
+	pol, ok := g.policies[st.Name]
+	if !ok {
+		return nil
+	}
+	return environmentSecrets(pol)
 }
 
 // Gate implements engine.Run.Gate.
@@ -70,12 +92,28 @@ func (g *deployGate) wait(ctx context.Context, st *pipeline.Stage, changed <-cha
 			// at every requirement again.
 			continue
 		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return nil, context.Cause(ctx)
+		if err := g.sleep(ctx, changed); err != nil {
+			return nil, err
 		}
 	}
+}
+
+// sleep waits until something about the commit changes or the wait
+// timer ends.
+func (g *deployGate) sleep(ctx context.Context, changed <-chan struct{}) error {
+	var timeUp <-chan time.Time
+	if !g.due.IsZero() {
+		t := time.NewTimer(time.Until(g.due))
+		defer t.Stop()
+		timeUp = t.C
+	}
+	select {
+	case <-changed:
+	case <-timeUp:
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+	return nil
 }
 
 // admit takes the environment, waiting in line for it, and checks the
@@ -123,29 +161,60 @@ func (g *deployGate) admit(ctx context.Context, st *pipeline.Stage, changed <-ch
 	return release, true, nil
 }
 
-// evaluate gathers the requirements of a deploy stage: the other checks
-// on the commit, the approval and the environment. The engine calls the
+// evaluate gathers the requirements of a deploy stage: the policy's
+// consent to the ref, the other checks on the commit, the wait timer,
+// the approval and the environment. The engine calls the
 // gate only once the earlier stages have passed.
 func (g *deployGate) evaluate(ctx context.Context, st *pipeline.Stage) (checks.Gate, error) {
-	owner, name := splitRepo(g.run.Repo)
 	gate := checks.Gate{Stage: st.Name, Environment: st.Environment, SHA: g.run.SHA}
 	gate.Requirements = append(gate.Requirements, checks.Requirement{Kind: "stages", Name: "earlier stages", State: checks.Met, Detail: "passed"})
-	reqs, err := checks.LoadChecks(ctx, g.client.Checks, g.client.Repositories, owner, name, g.run.SHA, checks.CheckOptions{
-		OwnAppID: g.a.cfg.AppID,
-		// stagegate's own checks never count: the summary is in progress
-		// while the run waits, deploy checks would wait for each other,
-		// and the earlier stages are a requirement of their own.
-		Exclude: checks.OwnCheck,
-		Require: st.Require,
-	})
+	// The policy comes from trusted sources, read now: a change merged
+	// while the deploy waits counts.
+	loaded, err := deployPolicy(ctx, g.client, g.run, g.pipeline, st.Environment)
+	if err != nil {
+		return gate, err
+	}
+	pol := loaded.Policy
+	if g.policies == nil {
+		g.policies, g.reached = map[string]policy.Policy{}, map[string]time.Time{}
+	}
+	g.policies[st.Name] = pol
+	allowed := policyRequirement(loaded)
+	gate.Requirements = append(gate.Requirements, allowed)
+	if allowed.State == checks.Failed {
+		return gate, nil
+	}
+	// stagegate's own checks never count: the summary is in progress
+	// while the run waits, deploy checks would wait for each other, and
+	// the earlier stages are a requirement of their own.
+	reqs, err := g.a.loadChecks(ctx, g.client, g.run, pol)
 	if err != nil {
 		return gate, fmt.Errorf("could not read the checks of %s: %w", short(g.run.SHA), err)
 	}
 	gate.Requirements = append(gate.Requirements, reqs...)
-	if st.Approval == pipeline.ApprovalManual {
+	if _, ok := g.reached[st.Name]; !ok {
+		g.reached[st.Name] = time.Now()
+	}
+	g.due = time.Time{}
+	if r, due, ok := waitTimer(pol, g.reached[st.Name], time.Now()); ok {
+		gate.Requirements = append(gate.Requirements, r)
+		if r.State == checks.Waiting {
+			g.due = due
+		}
+	}
+	if pol.Manual {
 		r := checks.Requirement{Kind: "approval", Name: "approval", State: checks.Waiting, Detail: "waiting for /deploy or the Deploy button"}
 		if a, err := g.a.db.GetApproval(ctx, g.run.Repo, g.run.SHA, store.ApprovalDeploy, st.Environment); err == nil {
-			r.State, r.Detail = checks.Met, fmt.Sprintf("approved by @%s for %s", a.Approver, short(g.run.SHA))
+			// The approver must still be allowed under the policy as it
+			// is now: reviewers may have been required since.
+			err := g.a.mayApprove(ctx, g.client, g.run, a.Approver, st.Environment, pol)
+			if why, forbidden := isForbidden(err); forbidden {
+				r.Detail = "the approval no longer counts: " + why
+			} else if err != nil {
+				return gate, err
+			} else {
+				r.State, r.Detail = checks.Met, fmt.Sprintf("approved by @%s for %s", a.Approver, short(g.run.SHA))
+			}
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return gate, err
 		}

@@ -26,8 +26,9 @@ type HookAttributes struct {
 // metadata (mandatory), pull requests to read the head of a /deploy,
 // issues to answer comments and react, deployments to record deploys,
 // statuses to read other CI for the deploy gate, members to check team
-// deployers.
+// deployers, actions to read the environments' protection rules.
 var AppPermissions = map[string]string{
+	"actions":       "read",
 	"checks":        "write",
 	"contents":      "read",
 	"metadata":      "read",

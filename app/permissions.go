@@ -5,11 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/google/go-github/v60/github"
-
-	"github.com/stagegate/stagegate/pipeline"
 )
 
 // permission is a user's access to a repository as GitHub reports it:
@@ -46,40 +43,6 @@ func mayWrite(ctx context.Context, client *github.Client, owner, repo, login, wh
 		return nil
 	}
 	return errForbidden{fmt.Sprintf("@%s cannot %s: that needs write access to %s/%s, and @%s has %s", login, what, owner, repo, login, perm)}
-}
-
-// mayDeploy allows users with write access, and the stage's deployers:
-// logins, and members of @org/team teams.
-func mayDeploy(ctx context.Context, client *github.Client, owner, repo, login string, st *pipeline.Stage) error {
-	perm, err := permission(ctx, client, owner, repo, login)
-	if err != nil {
-		return err
-	}
-	if canWrite(perm) {
-		return nil
-	}
-	for _, d := range st.Deployers {
-		team, isTeam := strings.CutPrefix(d, "@")
-		if !isTeam {
-			if strings.EqualFold(d, login) {
-				return nil
-			}
-			continue
-		}
-		org, slug, _ := strings.Cut(team, "/")
-		member, err := teamMember(ctx, client, org, slug, login)
-		if err != nil {
-			return err
-		}
-		if member {
-			return nil
-		}
-	}
-	why := fmt.Sprintf("@%s cannot deploy to %s: that needs write access to %s/%s, and @%s has %s", login, st.Environment, owner, repo, login, perm)
-	if len(st.Deployers) > 0 {
-		why += fmt.Sprintf(", and is not one of the stage's deployers (%s)", strings.Join(st.Deployers, ", "))
-	}
-	return errForbidden{why}
 }
 
 func teamMember(ctx context.Context, client *github.Client, org, slug, login string) (bool, error) {

@@ -140,6 +140,7 @@ func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Clie
 		plan = withoutDeploys(plan)
 	}
 	owner, name := splitRepo(run.Repo)
+	secrets, notes, trustErr := a.runTrust(ctx, client, run, p)
 
 	positions := map[string]int{}
 	for i, s := range p.Stages {
@@ -164,6 +165,7 @@ func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Clie
 			// source.Fetch checks out into Root/RunID.
 			Workspace:  filepath.Join(workspaceRoot(a.cfg), run.ID),
 			OnCheckRun: a.recordCheckRun(ctx, run.ID),
+			Notes:      notes,
 		})
 	// The reporter outlives a cancelled run: cancelled checks must still
 	// be concluded. Close bounds it.
@@ -180,15 +182,18 @@ func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Clie
 		}
 	}()
 	previous, prevErr := a.previousResults(ctx, run)
-	gate := &deployGate{a: a, run: run, client: client, reporter: reporter, slot: s}
+	gate := &deployGate{a: a, run: run, client: client, reporter: reporter, slot: s, pipeline: p}
 	e := &engine.Engine{Runner: a.opts.Runner, Observer: observers{reporter, rec}}
 	res = e.Run(ctx, engine.Run{
-		ID: run.ID, Pipeline: p, Plan: plan, Event: ev, Gate: gate.Gate,
+		ID: run.ID, Pipeline: p, Plan: plan, Event: ev, Gate: gate.Gate, GateSecrets: gate.secrets,
 		ArtifactDir: a.artifactDir(run.ID), TempDir: tmp,
-		LookupEnv: lookupPassEnv, LookupSecret: lookupSecret, WithholdSecrets: run.Fork, Previous: previous,
+		LookupEnv: lookupPassEnv, LookupSecret: secrets, WithholdSecrets: run.Fork, Previous: previous,
 		Prepare: func(ctx context.Context) (string, error) {
 			if prevErr != nil {
 				return "", prevErr
+			}
+			if trustErr != nil {
+				return "", trustErr
 			}
 			started := time.Now()
 			ws, err := a.fetch(ctx, run)

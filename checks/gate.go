@@ -33,6 +33,12 @@ const (
 	KindApproval = "approval"
 	// KindEnvironment is the environment being free of other deploys.
 	KindEnvironment = "environment"
+	// KindPolicy is the environment's deploy policy allowing the ref, as
+	// the trusted sources say.
+	KindPolicy = "policy"
+	// KindWaitTimer is the wait an environment's settings impose before
+	// a deploy.
+	KindWaitTimer = "wait timer"
 )
 
 // Requirement is one condition of a deploy gate, as people see it in the
@@ -179,6 +185,8 @@ func refusalOf(r Requirement) string {
 		s = "environment " + r.Name
 	case KindStages:
 		s = "earlier stages failed"
+	case KindPolicy:
+		s = "deploy policy"
 	default:
 		s = strings.TrimSpace(r.Kind + " " + r.Name)
 		if r.State != Failed {

@@ -16,6 +16,8 @@ type runView struct {
 	Reason   string
 	Duration time.Duration
 	Stages   []stageRow
+	// Notes are paragraphs shown under the verdict.
+	Notes []string
 }
 
 // stageRow is one stage in the summary.
@@ -35,6 +37,9 @@ type stageRow struct {
 func renderRun(v runView) output {
 	var b strings.Builder
 	b.WriteString(runVerdict(v) + "\n\n")
+	for _, n := range v.Notes {
+		b.WriteString(n + "\n\n")
+	}
 	if len(v.Stages) == 0 {
 		b.WriteString("The pipeline has no stages to show.\n")
 		return output{Title: truncate(runTitle(v), maxTitle), Summary: clip(b.String(), outputBudget)}

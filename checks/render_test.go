@@ -40,6 +40,9 @@ func TestRenderRun(t *testing.T) {
 			{Name: "build", State: engine.StatusSuccess, Duration: 450 * time.Millisecond},
 		}}},
 		{"run_no_stages", runView{RunID: "run-1", Status: engine.StatusFailure, Reason: "the run has no pipeline"}},
+		{"run_notes", runView{RunID: "run-1", Notes: []string{"ℹ️ This pull request changes `environments:` (production)."}, Stages: []stageRow{
+			{Name: "build", State: stateRunning},
+		}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) { golden(t, tc.name, show(renderRun(tc.v))) })
 	}

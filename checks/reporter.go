@@ -66,6 +66,10 @@ type Options struct {
 	Logger *zerolog.Logger
 	// Clock defaults to the system clock.
 	Clock Clock
+	// Notes are Markdown paragraphs the summary check shows under its
+	// verdict, such as that a pull request's change to the deploy policy
+	// takes effect once merged.
+	Notes []string
 }
 
 // Reporter is an engine.Observer that shows a run as check runs. Observe
@@ -100,7 +104,7 @@ func NewReporter(api API, t Target, opts Options) *Reporter {
 		clock:  opts.Clock,
 		wake:   make(chan struct{}, 1),
 		done:   make(chan struct{}),
-		m:      model{runID: t.RunID},
+		m:      model{runID: t.RunID, notes: opts.Notes},
 	}
 	if r.clock == nil {
 		r.clock = realClock{}

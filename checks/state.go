@@ -103,6 +103,7 @@ type stageState struct {
 // model is a run folded from its events, guarded by Reporter.mu.
 type model struct {
 	runID    string
+	notes    []string
 	started  bool
 	runStart time.Time
 	finished bool
@@ -207,7 +208,7 @@ func rowOf(a engine.ActionResult) actionRow {
 
 // runView is the run as the summary check shows it.
 func (m *model) runView() runView {
-	v := runView{RunID: m.runID}
+	v := runView{RunID: m.runID, Notes: m.notes}
 	if m.finished {
 		v.Status, v.Reason, v.Duration = m.result.Status, m.result.Reason, m.result.Duration
 	}

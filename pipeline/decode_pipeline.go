@@ -37,6 +37,9 @@ func (d *decoder) pipeline(root *node) *Pipeline {
 		p.Secrets, secretNodes = d.envNames(pr.value, `"secrets"`)
 		d.passedTwice(p.PassEnv, passNodes, p.Secrets, secretNodes)
 	}
+	if pr, ok := f["environments"]; ok {
+		p.Environments = d.environments(pr.value, p.Secrets)
+	}
 	if pr, ok := f["stages"]; ok {
 		p.Stages = d.stages(pr.value)
 	}

@@ -27,7 +27,12 @@ type Pipeline struct {
 	PassEnv []string `yaml:"pass_env" json:"pass_env,omitempty" jsonschema:"description=Names of host environment variables passed to actions; no other host variable reaches them."`
 	// Secrets names host variables passed to actions and masked in logs.
 	// Runs of untrusted code (fork pull requests) do not receive them.
-	Secrets []string `yaml:"secrets" json:"secrets,omitempty" jsonschema:"description=Names of host environment variables passed to actions as secrets: masked as *** in logs and withheld from fork pull requests."`
+	Secrets []string `yaml:"secrets" json:"secrets,omitempty" jsonschema:"description=Names of host environment variables passed to actions as secrets: masked as *** in logs and withheld from fork pull requests. Under the App only names the default branch's file lists reach a run."`
+	// Environments are the deploy policies of environments by name. The
+	// App counts them only from trusted sources (the default branch's
+	// file, the organization's default); a commit's own entries can make
+	// a policy stricter, never looser.
+	Environments map[string]*EnvironmentPolicy `yaml:"environments" json:"environments,omitempty" jsonschema:"description=Deploy policy of each environment: approval, deployers, branches and tags, required checks and secrets. Counted from the default branch's file; a commit's own can only make it stricter."`
 	// Stages run in order; the first failed stage stops the run.
 	Stages []*Stage `yaml:"stages" json:"stages" jsonschema:"minItems=1,description=Stages in the order they run."`
 
@@ -78,6 +83,23 @@ type Stage struct {
 	Pos Pos `yaml:"-" json:"-"`
 
 	cond *vm.Program
+}
+
+// EnvironmentPolicy is what deploying to an environment takes, and the
+// secrets its deploys get.
+type EnvironmentPolicy struct {
+	// Approval is empty when the policy does not say.
+	Approval  Approval `yaml:"approval" json:"approval,omitempty" jsonschema:"enum=none,enum=manual,description=manual waits for a /deploy comment or the Deploy button."`
+	Deployers []string `yaml:"deployers" json:"deployers,omitempty" jsonschema:"description=Users and @org/team teams allowed to approve a deploy besides writers."`
+	// Branches and Tags are doublestar globs of the refs that may deploy;
+	// with only one of them set, refs of the other kind may not.
+	Branches []string `yaml:"branches" json:"branches,omitempty" jsonschema:"description=Globs of the branches that may deploy (! excludes); with only tags set no branch may."`
+	Tags     []string `yaml:"tags" json:"tags,omitempty" jsonschema:"description=Globs of the tags that may deploy (! excludes); with only branches set no tag may."`
+	Require  []string `yaml:"require" json:"require,omitempty" jsonschema:"description=Names of the checks and commit statuses a deploy waits for; each must be present and pass. Without it every check on the commit must pass."`
+	// Secrets reach only the actions of a deploy stage whose gate passed.
+	Secrets []string `yaml:"secrets" json:"secrets,omitempty" jsonschema:"description=Names of host variables given, masked, only to the actions of a deploy to this environment once its gate has passed."`
+
+	Pos Pos `yaml:"-" json:"-"`
 }
 
 // Deploy reports whether the stage deploys to an environment.

@@ -217,6 +217,7 @@ func TestEveryKeyDecoded(t *testing.T) {
 	check(p.On.PullRequest)
 	check(p.Stages[0])
 	check(p.Stages[0].Actions[0])
+	check(p.Environments["staging"])
 }
 
 func TestParseFileErrors(t *testing.T) {
@@ -266,7 +267,7 @@ func TestSuggest(t *testing.T) {
 	keys := yamlKeys(reflect.TypeFor[Pipeline]())
 	for word, want := range map[string]string{
 		"stagse": "stages", "Stages": "stages", "stage": "stages", "nmae": "name",
-		"pass-env": "pass_env", "secret": "secrets", "zzz": "", "o": "on", "environment": "",
+		"pass-env": "pass_env", "secret": "secrets", "zzz": "", "o": "on", "environment": "environments",
 	} {
 		if got := suggest(word, keys); got != want {
 			t.Errorf("suggest(%q) = %q, want %q", word, got, want)

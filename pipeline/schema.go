@@ -101,7 +101,7 @@ func refineSchema(root *jsonschema.Schema) {
 	objects := map[reflect.Type]*jsonschema.Schema{reflect.TypeFor[Pipeline](): root}
 	for _, t := range []reflect.Type{
 		reflect.TypeFor[Triggers](), reflect.TypeFor[PushTrigger](), reflect.TypeFor[PullRequestTrigger](),
-		reflect.TypeFor[Stage](), reflect.TypeFor[Action](),
+		reflect.TypeFor[Stage](), reflect.TypeFor[Action](), reflect.TypeFor[EnvironmentPolicy](),
 	} {
 		objects[t] = defs[t.Name()]
 	}
@@ -129,6 +129,7 @@ func refineSchema(root *jsonschema.Schema) {
 	envNames(prop(root, "secrets"))
 
 	refineOn(root, defs)
+	refineEnvironments(root, defs, envName)
 
 	stage := defs["Stage"]
 	nonBlank(prop(stage, "if"))
@@ -150,6 +151,29 @@ func refineSchema(root *jsonschema.Schema) {
 	artifacts.Items.Not = &jsonschema.Schema{AnyOf: []*jsonschema.Schema{
 		{Const: "!"}, {Pattern: escapePattern},
 	}}
+}
+
+// refineEnvironments checks environment names as Parse does, lets an
+// entry be null, and gives the policy's lists their item rules.
+func refineEnvironments(root *jsonschema.Schema, defs jsonschema.Definitions, envName *jsonschema.Schema) {
+	envs := prop(root, "environments")
+	envs.PropertyNames = &jsonschema.Schema{
+		MinLength: ptr(uint64(1)), MaxLength: ptr(uint64(maxEnvironmentLen)),
+		Not: &jsonschema.Schema{Pattern: controlPattern},
+	}
+	envs.AdditionalProperties = &jsonschema.Schema{AnyOf: []*jsonschema.Schema{
+		{Type: "null"}, {Ref: "#/$defs/EnvironmentPolicy"},
+	}}
+	policy := defs["EnvironmentPolicy"]
+	prop(policy, "deployers").Items = &jsonschema.Schema{Type: "string", Pattern: deployerPattern}
+	for _, key := range []string{"branches", "tags"} {
+		list := prop(policy, key)
+		list.MinItems, list.Items = ptr(uint64(1)), globSchema()
+		list.Items.Not = &jsonschema.Schema{Const: "!"}
+	}
+	prop(policy, "require").Items = &jsonschema.Schema{Type: "string", Pattern: `\S`}
+	secrets := prop(policy, "secrets")
+	secrets.Items, secrets.UniqueItems = envName, true
 }
 
 // refineOn gives `on:` its three forms: an event, a list of events, or

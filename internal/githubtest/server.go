@@ -51,6 +51,10 @@ type Server struct {
 	deployments map[int64]*Deployment
 	timeline    map[string][]*timelineEvent // "owner/name#number" -> push events (timeline.go)
 
+	// Environments' settings and protected branches (environments.go).
+	environments      map[string]map[string]*Environment // repo key -> lower-case name
+	protectedBranches map[string]map[string]bool         // repo key -> branch
+
 	// Rate limits per credential (ratelimit.go), and outages (outage.go).
 	rateBuckets map[string]*rateBucket
 	outages     []*outage
@@ -77,10 +81,12 @@ type options struct {
 
 // DefaultPermissions returns the permissions an installation gets unless
 // [WithPermissions] says otherwise: what stagegate's App asks for. Deploy
-// stages need deployments (write) and, for "@org/team" deployers, the
-// organization permission members (read).
+// stages need deployments (write), actions (read) for the environments'
+// settings and, for "@org/team" deployers, the organization permission
+// members (read).
 func DefaultPermissions() map[string]string {
 	return map[string]string{
+		"actions":       "read",
 		"checks":        "write",
 		"contents":      "read",
 		"deployments":   "write",
@@ -113,28 +119,30 @@ func New(t testing.TB, opts ...Option) *Server {
 		t.Fatalf("githubtest: git is required: %v", err)
 	}
 	s := &Server{
-		t:             t,
-		mux:           http.NewServeMux(),
-		gitBin:        gitBin,
-		gitRoot:       t.TempDir(),
-		nextID:        1000,
-		apps:          map[int64]*App{},
-		installations: map[int64]*installation{},
-		tokens:        map[string]*token{},
-		repos:         map[string]*Repo{},
-		accountIDs:    map[string]int64{},
-		checkRuns:     map[int64]*CheckRun{},
-		checkSuites:   map[suiteKey]int64{},
-		users:         map[string]*user{},
-		repoRoles:     map[string]map[string]string{},
-		teams:         map[string]*team{},
-		forks:         map[int64]int64{},
-		pulls:         map[string][]*PullRequest{},
-		comments:      map[int64]*Comment{},
-		reactions:     map[int64][]reaction{},
-		deployments:   map[int64]*Deployment{},
-		rateBuckets:   map[string]*rateBucket{},
-		manifestCodes: map[string]*manifestCode{},
+		t:                 t,
+		mux:               http.NewServeMux(),
+		gitBin:            gitBin,
+		gitRoot:           t.TempDir(),
+		nextID:            1000,
+		apps:              map[int64]*App{},
+		installations:     map[int64]*installation{},
+		tokens:            map[string]*token{},
+		repos:             map[string]*Repo{},
+		accountIDs:        map[string]int64{},
+		checkRuns:         map[int64]*CheckRun{},
+		checkSuites:       map[suiteKey]int64{},
+		users:             map[string]*user{},
+		repoRoles:         map[string]map[string]string{},
+		teams:             map[string]*team{},
+		forks:             map[int64]int64{},
+		pulls:             map[string][]*PullRequest{},
+		comments:          map[int64]*Comment{},
+		reactions:         map[int64][]reaction{},
+		deployments:       map[int64]*Deployment{},
+		environments:      map[string]map[string]*Environment{},
+		protectedBranches: map[string]map[string]bool{},
+		rateBuckets:       map[string]*rateBucket{},
+		manifestCodes:     map[string]*manifestCode{},
 		opts: options{
 			tokenTTL:    time.Hour,
 			appSlug:     "stagegate",
@@ -206,6 +214,7 @@ func (s *Server) routes() {
 	s.commentRoutes()
 	s.statusRoutes()
 	s.deploymentRoutes()
+	s.environmentRoutes()
 	s.hookRoutes()
 	s.manifestRoutes()
 	// Anything else under the API is GitHub's 404, and is logged so a test

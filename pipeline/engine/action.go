@@ -82,7 +82,7 @@ func (rs *runState) attempt(ctx context.Context, st *pipeline.Stage, a *pipeline
 	spec := runner.Spec{
 		Script: a.Run,
 		Dir:    dir,
-		Env:    actionEnv(rs.base, st.Env, a.Env, outs, sg),
+		Env:    actionEnv(rs.baseFor(st), st.Env, a.Env, outs, sg),
 		Stdout: stdout,
 		Stderr: stderr,
 		Access: rs.access,

@@ -93,6 +93,12 @@ type Run struct {
 	// the reason, without running its actions or its on_failure; release,
 	// if not nil, is called when the stage has ended.
 	Gate func(ctx context.Context, stage *pipeline.Stage) (release func(), err error)
+	// GateSecrets, when set, is called for a deploy stage once its gate
+	// has passed, and returns secret variables (an environment's) given,
+	// masked, to that stage's actions alone, on_failure included: they
+	// must not reach stages that did not pass a gate. Withheld secrets
+	// (WithholdSecrets) withhold these too.
+	GateSecrets func(stage *pipeline.Stage) map[string]string
 	// Previous holds results of stages from an earlier run that are
 	// reused as they are, for a re-run from a later stage: a stage with a
 	// result here, matched by name, is not executed again, and its
@@ -124,6 +130,9 @@ type runState struct {
 	// outputs of the stages done so far, in order; only the stage loop
 	// writes it, between stages.
 	outputs []stageOutputs
+	// stageSecrets are the gate's secrets of the deploy stage running;
+	// the stage loop sets them before the stage's actions start.
+	stageSecrets map[string]map[string]string
 }
 
 func (rs *runState) emit(ev Event) {
@@ -290,6 +299,17 @@ func (rs *runState) gatedStage(ctx context.Context, st *pipeline.Stage) StageRes
 	}
 	if release != nil {
 		defer release()
+	}
+	if rs.run.GateSecrets != nil && !rs.run.WithholdSecrets {
+		secrets := rs.run.GateSecrets(st)
+		for _, v := range secrets {
+			rs.masks.add(v)
+		}
+		if rs.stageSecrets == nil {
+			rs.stageSecrets = map[string]map[string]string{}
+		}
+		rs.stageSecrets[st.Name] = secrets
+		defer delete(rs.stageSecrets, st.Name)
 	}
 	return rs.runStage(ctx, st)
 }

@@ -70,6 +70,18 @@ func baseEnv(r *Run, lookup, secret func(string) (string, bool), tmpDir, home st
 	return env
 }
 
+// baseFor is the base environment of st's actions: the run's, plus the
+// secrets its gate gave it (the stage's and actions' env come after).
+func (rs *runState) baseFor(st *pipeline.Stage) map[string]string {
+	secrets := rs.stageSecrets[st.Name]
+	if len(secrets) == 0 {
+		return rs.base
+	}
+	base := maps.Clone(rs.base)
+	maps.Copy(base, secrets)
+	return base
+}
+
 // stageOutputs are the outputs of one finished stage, exported to the
 // actions that come after it.
 type stageOutputs struct {

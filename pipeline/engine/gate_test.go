@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stagegate/stagegate/pipeline"
@@ -75,5 +76,44 @@ func TestGateGuardsOnlyDeployStages(t *testing.T) {
 				t.Errorf("release called %d times, want once", released)
 			}
 		})
+	}
+}
+
+// A gate's secrets reach the actions of its deploy stage, rollback
+// included, masked, and no other stage's.
+func TestGateSecretsOnlyForTheGatedStage(t *testing.T) {
+	for _, withhold := range []bool{false, true} {
+		f := newFixture(t)
+		show := `echo "token=${PROD_TOKEN:-none}"; echo "$PROD_TOKEN" | wc -c`
+		ship := deployStage("ship", act("deploy", show+"; exit 1"))
+		ship.OnFailure = []*pipeline.Action{act("rollback", show)}
+		res := f.run(context.Background(), pipe(stage("build", act("a", show)), ship), func(r *engine.Run) {
+			r.WithholdSecrets = withhold
+			r.Gate = func(context.Context, *pipeline.Stage) (func(), error) { return nil, nil }
+			r.GateSecrets = func(st *pipeline.Stage) map[string]string {
+				if st.Name != "ship" {
+					t.Errorf("secrets asked for stage %s", st.Name)
+				}
+				return map[string]string{"PROD_TOKEN": "prod-s3cret"}
+			}
+		})
+		if got := statuses(res); !slices.Equal(got, []engine.Status{engine.StatusSuccess, engine.StatusFailure}) {
+			t.Fatalf("statuses = %v", got)
+		}
+		want := "token=***"
+		if withhold {
+			want = "token=none"
+		}
+		for _, a := range [][2]string{{"ship", "deploy"}, {"ship", "rollback"}} {
+			if lines := f.rec.lines(a[0], a[1], engine.Stdout); len(lines) == 0 || lines[0] != want {
+				t.Errorf("withhold=%v %s/%s printed %q, want %q first", withhold, a[0], a[1], lines, want)
+			}
+		}
+		if lines := f.rec.lines("build", "a", engine.Stdout); len(lines) == 0 || lines[0] != "token=none" {
+			t.Errorf("withhold=%v the build stage printed %q", withhold, lines)
+		}
+		if strings.Contains(f.rec.allText(), "prod-s3cret") {
+			t.Error("the secret reached the logs unmasked")
+		}
 	}
 }

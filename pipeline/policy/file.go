@@ -1,0 +1,98 @@
+package policy
+
+import (
+	"fmt"
+	"maps"
+	"reflect"
+	"slices"
+	"strings"
+
+	"github.com/stagegate/stagegate/pipeline"
+)
+
+// FromPipeline lists what pipeline file p, called name in messages, says
+// about environment env: its `environments:` entry and the deploy keys
+// of each stage deploying there, each a source of its own so that their
+// lists restrict one another. Names match without regard to case, as
+// GitHub's environment names do.
+func FromPipeline(p *pipeline.Pipeline, env, name string, trusted bool) []Source {
+	if p == nil {
+		return nil
+	}
+	var out []Source
+	for key, e := range p.Environments {
+		if !strings.EqualFold(key, env) || e == nil {
+			continue
+		}
+		r := Rules{Approval: e.Approval, Deployers: e.Deployers, Require: e.Require, Secrets: e.Secrets}
+		if len(e.Branches) > 0 || len(e.Tags) > 0 {
+			r.Refs = &RefRule{Branches: e.Branches, Tags: e.Tags}
+		}
+		out = append(out, Source{Name: fmt.Sprintf("environments.%s of %s", key, name), Trusted: trusted, Defines: true, Rules: r})
+	}
+	for _, st := range p.Stages {
+		if !st.Deploy() || !strings.EqualFold(st.Environment, env) {
+			continue
+		}
+		out = append(out, Source{
+			Name: fmt.Sprintf("stage %s of %s", st.Name, name), Trusted: trusted, Defines: true,
+			Rules: Rules{Approval: st.Approval, Deployers: st.Deployers, Require: st.Require},
+		})
+	}
+	return out
+}
+
+// PipelineSecrets are the pipeline-wide secrets a run of commit gets: the
+// names it lists that the trusted file lists too. Without a trusted file
+// there are none.
+func PipelineSecrets(commit, trusted *pipeline.Pipeline) []string {
+	if commit == nil || trusted == nil {
+		return nil
+	}
+	var out []string
+	for _, name := range commit.Secrets {
+		if slices.Contains(trusted.Secrets, name) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// EnvironmentsChanged lists, sorted, the environments whose entries in
+// commit's `environments:` differ from trusted's: added, removed or
+// changed.
+func EnvironmentsChanged(commit, trusted *pipeline.Pipeline) []string {
+	var a, b map[string]*pipeline.EnvironmentPolicy
+	if commit != nil {
+		a = commit.Environments
+	}
+	if trusted != nil {
+		b = trusted.Environments
+	}
+	var out []string
+	for _, name := range slices.Sorted(maps.Keys(a)) {
+		if other, ok := b[name]; !ok || !samePolicy(a[name], other) {
+			out = append(out, name)
+		}
+	}
+	for name := range b {
+		if _, ok := a[name]; !ok {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// samePolicy compares two entries, positions aside.
+func samePolicy(a, b *pipeline.EnvironmentPolicy) bool {
+	var x, y pipeline.EnvironmentPolicy
+	if a != nil {
+		x = *a
+	}
+	if b != nil {
+		y = *b
+	}
+	x.Pos, y.Pos = pipeline.Pos{}, pipeline.Pos{}
+	return reflect.DeepEqual(x, y)
+}
