@@ -124,7 +124,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*App, error) {
 	}
 	a.reg.MustRegister(&queueDepthCollector{q: a.queue, desc: queueDepthDesc})
 	a.ingest = newBatchIngester(db, a.queue)
-	hook := &webhookHandler{secret: cfg.WebhookSecret, ingest: a.ingest, metrics: a.metrics}
+	hook := &webhookHandler{secret: cfg.WebhookSecret, ingest: a.ingest, metrics: a.metrics, inFlight: newByteBudget(maxWebhookBytesInFlight)}
 	a.handler = withLogger(opts.Logger, routes(hook, db, a.reg))
 	return a, nil
 }
