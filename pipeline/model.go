@@ -29,7 +29,7 @@ type Pipeline struct {
 	// Runs of untrusted code (fork pull requests) do not receive them.
 	Secrets []string `yaml:"secrets" json:"secrets,omitempty" jsonschema:"description=Names of host environment variables passed to actions as secrets: masked as *** in logs and withheld from fork pull requests."`
 	// Stages run in order; the first failed stage stops the run.
-	Stages []*Stage `yaml:"stages" json:"stages" jsonschema:"minItems=1,description=Stages in the order they run."`
+	Stages []*Stage `yaml:"stages" json:"stages" jsonschema:"minItems=1,maxItems=50,description=Stages in the order they run (at most 50)."`
 
 	// File is the path the pipeline was read from, for messages.
 	File string `yaml:"-" json:"-"`
@@ -71,7 +71,7 @@ type Stage struct {
 	// every check on the commit.
 	Require []string          `yaml:"require" json:"require,omitempty" jsonschema:"description=Names of the checks and commit statuses the deploy waits for; each must be present and pass. Without it every check on the commit must pass (deploy stages only)."`
 	Env     map[string]string `yaml:"env" json:"env,omitempty" jsonschema:"description=Environment variables for this stage's actions."`
-	Actions []*Action         `yaml:"actions" json:"actions" jsonschema:"minItems=1,description=Actions; those with the same run_order run in parallel."`
+	Actions []*Action         `yaml:"actions" json:"actions" jsonschema:"minItems=1,maxItems=100,description=Actions; those with the same run_order run in parallel. A stage has at most 100 actions, on_failure included."`
 	// OnFailure runs when the stage fails, to roll back.
 	OnFailure []*Action `yaml:"on_failure" json:"on_failure,omitempty" jsonschema:"description=Actions run when the stage fails, such as a rollback."`
 
