@@ -100,3 +100,30 @@ func dump(p *Pipeline) string {
 	}
 	return b.String()
 }
+
+// FuzzCondition checks that compiling any `if:` never panics, and that
+// whatever compiles evaluates, within its budgets, to a bool or an error.
+func FuzzCondition(f *testing.F) {
+	for _, seed := range []string{
+		`branch == "main"`,
+		`changed("src/**", "!**/*.md") && pr > 0`,
+		`any(changed_files, # matches "^docs/")`,
+		`let r = 1..3000; all(r, all(r, true))`,
+		`let a = "ab"; let b = a + a; b + b == ""`,
+		`repeat(repeat("ab", 100000), 100000) == ""`,
+		`map(1..10, #) == []`,
+		`get(["x"], 0) + get(["y"], 0) == "xy"`,
+		`len(1..1000000000) > 0`,
+		`(((((pr))))) == 1`,
+	} {
+		f.Add(seed)
+	}
+	ev := Event{Kind: EventPullRequest, Branch: "feature/x", BaseBranch: "main", PR: 7, ChangedFiles: []string{"src/a.go", "docs/b.md"}}
+	f.Fuzz(func(t *testing.T, src string) {
+		prog, err := compileCondition(src)
+		if err != nil {
+			return
+		}
+		_, _ = evalCondition(prog, ev)
+	})
+}
