@@ -21,6 +21,17 @@ func FuzzParse(f *testing.F) {
 			f.Add(data)
 		}
 	}
+	// The shapes of the bombs, just past the limits.
+	for _, bomb := range []string{
+		"stages: " + strings.Repeat("[", MaxDepth+1) + strings.Repeat("]", MaxDepth+1),
+		"stages:\n" + strings.Repeat("- ", MaxDepth+1) + "x\n",
+		"stages: " + strings.Repeat("{a: ", MaxDepth+1) + "1" + strings.Repeat("}", MaxDepth+1),
+		"env:\n" + strings.Repeat("  K: v\n", MaxKeys+1),
+		"\uFEFFstages: [{name: s, actions: [{name: a, run: x}]}]\n",
+		"stages:\n  - name: s\n    actions:\n      - name: a\n        run: |\n          [[[[[[\n",
+	} {
+		f.Add([]byte(bomb))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := Parse("fuzz.yml", data)
 		if err != nil {
