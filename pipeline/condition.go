@@ -28,10 +28,11 @@ const (
 	// made.
 	conditionMemory = 100_000
 	// conditionSteps bounds the iterations of loops (all, any, filter,
-	// ...) and the files changed() looks at, counted before each.
+	// ...) and the files changed() looks at, counted before each, over
+	// all the conditions of one plan.
 	conditionSteps = 100_000
-	// conditionTime bounds an evaluation's wall time, checked at every
-	// step.
+	// conditionTime bounds the wall time of all the conditions of one
+	// plan, checked at every step.
 	conditionTime = time.Second
 	// maxConditionString is the longest string `+` may build.
 	maxConditionString = 8192
@@ -192,10 +193,17 @@ func isNumber(t reflect.Type) bool {
 	return false
 }
 
-// evalCondition runs a compiled condition for an event within its
-// memory, step and time budgets.
-func evalCondition(prog *vm.Program, ev Event) (bool, error) {
-	m := &meter{deadline: time.Now().Add(conditionTime)}
+// newMeter starts the step and time budget of one plan: every condition
+// of a pipeline spends from it, so fifty stages cannot take fifty times
+// as long.
+func newMeter() *meter { return &meter{deadline: time.Now().Add(conditionTime)} }
+
+// evalCondition runs a compiled condition for an event within its memory
+// budget and what is left of m's steps and time.
+func evalCondition(prog *vm.Program, ev Event, m *meter) (bool, error) {
+	if err := m.spend(0); err != nil {
+		return false, err
+	}
 	machine := vm.VM{MemoryBudget: conditionMemory}
 	out, err := machine.Run(prog, newConditionEnv(ev, m))
 	if err != nil {

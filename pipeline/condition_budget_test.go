@@ -44,6 +44,35 @@ func TestConditionRefusedAtValidate(t *testing.T) {
 }
 
 // What conditions are for still works.
+// The budget is the plan's: many stages each spending most of a budget
+// of their own add up to no more than one.
+func TestConditionBudgetSharedByStages(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("stages:\n")
+	for i := range MaxStages {
+		fmt.Fprintf(&b, "  - name: s%d\n    if: 'let r = 1..9000; all(r, true) && all(r, true)'\n    actions: [{ name: a, run: 'true' }]\n", i)
+	}
+	p, err := Parse("p.yml", []byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := Decide(p, pushTo("main"))
+	// Each stage spends 18,000 of the 100,000 steps: five run, the rest
+	// fail for want of budget.
+	ran, failed := 0, 0
+	for _, sp := range plan.Stages {
+		switch {
+		case sp.Run:
+			ran++
+		case sp.Failed && strings.Contains(sp.Reason, "budget"):
+			failed++
+		}
+	}
+	if ran != 5 || failed != MaxStages-5 {
+		t.Fatalf("%d stages ran and %d failed for want of budget; want 5 and %d", ran, failed, MaxStages-5)
+	}
+}
+
 func TestConditionAllowed(t *testing.T) {
 	ev := pushTo("release/1", "src/a.go", "docs/b.md")
 	tests := []struct {

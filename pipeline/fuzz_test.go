@@ -135,6 +135,6 @@ func FuzzCondition(f *testing.F) {
 		if err != nil {
 			return
 		}
-		_, _ = evalCondition(prog, ev)
+		_, _ = evalCondition(prog, ev, newMeter())
 	})
 }

@@ -49,14 +49,15 @@ func Decide(p *Pipeline, ev Event) Plan {
 		return plan
 	}
 	plan.Reason = why
+	m := newMeter()
 	for _, s := range p.Stages {
-		plan.Stages = append(plan.Stages, planStage(s, ev))
+		plan.Stages = append(plan.Stages, planStage(s, ev, m))
 	}
 	return plan
 }
 
 // planStage evaluates a stage's `if:` for a run that has started.
-func planStage(s *Stage, ev Event) StagePlan {
+func planStage(s *Stage, ev Event, m *meter) StagePlan {
 	sp := StagePlan{Stage: s}
 	src := displayCondition(s.If)
 	prog := s.cond
@@ -77,7 +78,7 @@ func planStage(s *Stage, ev Event) StagePlan {
 		// but no source; still say which kind of thing decided.
 		src = "(compiled condition)"
 	}
-	ok, err := evalCondition(prog, ev)
+	ok, err := evalCondition(prog, ev, m)
 	switch {
 	case err != nil:
 		sp.Failed = true
