@@ -60,7 +60,7 @@ type PullRequestTrigger struct {
 type Stage struct {
 	Name string `yaml:"name" json:"name" jsonschema:"pattern=^[A-Za-z0-9][A-Za-z0-9_.-]*$,maxLength=64,description=Stage name; also the check run name stagegate/<name>."`
 	// If is an expr-lang condition over the event; empty means always.
-	If string `yaml:"if" json:"if,omitempty" jsonschema:"description=expr-lang condition over event, branch, tag, base_branch, sha, pr, actor and changed_files; changed(glob...) tests the changed files."`
+	If string `yaml:"if" json:"if,omitempty" jsonschema:"maxLength=4096,description=expr-lang condition over event, branch, tag, base_branch, sha, pr, actor and changed_files; changed(glob...) tests the changed files."`
 	// Environment makes the stage a deploy to that environment.
 	Environment string `yaml:"environment" json:"environment,omitempty" jsonschema:"description=Deployment environment; makes this a gated deploy stage."`
 	// URL is the deployed environment's address, shown on the deployment.
