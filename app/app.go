@@ -46,6 +46,12 @@ type Options struct {
 	// ShutdownGrace is how long a stop waits for running pipelines before
 	// cancelling them (default 30s).
 	ShutdownGrace time.Duration
+	// LogCap is how many bytes of one attempt's log are stored (default
+	// DefaultLogCap).
+	LogCap int64
+	// FreeSpace measures the space available in a directory; statfs by
+	// default.
+	FreeSpace func(dir string) (uint64, error)
 }
 
 // App is a configured stagegate server.
@@ -124,7 +130,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*App, error) {
 	}
 	a.reg.MustRegister(&queueDepthCollector{q: a.queue, desc: queueDepthDesc})
 	a.ingest = newBatchIngester(db, a.queue, &a.log)
-	hook := &webhookHandler{secret: cfg.WebhookSecret, ingest: a.ingest, metrics: a.metrics}
+	hook := &webhookHandler{secret: cfg.WebhookSecret, ingest: a.ingest, metrics: a.metrics, inFlight: newByteBudget(maxWebhookBytesInFlight)}
 	a.handler = withLogger(opts.Logger, routes(hook, db, a.reg))
 	return a, nil
 }
@@ -183,5 +189,20 @@ const cancelGrace = 30 * time.Second
 // maxWaitingRuns is how many runs may wait at deploy gates beside those
 // executing.
 const maxWaitingRuns = 64
+
+// logPolicy is how much of each run's logs is stored.
+func (a *App) logPolicy() *logPolicy {
+	p := &logPolicy{cap: a.opts.LogCap, minFree: a.cfg.MinFreeSpace, dataDir: a.cfg.DataDir, freeSpace: a.opts.FreeSpace}
+	if p.cap <= 0 {
+		p.cap = DefaultLogCap
+	}
+	if p.freeSpace == nil {
+		p.freeSpace = statfsFree
+	}
+	if p.minFree == 0 {
+		p.freeSpace = nil
+	}
+	return p
+}
 
 func workspaceRoot(cfg Config) string { return filepath.Join(cfg.DataDir, "workspaces") }

@@ -53,6 +53,7 @@ func (a *App) startBackground(ctx context.Context) {
 		defer t.Stop()
 		for {
 			a.pruneArtifacts(ctx)
+			a.pruneExpired(ctx, time.Now())
 			if err := a.resendConclusions(ctx); err != nil {
 				logger(ctx).Warn().Err(err).Msg("send missed check conclusions")
 			}
@@ -198,6 +199,22 @@ func missedDeliveries(ctx context.Context, client *github.Client, cutoff time.Ti
 // artifactRetention is how long a run's artifacts are kept: long enough
 // to re-run a stage or deploy later, bounded so a volume does not fill.
 const artifactRetention = 14 * 24 * time.Hour
+
+// pruneExpired deletes the log lines and processed deliveries older than
+// the retention.
+func (a *App) pruneExpired(ctx context.Context, now time.Time) {
+	keep := a.cfg.Retention
+	if keep <= 0 {
+		keep = DefaultRetention
+	}
+	lines, deliveries, err := a.db.PruneBefore(ctx, now.Add(-keep))
+	if err != nil {
+		logger(ctx).Warn().Err(err).Msg("prune expired log lines and deliveries")
+	}
+	if lines > 0 || deliveries > 0 {
+		logger(ctx).Info().Int64("log_lines", lines).Int64("deliveries", deliveries).Dur("retention", keep).Msg("pruned expired records")
+	}
+}
 
 // pruneArtifacts removes the artifact stores of runs older than the
 // retention.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // Config is what `stagegate serve` needs to run. Every field comes from a
@@ -26,7 +27,20 @@ type Config struct {
 	DataDir string
 	// PublicURL is where the app is reachable, for links on checks.
 	PublicURL string
+	// Retention is how long log lines and deliveries are kept; zero means
+	// DefaultRetention.
+	Retention time.Duration
+	// MinFreeSpace is the free space of DataDir, in bytes, below which
+	// log lines are not stored (webhooks still are); zero means no floor.
+	MinFreeSpace uint64
 }
+
+// DefaultRetention is how long log lines and deliveries are kept.
+const DefaultRetention = 30 * 24 * time.Hour
+
+// minRetention keeps deliveries for as long as duplicates are looked for
+// and failed ones redelivered.
+const minRetention = 24 * time.Hour
 
 // SettingError names the flag and environment variable of a bad
 // setting, so that a failed start-up says in one line what to fix.
@@ -84,6 +98,9 @@ func (c *Config) Validate() error {
 		if err := checkURL(c.PublicURL); err != nil {
 			return &SettingError{"public-url", "STAGEGATE_PUBLIC_URL", err.Error()}
 		}
+	}
+	if c.Retention != 0 && c.Retention < minRetention {
+		return &SettingError{"retention", "STAGEGATE_RETENTION", fmt.Sprintf("must be at least 24h: deliveries of the last day are needed to tell duplicates, not %v", c.Retention)}
 	}
 	if !strings.HasPrefix(c.Database, "sqlite://") {
 		return &SettingError{"database", "STAGEGATE_DATABASE", fmt.Sprintf("must be sqlite://PATH, not %q", c.Database)}

@@ -1,6 +1,10 @@
 package app
 
-import "context"
+import (
+	"context"
+	"strings"
+	"time"
+)
 
 // DeliveryResult is what processing a delivery came to, and whether it
 // has been processed; for tests that must wait for one delivery before
@@ -41,3 +45,30 @@ func (a *App) DeliveryStored(ctx context.Context, guid string) bool {
 	_, err := a.db.GetDelivery(ctx, guid)
 	return err == nil
 }
+
+// StoredLog is what the store holds of the log lines of every run: how
+// many lines, their bytes, and the texts in order.
+func (a *App) StoredLog(ctx context.Context) (n int, size int64, texts []string, err error) {
+	rows, err := a.db.SQL().QueryContext(ctx, `SELECT line FROM log_lines ORDER BY run_id, seq`)
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return 0, 0, nil, err
+		}
+		n++
+		size += int64(len(s))
+		texts = append(texts, s)
+	}
+	return n, size, texts, rows.Err()
+}
+
+// PruneExpiredAt runs the background's pruning of expired records as if
+// it were now.
+func (a *App) PruneExpiredAt(ctx context.Context, now time.Time) { a.pruneExpired(ctx, now) }
+
+// DBPath is the SQLite file of the app's database.
+func (a *App) DBPath() string { return strings.TrimPrefix(a.cfg.Database, "sqlite://") }

@@ -13,26 +13,40 @@ const logBatch = 256
 
 // recorder writes a run's progress to the store: stages, action attempts
 // and log lines. Observe hands events to a goroutine, so the engine waits
-// on the database only when the buffer is full.
+// on the database only when the buffer is full. Each attempt's log is
+// stored up to the cap of its logPolicy, its head and its tail, and not
+// at all while the data dir is short of space.
 type recorder struct {
 	db    *store.DB
 	runID string
 	// positions of the stages, for the stage rows.
 	positions map[string]int
+	policy    *logPolicy
+	// notes receives what the recorder has to say about the logs (a cut,
+	// a full disk), to be shown on the checks; nil drops them.
+	notes engine.Observer
+
+	// admitted is Observe's account of each attempt's log; space is its
+	// view of the data dir's free space.
+	admitted map[logKey]*admittedLog
+	space    spaceWatch
 
 	events chan recorded
 	done   sync.WaitGroup
 }
 
 // recorded is an event for the writer; written, when not nil, is closed
-// once the event is in the store.
+// once the event is in the store. cutNote marks the line after which an
+// attempt's log is kept as a tail only.
 type recorded struct {
 	e       engine.Event
 	written chan struct{}
+	cutNote bool
 }
 
-func newRecorder(db *store.DB, runID string, positions map[string]int) *recorder {
-	return &recorder{db: db, runID: runID, positions: positions, events: make(chan recorded, 1024)}
+func newRecorder(db *store.DB, runID string, positions map[string]int, policy *logPolicy, notes engine.Observer) *recorder {
+	return &recorder{db: db, runID: runID, positions: positions, policy: policy, notes: notes,
+		admitted: make(map[logKey]*admittedLog), events: make(chan recorded, 1024)}
 }
 
 // Start runs the writer until Close.
@@ -48,13 +62,19 @@ func (r *recorder) Start(ctx context.Context) {
 // before Observe returns, so before the next stage starts: a process that
 // dies later resumes after it, with its outputs and artifacts.
 func (r *recorder) Observe(e engine.Event) {
-	if _, ok := e.(engine.StageFinished); !ok {
-		r.events <- recorded{e: e}
+	switch e := e.(type) {
+	case engine.LogLine:
+		r.admit(e)
+		return
+	case engine.ActionFinished:
+		r.finishLog(e)
+	case engine.StageFinished:
+		written := make(chan struct{})
+		r.events <- recorded{e: e, written: written}
+		<-written
 		return
 	}
-	written := make(chan struct{})
-	r.events <- recorded{e: e, written: written}
-	<-written
+	r.events <- recorded{e: e}
 }
 
 // Close waits until every event observed has been written.
@@ -63,29 +83,25 @@ func (r *recorder) Close() {
 	r.done.Wait()
 }
 
-func (r *recorder) write(ctx context.Context) {
-	var lines []store.LogLine
-	flush := func() {
-		if len(lines) == 0 {
-			return
-		}
-		if err := r.db.AppendLogLines(ctx, lines); err != nil {
-			logger(ctx).Error().Err(err).Str(logKeyRun, r.runID).Msg("store log lines")
-		}
-		lines = lines[:0]
+func (r *recorder) note(e engine.Event) {
+	if r.notes != nil {
+		r.notes.Observe(e)
 	}
+}
+
+func (r *recorder) write(ctx context.Context) {
+	w := newLogWriter(r.db, r.runID, r.policy)
 	for ev := range r.events {
 		e := ev.e
 		if l, ok := e.(engine.LogLine); ok {
-			lines = append(lines, store.LogLine{RunID: r.runID, Stage: l.Stage, Action: l.Action, Attempt: l.Attempt,
-				Rollback: l.Rollback, Stream: string(l.Stream), Time: l.Time, Text: l.Text})
+			w.add(l, ev.cutNote)
 			// Write when the batch is full or the engine has gone quiet.
-			if len(lines) >= logBatch || len(r.events) == 0 {
-				flush()
+			if w.pending() >= logBatch || len(r.events) == 0 {
+				w.flush(ctx)
 			}
 			continue
 		}
-		flush()
+		w.flush(ctx)
 		if err := r.record(ctx, e); err != nil {
 			logger(ctx).Error().Err(err).Str(logKeyRun, r.runID).Msg("store run progress")
 		}
@@ -93,7 +109,7 @@ func (r *recorder) write(ctx context.Context) {
 			close(ev.written)
 		}
 	}
-	flush()
+	w.flush(ctx)
 }
 
 func (r *recorder) record(ctx context.Context, e engine.Event) error {

@@ -170,7 +170,7 @@ func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Clie
 	// The reporter outlives a cancelled run: cancelled checks must still
 	// be concluded. Close bounds it.
 	reporter.Start(context.WithoutCancel(ctx))
-	rec := newRecorder(a.db, run.ID, positions)
+	rec := newRecorder(a.db, run.ID, positions, a.logPolicy(), reporter)
 	rec.Start(context.WithoutCancel(ctx))
 
 	tmp := filepath.Join(a.cfg.DataDir, "tmp", run.ID)

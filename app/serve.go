@@ -51,7 +51,7 @@ func Serve(ctx context.Context, cfg Config, opts Options) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	handler := &swappable{}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second}
+	srv := newHTTPServer(handler)
 	served := make(chan error, 1)
 	if setupMode != nil {
 		handler.set(withLogger(opts.Logger, setupMode.handler()))
@@ -89,6 +89,21 @@ func Serve(ctx context.Context, cfg Config, opts Options) error {
 		err = nil
 	}
 	return errors.Join(err, shutdown(srv, a, opts))
+}
+
+// newHTTPServer bounds what a client can make the server hold: headers
+// must arrive within 10 s and stay under 64 KB (GitHub's are a few KB),
+// a request, body included, within 30 s (a 25 MB delivery at under 1
+// MB/s is no sender GitHub has), and an idle connection is closed.
+func newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
 }
 
 // shutdown stops accepting requests, then stops the app, if any, giving

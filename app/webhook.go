@@ -18,6 +18,11 @@ import (
 // maxWebhookBody is GitHub's own cap on a delivery's payload.
 const maxWebhookBody = 25 << 20
 
+// maxWebhookBytesInFlight bounds the bodies being read, not yet
+// authenticated, across the whole server: anyone can send them, and
+// each may be 25 MB.
+const maxWebhookBytesInFlight = 64 << 20
+
 // Delivery is one webhook as received, before any processing.
 type Delivery struct {
 	GUID           string
@@ -56,6 +61,9 @@ type webhookHandler struct {
 	secret  []byte
 	ingest  Ingester
 	metrics *metrics
+	// inFlight is taken for every byte of a body read before its
+	// signature is checked.
+	inFlight *byteBudget
 }
 
 // payloadHeader is the part of every payload the handler reads.
@@ -78,13 +86,21 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // serve answers the delivery and returns the result for the metrics.
 func (h *webhookHandler) serve(w http.ResponseWriter, r *http.Request, event string) string {
 	log := zerolog.Ctx(r.Context())
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			http.Error(w, "payload larger than 25 MB", http.StatusRequestEntityTooLarge)
-			return "too_large"
-		}
+	body, taken, err := h.readBody(r)
+	// Once the signature is checked the bytes are no longer anyone's:
+	// they are GitHub's delivery or garbage.
+	defer h.inFlight.give(taken)
+	switch {
+	case errors.Is(err, errTooLarge):
+		http.Error(w, "payload larger than 25 MB", http.StatusRequestEntityTooLarge)
+		return "too_large"
+	case errors.Is(err, errBusy):
+		// GitHub does not retry by itself; the catch-up of missed
+		// deliveries asks for it again.
+		w.Header().Set("Retry-After", "10")
+		http.Error(w, "too many deliveries being received; try again later", http.StatusServiceUnavailable)
+		return "busy"
+	case err != nil:
 		http.Error(w, "cannot read body", http.StatusBadRequest)
 		return "bad_request"
 	}

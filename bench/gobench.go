@@ -64,7 +64,7 @@ func benchApp() ([]row, error) {
 	if err != nil {
 		return nil, err
 	}
-	rss, err := goBench("./cmd/stagegate/", "BenchmarkServeRSS", "1x")
+	rss, err := goBench("./cmd/stagegate/", "BenchmarkServeRSS|BenchmarkWebhookFloodRSS", "1x")
 	if err != nil {
 		return nil, err
 	}
@@ -81,6 +81,8 @@ func benchApp() ([]row, error) {
 		row{"RSS of stagegate serve, idle", fmt.Sprintf("%.1f MB", mem["idle-MB"]), "<= 40 MB", verdict(mem["idle-MB"] <= 40)},
 		row{"RSS with 200 runs queued", fmt.Sprintf("%.1f MB", mem["queued200-MB"]), "<= 150 MB", verdict(mem["queued200-MB"] <= 150)},
 	)
+	flood := rss["BenchmarkWebhookFloodRSS"]["flood-peak-MB"]
+	rows = append(rows, row{"peak RSS, 40 x 25 MB unsigned webhooks at once", fmt.Sprintf("%.1f MB", flood), "<= 150 MB", verdict(flood <= 150)})
 	for _, n := range []int{1, 3, 10} {
 		m := calls[fmt.Sprintf("BenchmarkCallsPerRun/stages=%d", n)]
 		rows = append(rows, row{fmt.Sprintf("GitHub calls per run of %d stages", n), fmt.Sprintf("%.0f", m["calls/run"]),

@@ -64,7 +64,10 @@ func Explain(w io.Writer, ev pipeline.Event, plan pipeline.Plan) {
 	t.addText("STAGE", "WOULD", "WHY")
 	for _, sp := range plan.Stages {
 		would, why := "run", ""
-		if !sp.Run {
+		switch {
+		case sp.Failed:
+			would, why = "fail", sp.Reason
+		case !sp.Run:
 			would, why = "skip", sp.Reason
 		}
 		if sp.Run && sp.Stage.Deploy() {

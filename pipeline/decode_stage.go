@@ -24,6 +24,12 @@ func (d *decoder) stages(n *node) []*Stage {
 	if len(items) == 0 {
 		d.errs.add(n.pos, "the pipeline must have at least one stage")
 	}
+	if len(items) > MaxStages {
+		// Each stage costs API calls on every push: refuse the file
+		// rather than decode a thousand stages.
+		d.errs.add(items[MaxStages].pos, "a pipeline may have at most %d stages; this is stage %d of %d", MaxStages, MaxStages+1, len(items))
+		return nil
+	}
 	var stages []*Stage
 	byName := make(map[string]named)
 	byEnv := make(map[string]named)
@@ -94,7 +100,22 @@ func (d *decoder) stage(n *node, index int) (*Stage, *node) {
 	if pr, ok := f["on_failure"]; ok {
 		s.OnFailure = d.actions(pr.value, `"on_failure"`, where, actionNames)
 	}
+	d.countActions(f, where)
 	return s, nameNode
+}
+
+// countActions reports a stage with more than MaxActions actions,
+// on_failure included, at the first one too many.
+func (d *decoder) countActions(f fields, where string) {
+	var items []*node
+	for _, key := range []string{"actions", "on_failure"} {
+		if pr, ok := f[key]; ok && pr.value.kind == kindList {
+			items = append(items, pr.value.items...)
+		}
+	}
+	if len(items) > MaxActions {
+		d.errs.add(items[MaxActions].pos, "%s has %d actions; a stage may have at most %d, on_failure included", where, len(items), MaxActions)
+	}
 }
 
 // name decodes a stage or action name.

@@ -21,6 +21,17 @@ func FuzzParse(f *testing.F) {
 			f.Add(data)
 		}
 	}
+	// The shapes of the bombs, just past the limits.
+	for _, bomb := range []string{
+		"stages: " + strings.Repeat("[", MaxDepth+1) + strings.Repeat("]", MaxDepth+1),
+		"stages:\n" + strings.Repeat("- ", MaxDepth+1) + "x\n",
+		"stages: " + strings.Repeat("{a: ", MaxDepth+1) + "1" + strings.Repeat("}", MaxDepth+1),
+		"env:\n" + strings.Repeat("  K: v\n", MaxKeys+1),
+		"\uFEFFstages: [{name: s, actions: [{name: a, run: x}]}]\n",
+		"stages:\n  - name: s\n    actions:\n      - name: a\n        run: |\n          [[[[[[\n",
+	} {
+		f.Add([]byte(bomb))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := Parse("fuzz.yml", data)
 		if err != nil {
@@ -99,4 +110,31 @@ func dump(p *Pipeline) string {
 		}
 	}
 	return b.String()
+}
+
+// FuzzCondition checks that compiling any `if:` never panics, and that
+// whatever compiles evaluates, within its budgets, to a bool or an error.
+func FuzzCondition(f *testing.F) {
+	for _, seed := range []string{
+		`branch == "main"`,
+		`changed("src/**", "!**/*.md") && pr > 0`,
+		`any(changed_files, # matches "^docs/")`,
+		`let r = 1..3000; all(r, all(r, true))`,
+		`let a = "ab"; let b = a + a; b + b == ""`,
+		`repeat(repeat("ab", 100000), 100000) == ""`,
+		`map(1..10, #) == []`,
+		`get(["x"], 0) + get(["y"], 0) == "xy"`,
+		`len(1..1000000000) > 0`,
+		`(((((pr))))) == 1`,
+	} {
+		f.Add(seed)
+	}
+	ev := Event{Kind: EventPullRequest, Branch: "feature/x", BaseBranch: "main", PR: 7, ChangedFiles: []string{"src/a.go", "docs/b.md"}}
+	f.Fuzz(func(t *testing.T, src string) {
+		prog, err := compileCondition(src)
+		if err != nil {
+			return
+		}
+		_, _ = evalCondition(prog, ev, newMeter())
+	})
 }

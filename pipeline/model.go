@@ -34,7 +34,7 @@ type Pipeline struct {
 	// a policy stricter, never looser.
 	Environments map[string]*EnvironmentPolicy `yaml:"environments" json:"environments,omitempty" jsonschema:"description=Deploy policy of each environment: approval, deployers, branches and tags, required checks and secrets. Counted from the default branch's file; a commit's own can only make it stricter."`
 	// Stages run in order; the first failed stage stops the run.
-	Stages []*Stage `yaml:"stages" json:"stages" jsonschema:"minItems=1,description=Stages in the order they run."`
+	Stages []*Stage `yaml:"stages" json:"stages" jsonschema:"minItems=1,maxItems=50,description=Stages in the order they run (at most 50)."`
 
 	// File is the path the pipeline was read from, for messages.
 	File string `yaml:"-" json:"-"`
@@ -65,7 +65,7 @@ type PullRequestTrigger struct {
 type Stage struct {
 	Name string `yaml:"name" json:"name" jsonschema:"pattern=^[A-Za-z0-9][A-Za-z0-9_.-]*$,maxLength=64,description=Stage name; also the check run name stagegate/<name>."`
 	// If is an expr-lang condition over the event; empty means always.
-	If string `yaml:"if" json:"if,omitempty" jsonschema:"description=expr-lang condition over event, branch, tag, base_branch, sha, pr, actor and changed_files; changed(glob...) tests the changed files."`
+	If string `yaml:"if" json:"if,omitempty" jsonschema:"maxLength=4096,description=expr-lang condition over event, branch, tag, base_branch, sha, pr, actor and changed_files; changed(glob...) tests the changed files."`
 	// Environment makes the stage a deploy to that environment.
 	Environment string `yaml:"environment" json:"environment,omitempty" jsonschema:"description=Deployment environment; makes this a gated deploy stage."`
 	// URL is the deployed environment's address, shown on the deployment.
@@ -76,7 +76,7 @@ type Stage struct {
 	// every check on the commit.
 	Require []string          `yaml:"require" json:"require,omitempty" jsonschema:"description=Names of the checks and commit statuses the deploy waits for; each must be present and pass. Without it every check on the commit must pass (deploy stages only)."`
 	Env     map[string]string `yaml:"env" json:"env,omitempty" jsonschema:"description=Environment variables for this stage's actions."`
-	Actions []*Action         `yaml:"actions" json:"actions" jsonschema:"minItems=1,description=Actions; those with the same run_order run in parallel."`
+	Actions []*Action         `yaml:"actions" json:"actions" jsonschema:"minItems=1,maxItems=100,description=Actions; those with the same run_order run in parallel. A stage has at most 100 actions, on_failure included."`
 	// OnFailure runs when the stage fails, to roll back.
 	OnFailure []*Action `yaml:"on_failure" json:"on_failure,omitempty" jsonschema:"description=Actions run when the stage fails, such as a rollback."`
 

@@ -78,6 +78,8 @@ type converter struct {
 	// open holds anchors whose value is being converted, to tell an
 	// alias to itself from an undefined one.
 	open map[string]int
+	// depth is how many collections enclose the node being converted.
+	depth int
 }
 
 func newConverter(errs *errorList) *converter {
@@ -94,6 +96,18 @@ func tokenPos(tk *token.Token, fallback Pos) Pos {
 // convert converts n; fallback is the position used for a node without a
 // token of its own, such as an implicit null.
 func (c *converter) convert(n ast.Node, fallback Pos) *node {
+	switch n.(type) {
+	case *ast.MappingNode, *ast.MappingValueNode, *ast.SequenceNode:
+		// The raw scan before parsing bounds the parser's cost; this is
+		// the exact rule, said where it is broken.
+		c.depth++
+		defer func() { c.depth-- }()
+		if c.depth > MaxDepth {
+			p := tokenPos(n.GetToken(), fallback)
+			c.errs.add(p, "nesting deeper than %d levels; a pipeline file may nest at most %d", MaxDepth, MaxDepth)
+			return &node{kind: kindBad, pos: p}
+		}
+	}
 	switch n := n.(type) {
 	case nil:
 		return &node{kind: kindNull, pos: fallback}

@@ -1,8 +1,10 @@
 package pipeline
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -14,7 +16,13 @@ import (
 // ParseFile reads and parses a pipeline file. A file that cannot be read
 // yields the read error, wrapped; a file with problems yields Errors.
 func ParseFile(path string) (*Pipeline, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read pipeline: %w", err)
+	}
+	defer f.Close()
+	// One byte more than the limit is enough to tell that it is over.
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+int64(len(utf8BOM))+1))
 	if err != nil {
 		return nil, fmt.Errorf("read pipeline: %w", err)
 	}
@@ -26,6 +34,19 @@ func ParseFile(path string) (*Pipeline, error) {
 // the position of the key or value at fault.
 func Parse(file string, data []byte) (*Pipeline, error) {
 	errs := newErrorList(file)
+	data = bytes.TrimPrefix(data, utf8BOM)
+	if len(data) > MaxFileSize {
+		errs.add(Pos{Line: 1, Col: 1}, "the file is %d bytes; a pipeline file may be at most %d (1 MB)", len(data), MaxFileSize)
+		return nil, errs.err()
+	}
+	switch p, tooDeep, tooMany := depthScan(data, MaxDepth); {
+	case tooDeep:
+		errs.add(p, "nesting deeper than %d levels; a pipeline file may nest at most %d", MaxDepth, MaxDepth)
+		return nil, errs.err()
+	case tooMany:
+		errs.add(p, "a mapping may hold at most %d keys; this is one more", MaxKeys)
+		return nil, errs.err()
+	}
 	root := parseYAML(errs, data)
 	if root == nil {
 		return nil, errs.err()

@@ -20,6 +20,10 @@ type Plan struct {
 type StagePlan struct {
 	Stage *Stage
 	Run   bool
+	// Failed is set when the stage's `if:` could not be decided: the
+	// stage fails with Reason rather than being skipped, so that a broken
+	// condition is never mistaken for a false one.
+	Failed bool
 	// Reason says why a stage does not run, for people: for example
 	// `skipped: if branch == "main" was false on branch feature/x`. For a
 	// stage that runs it names the `if:` that held, and is empty when the
@@ -45,14 +49,15 @@ func Decide(p *Pipeline, ev Event) Plan {
 		return plan
 	}
 	plan.Reason = why
+	m := newMeter()
 	for _, s := range p.Stages {
-		plan.Stages = append(plan.Stages, planStage(s, ev))
+		plan.Stages = append(plan.Stages, planStage(s, ev, m))
 	}
 	return plan
 }
 
 // planStage evaluates a stage's `if:` for a run that has started.
-func planStage(s *Stage, ev Event) StagePlan {
+func planStage(s *Stage, ev Event, m *meter) StagePlan {
 	sp := StagePlan{Stage: s}
 	src := displayCondition(s.If)
 	prog := s.cond
@@ -63,7 +68,8 @@ func planStage(s *Stage, ev Event) StagePlan {
 		}
 		var err error
 		if prog, err = compileCondition(s.If); err != nil {
-			sp.Reason = fmt.Sprintf("skipped: if `%s` is invalid: %s", src, conditionErrText(err))
+			sp.Failed = true
+			sp.Reason = fmt.Sprintf("failed: if `%s` is invalid: %s", src, conditionErrText(err))
 			return sp
 		}
 	}
@@ -72,10 +78,11 @@ func planStage(s *Stage, ev Event) StagePlan {
 		// but no source; still say which kind of thing decided.
 		src = "(compiled condition)"
 	}
-	ok, err := evalCondition(prog, ev)
+	ok, err := evalCondition(prog, ev, m)
 	switch {
 	case err != nil:
-		sp.Reason = fmt.Sprintf("skipped: if `%s` failed on %s: %s", src, ev.Describe(), conditionErrText(err))
+		sp.Failed = true
+		sp.Reason = fmt.Sprintf("failed: if `%s` could not be evaluated on %s: %s", src, ev.Describe(), conditionErrText(err))
 	case !ok:
 		sp.Reason = fmt.Sprintf("skipped: if `%s` was false on %s", src, ev.Describe())
 	default:

@@ -343,6 +343,7 @@ func TestDecideStages(t *testing.T) {
 		// prefix compares only the start of the reason, for error
 		// messages whose wording belongs to expr.
 		prefix bool
+		failed bool
 	}{
 		{name: "no if", cond: "", ev: pushTo("feature/x"), run: true, reason: ""},
 		{name: "blank if", cond: " \n", ev: pushTo("feature/x"), run: true, reason: ""},
@@ -398,15 +399,15 @@ func TestDecideStages(t *testing.T) {
 		},
 		{
 			name: "runtime error", cond: `changed_files[0] == "go.mod"`, ev: withChanged(pushTo("main"), []string{}), run: false,
-			reason: "skipped: if `changed_files[0] == \"go.mod\"` failed on branch main: ", prefix: true,
+			reason: "failed: if `changed_files[0] == \"go.mod\"` could not be evaluated on branch main: ", prefix: true, failed: true,
 		},
 		{
 			name: "unknown name", cond: `nosuch == 1`, ev: pushTo("main"), run: false,
-			reason: "skipped: if `nosuch == 1` is invalid: ", prefix: true,
+			reason: "failed: if `nosuch == 1` is invalid: ", prefix: true, failed: true,
 		},
 		{
 			name: "not a bool", cond: `pr + 1`, ev: pushTo("main"), run: false,
-			reason: "skipped: if `pr + 1` is invalid: ", prefix: true,
+			reason: "failed: if `pr + 1` is invalid: ", prefix: true, failed: true,
 		},
 	}
 	for _, tt := range tests {
@@ -422,8 +423,8 @@ func TestDecideStages(t *testing.T) {
 				// The error must be named, on one line.
 				ok = strings.HasPrefix(sp.Reason, tt.reason) && len(sp.Reason) > len(tt.reason) && !strings.Contains(sp.Reason, "\n")
 			}
-			if sp.Stage != s || sp.Run != tt.run || !ok {
-				t.Errorf("stage plan = {%v %q}, want {%v %q} (prefix %v)", sp.Run, sp.Reason, tt.run, tt.reason, tt.prefix)
+			if sp.Stage != s || sp.Run != tt.run || sp.Failed != tt.failed || !ok {
+				t.Errorf("stage plan = {%v %v %q}, want {%v %v %q} (prefix %v)", sp.Run, sp.Failed, sp.Reason, tt.run, tt.failed, tt.reason, tt.prefix)
 			}
 		})
 	}
@@ -438,8 +439,8 @@ func TestDecideErrorReasons(t *testing.T) {
 		stageIf("runtime", `changed_files[0] == "go.mod"`),
 	), ev)
 	want := []string{
-		"skipped: if `nosuch == 1` is invalid: unknown name nosuch (1:1)",
-		"skipped: if `changed_files[0] == \"go.mod\"` failed on branch main: index out of range: 0 (array length is 0) (1:14)",
+		"failed: if `nosuch == 1` is invalid: unknown name nosuch (1:1)",
+		"failed: if `changed_files[0] == \"go.mod\"` could not be evaluated on branch main: index out of range: 0 (array length is 0) (1:14)",
 	}
 	for i, w := range want {
 		if got.Stages[i].Reason != w {

@@ -6,9 +6,11 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
@@ -25,7 +27,7 @@ type serveSetting struct {
 }
 
 func newServeCmd() *cobra.Command {
-	var addr, appID, keyFile, secret, githubURL, database, dataDir, publicURL, logLevel, grace string
+	var addr, appID, keyFile, secret, githubURL, database, dataDir, publicURL, logLevel, grace, retention, minFree string
 	settings := []serveSetting{
 		{"addr", "STAGEGATE_ADDR", "listen address", ":8080", &addr},
 		{"app-id", "STAGEGATE_APP_ID", "GitHub App id", "", &appID},
@@ -37,6 +39,8 @@ func newServeCmd() *cobra.Command {
 		{"public-url", "STAGEGATE_PUBLIC_URL", "where the app is reachable, for links", "", &publicURL},
 		{"log-level", "STAGEGATE_LOG_LEVEL", "debug, info, warn or error", "info", &logLevel},
 		{"shutdown-grace", "STAGEGATE_SHUTDOWN_GRACE", "on SIGTERM, how long running pipelines may finish before they are stopped and queued again", "30s", &grace},
+		{"retention", "STAGEGATE_RETENTION", "how long log lines and webhook deliveries are kept, such as 30d or 72h (at least 24h)", "30d", &retention},
+		{"min-free-space", "STAGEGATE_MIN_FREE_SPACE", "free space in the data dir below which logs are no longer stored (webhooks still are), such as 1GB; 0 for no floor", "1GB", &minFree},
 	}
 	sandbox := sandboxFlags{serve: true}
 	cmd := &cobra.Command{
@@ -66,10 +70,19 @@ are read from STAGEGATE_SECRET_<NAME> variables.`,
 			if err != nil || shutdownGrace <= 0 {
 				return usageError(&app.SettingError{Flag: "shutdown-grace", Env: "STAGEGATE_SHUTDOWN_GRACE", Problem: fmt.Sprintf("must be a positive duration such as 30s, not %q", grace)})
 			}
+			keep, err := parseRetention(retention)
+			if err != nil {
+				return usageError(&app.SettingError{Flag: "retention", Env: "STAGEGATE_RETENTION", Problem: err.Error()})
+			}
+			floor, err := humanize.ParseBytes(minFree)
+			if err != nil {
+				return usageError(&app.SettingError{Flag: "min-free-space", Env: "STAGEGATE_MIN_FREE_SPACE", Problem: fmt.Sprintf("must be a size such as 1GB or 500MB, not %q", minFree)})
+			}
 			log := zerolog.New(cmd.ErrOrStderr()).Level(level).With().Timestamp().Logger()
 			cfg := app.Config{
 				Addr: addr, WebhookSecret: []byte(secret), GitHubURL: githubURL,
 				Database: database, DataDir: dataDir, PublicURL: publicURL,
+				Retention: keep, MinFreeSpace: floor,
 			}
 			if appID != "" {
 				id, err := strconv.ParseInt(appID, 10, 64)
@@ -108,6 +121,20 @@ are read from STAGEGATE_SECRET_<NAME> variables.`,
 	}
 	sandbox.register(cmd.Flags(), string(local.ModeRequired))
 	return cmd
+}
+
+// parseRetention reads a Go duration or a number of days ("30d").
+func parseRetention(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		var n int
+		n, err = strconv.Atoi(days)
+		d = time.Duration(n) * 24 * time.Hour
+	}
+	if err != nil || d < 24*time.Hour {
+		return 0, fmt.Errorf("must be a duration of at least 24h, such as 30d or 72h, not %q", s)
+	}
+	return d, nil
 }
 
 // readPrivateKey reads the PEM from the file, or from

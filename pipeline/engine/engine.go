@@ -255,6 +255,10 @@ func (rs *runState) runStages(ctx context.Context, plans []pipeline.StagePlan) (
 			sr = prev
 		case ctx.Err() != nil:
 			sr = StageResult{Name: st.Name, Status: StatusCancelled, Reason: cancelReason(ctx)}
+		case sp.Failed:
+			// An `if:` that could not be decided fails its stage: taking
+			// it for false would skip a stage nobody meant to skip.
+			sr = StageResult{Name: st.Name, Status: StatusFailure, Reason: sp.Reason}
 		case !sp.Run:
 			sr = StageResult{Name: st.Name, Status: StatusSkipped, Reason: sp.Reason}
 			if sr.Reason == "" {

@@ -111,6 +111,22 @@ func TestStageSkippedByPlan(t *testing.T) {
 	}
 }
 
+// A condition that could not be evaluated fails its stage, and so the
+// run, rather than skipping the stage as if it were false.
+func TestStageFailedByPlan(t *testing.T) {
+	f := newFixture(t)
+	p := pipe(stage("build", act("a", "true")), stage("deploy", act("b", "touch ran")), stage("after", act("c", "true")))
+	plan := planAll(p)
+	plan.Stages[1] = pipeline.StagePlan{Stage: p.Stages[1], Failed: true, Reason: "failed: if `x` could not be evaluated: budget"}
+	res := f.run(t.Context(), p, func(r *engine.Run) { r.Plan = plan })
+	if want := []engine.Status{engine.StatusSuccess, engine.StatusFailure, engine.StatusSkipped}; !slices.Equal(statuses(res), want) {
+		t.Errorf("stage statuses %v, want %v", statuses(res), want)
+	}
+	if res.Status != engine.StatusFailure || res.Stages[1].Reason != plan.Stages[1].Reason {
+		t.Errorf("run %s, failed stage's reason %q", res.Status, res.Stages[1].Reason)
+	}
+}
+
 func TestPreviousResultsAreReused(t *testing.T) {
 	f := newFixture(t)
 	p := pipe(

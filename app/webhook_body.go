@@ -1,0 +1,111 @@
+package app
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+)
+
+var (
+	errTooLarge = errors.New("body over the webhook cap")
+	errBusy     = errors.New("too many webhook bytes in flight")
+)
+
+// byteBudget counts bytes held across concurrent requests; taking never
+// waits, so a flood is refused rather than queued.
+type byteBudget struct {
+	mu        sync.Mutex
+	max, used int64
+}
+
+func newByteBudget(max int64) *byteBudget { return &byteBudget{max: max} }
+
+// take reserves n bytes, or reports that the budget would be exceeded.
+func (b *byteBudget) take(n int64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.used+n > b.max {
+		return false
+	}
+	b.used += n
+	return true
+}
+
+func (b *byteBudget) give(n int64) {
+	if n == 0 {
+		return
+	}
+	b.mu.Lock()
+	b.used -= n
+	b.mu.Unlock()
+}
+
+func (b *byteBudget) held() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.used
+}
+
+// readChunk is how much of a body of unknown length is reserved and read
+// at a time.
+const readChunk = 64 << 10
+
+// readBody reads a delivery's body within the caps and returns it with
+// the bytes it took from the in-flight budget, which the caller gives
+// back. A declared length over the cap, or one the budget cannot hold,
+// is refused before any byte is read; a body without a length is
+// reserved chunk by chunk as it arrives.
+func (h *webhookHandler) readBody(r *http.Request) (body []byte, taken int64, err error) {
+	if n := r.ContentLength; n >= 0 {
+		if n > maxWebhookBody {
+			return nil, 0, errTooLarge
+		}
+		if !h.inFlight.take(n) {
+			return nil, 0, errBusy
+		}
+		body = make([]byte, n)
+		if _, err := io.ReadFull(r.Body, body); err != nil {
+			return nil, n, fmt.Errorf("read body: %w", err)
+		}
+		return body, n, nil
+	}
+	// Chunks, joined at the end: growing one slice would copy the body
+	// over and over.
+	var chunks [][]byte
+	var size int64
+	for {
+		if !h.inFlight.take(readChunk) {
+			return nil, taken, errBusy
+		}
+		taken += readChunk
+		chunk := make([]byte, readChunk)
+		n, err := fill(r.Body, chunk)
+		size += int64(n)
+		chunks = append(chunks, chunk[:n])
+		switch {
+		case size > maxWebhookBody:
+			return nil, taken, errTooLarge
+		case errors.Is(err, io.EOF):
+			return bytes.Join(chunks, nil), taken, nil
+		case err != nil:
+			return nil, taken, fmt.Errorf("read body: %w", err)
+		}
+	}
+}
+
+// fill reads until buf is full or r fails; io.EOF is returned as is, so
+// the end of the body is told apart from a body cut short.
+func fill(r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := r.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
