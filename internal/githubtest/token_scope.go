@@ -23,6 +23,10 @@ func (s *Server) TokenScope(tok string) (TokenScope, bool) {
 	if t == nil {
 		return TokenScope{}, false
 	}
+	return s.tokenScopeLocked(t), true
+}
+
+func (s *Server) tokenScopeLocked(t *token) TokenScope {
 	sc := TokenScope{InstallationID: t.installationID, Permissions: copyPerms(t.permissions)}
 	if t.repos != nil {
 		sc.Repos = []string{}
@@ -33,5 +37,5 @@ func (s *Server) TokenScope(tok string) (TokenScope, bool) {
 		}
 		sort.Strings(sc.Repos)
 	}
-	return sc, true
+	return sc
 }
