@@ -215,9 +215,11 @@ func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Clie
 }
 
 func (a *App) fetch(ctx context.Context, run store.Run) (string, error) {
-	token, _, err := a.gh.Token(ctx, run.InstallationID)
+	// Not the API client's token: git gets one that reads this
+	// repository and nothing else.
+	token, _, err := a.gh.FetchToken(ctx, run.InstallationID, run.Repo)
 	if err != nil {
-		return "", fmt.Errorf("installation token: %w", err)
+		return "", fmt.Errorf("fetch token: %w", err)
 	}
 	return source.Fetch(ctx, source.FetchOptions{
 		Root: workspaceRoot(a.cfg), RunID: run.ID,
