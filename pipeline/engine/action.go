@@ -85,6 +85,8 @@ func (rs *runState) attempt(ctx context.Context, st *pipeline.Stage, a *pipeline
 		Env:    actionEnv(rs.base, st.Env, a.Env, outs, sg),
 		Stdout: stdout,
 		Stderr: stderr,
+		Access: rs.access,
+		Limits: rs.run.Limits,
 	}
 
 	actx, cancel := context.WithTimeoutCause(ctx, a.EffectiveTimeout(), errTimedOut)

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,10 +57,22 @@ type Run struct {
 	// TMPDIR cannot delete another action's outputs. Empty means a new
 	// temporary directory, removed when the run ends.
 	TempDir string
+	// Home is the actions' HOME, made if missing and writable to them.
+	// Empty means the host's HOME, which an isolating runner hides unless
+	// Access names it.
+	Home string
+	// Access adds to what every action may see of the host when the
+	// runner isolates it (runner.Access). The engine itself gives the
+	// workspace, HOME and its scratch directories writable, and the
+	// artifact store read-only: only the engine stores artifacts.
+	Access runner.Access
+	// Limits are every action's resource limits (runner.Limits).
+	Limits runner.Limits
 	// LookupEnv reads the values of pass_env; nil means os.LookupEnv.
 	LookupEnv func(string) (string, bool)
 	// LookupSecret reads the values of the pipeline's secrets; nil means
-	// LookupEnv. PATH, HOME and LANG always come from the host.
+	// LookupEnv. PATH, LANG and (without Home) HOME always come from the
+	// host.
 	LookupSecret func(string) (string, bool)
 	// Secrets are secret variables from the caller, masked in logs.
 	Secrets map[string]string
@@ -100,6 +113,8 @@ type runState struct {
 	workspace     string
 	workspaceReal string // with symlinks resolved, to contain artifact links
 	artifactDir   string
+	home          string // the actions' HOME when the run sets one
+	access        runner.Access
 	tmpDir        string // the actions' TMPDIR
 	outDir        string // output files, apart from TMPDIR so scripts cleaning it do not hit them
 	outSeq        atomic.Int64
@@ -364,6 +379,17 @@ func (rs *runState) setup() (cleanup func(), err error) {
 		}
 	}
 
+	if r.Home != "" {
+		if rs.home, err = filepath.Abs(r.Home); err == nil {
+			err = os.MkdirAll(rs.home, 0o700)
+		}
+		if err != nil {
+			cleanup()
+			return func() {}, fmt.Errorf("home: %w", err)
+		}
+	}
+	rs.access = runAccess(r.Access, rs)
+
 	lookup := r.LookupEnv
 	if lookup == nil {
 		lookup = os.LookupEnv
@@ -372,9 +398,26 @@ func (rs *runState) setup() (cleanup func(), err error) {
 	if secret == nil {
 		secret = lookup
 	}
-	rs.base = baseEnv(r, lookup, secret, rs.tmpDir, rs.masks)
+	rs.base = baseEnv(r, lookup, secret, rs.tmpDir, rs.home, rs.masks)
 	if rs.e.MaxParallel > 0 {
 		rs.sem = make(chan struct{}, rs.e.MaxParallel)
 	}
 	return cleanup, nil
+}
+
+// runAccess is what every action of the run may see: the caller's list
+// and the run's own directories. The artifact store is read-only so that
+// no action rewrites what an earlier stage stored; the engine writes it.
+func runAccess(extra runner.Access, rs *runState) runner.Access {
+	a := runner.Access{
+		Writable: []string{rs.workspace, rs.tmpDir, rs.outDir},
+		ReadOnly: []string{rs.artifactDir},
+		Hidden:   slices.Clone(extra.Hidden),
+	}
+	if rs.home != "" {
+		a.Writable = append(a.Writable, rs.home)
+	}
+	a.Writable = append(a.Writable, extra.Writable...)
+	a.ReadOnly = append(a.ReadOnly, extra.ReadOnly...)
+	return a
 }

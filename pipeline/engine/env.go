@@ -25,14 +25,16 @@ const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 //
 // Secret values are registered with masks even when they are withheld, so
 // that a value that reaches the logs some other way is still hidden.
-func baseEnv(r *Run, lookup, secret func(string) (string, bool), tmpDir string, masks *masker) map[string]string {
+func baseEnv(r *Run, lookup, secret func(string) (string, bool), tmpDir, home string, masks *masker) map[string]string {
 	env := map[string]string{}
 	path, ok := os.LookupEnv("PATH")
 	if !ok || path == "" {
 		path = defaultPath
 	}
 	env["PATH"] = path
-	if home, ok := os.LookupEnv("HOME"); ok {
+	if home != "" {
+		env["HOME"] = home
+	} else if home, ok := os.LookupEnv("HOME"); ok {
 		env["HOME"] = home
 	}
 	lang, ok := os.LookupEnv("LANG")
