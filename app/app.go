@@ -93,7 +93,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*App, error) {
 			return nil, fmt.Errorf("data dir: %w", err)
 		}
 	}
-	db, err := store.Open(ctx, cfg.Database)
+	db, err := store.Open(ctx, cfg.DatabaseURL())
 	if err != nil {
 		return nil, err
 	}
