@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -86,7 +85,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*App, error) {
 	if opts.ShutdownGrace <= 0 {
 		opts.ShutdownGrace = 30 * time.Second
 	}
-	for _, d := range []string{cfg.DataDir, workspaceRoot(cfg), filepath.Join(cfg.DataDir, "artifacts"), filepath.Join(cfg.DataDir, "tmp")} {
+	for _, d := range dataDirs(cfg) {
 		// Workspaces hold checked-out code and artifacts may hold
 		// secrets' products: nobody else on the machine reads them.
 		if err := os.MkdirAll(d, 0o700); err != nil {
@@ -183,5 +182,3 @@ const cancelGrace = 30 * time.Second
 // maxWaitingRuns is how many runs may wait at deploy gates beside those
 // executing.
 const maxWaitingRuns = 64
-
-func workspaceRoot(cfg Config) string { return filepath.Join(cfg.DataDir, "workspaces") }

@@ -23,7 +23,7 @@ var errShuttingDown = errors.New("stagegate is shutting down")
 func (a *App) reconcile(ctx context.Context) error {
 	// Nothing runs yet: whatever is in the scratch directories was left
 	// by a process that died.
-	for _, dir := range []string{workspaceRoot(a.cfg), filepath.Join(a.cfg.DataDir, "tmp")} {
+	for _, dir := range scratchRoots(a.cfg) {
 		if err := emptyDir(dir); err != nil {
 			logger(ctx).Warn().Err(err).Str("dir", dir).Msg("clean up after a previous process")
 		}

@@ -140,6 +140,7 @@ func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Clie
 		plan = withoutDeploys(plan)
 	}
 	owner, name := splitRepo(run.Repo)
+	dirs := a.dirs(run)
 
 	positions := map[string]int{}
 	for i, s := range p.Stages {
@@ -161,8 +162,7 @@ func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Clie
 				}
 				return files.Named(base)
 			},
-			// source.Fetch checks out into Root/RunID.
-			Workspace:  filepath.Join(workspaceRoot(a.cfg), run.ID),
+			Workspace:  dirs.Workspace,
 			OnCheckRun: a.recordCheckRun(ctx, run.ID),
 		})
 	// The reporter outlives a cancelled run: cancelled checks must still
@@ -171,8 +171,7 @@ func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Clie
 	rec := newRecorder(a.db, run.ID, positions)
 	rec.Start(context.WithoutCancel(ctx))
 
-	tmp := filepath.Join(a.cfg.DataDir, "tmp", run.ID)
-	defer os.RemoveAll(tmp)
+	defer os.RemoveAll(dirs.Temp)
 	var workspace string
 	defer func() {
 		if workspace != "" {
@@ -184,7 +183,9 @@ func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Clie
 	e := &engine.Engine{Runner: a.opts.Runner, Observer: observers{reporter, rec}}
 	res = e.Run(ctx, engine.Run{
 		ID: run.ID, Pipeline: p, Plan: plan, Event: ev, Gate: gate.Gate,
-		ArtifactDir: a.artifactDir(run.ID), TempDir: tmp,
+		// HOME and TMPDIR are the run's own, and the run sees none of
+		// the data dir but its own directories.
+		ArtifactDir: dirs.Artifacts, TempDir: dirs.Temp, Home: dirs.Home, Access: a.actionAccess(),
 		LookupEnv: lookupPassEnv, LookupSecret: lookupSecret, WithholdSecrets: run.Fork, Previous: previous,
 		Prepare: func(ctx context.Context) (string, error) {
 			if prevErr != nil {
@@ -222,7 +223,7 @@ func (a *App) fetch(ctx context.Context, run store.Run) (string, error) {
 		return "", fmt.Errorf("fetch token: %w", err)
 	}
 	return source.Fetch(ctx, source.FetchOptions{
-		Root: workspaceRoot(a.cfg), RunID: run.ID,
+		Root: a.dirs(run).Workspaces, RunID: run.ID,
 		CloneURL: cloneURL(a.cfg.GitHubURL, run.Repo), SHA: run.SHA, Token: token,
 	})
 }
@@ -257,10 +258,6 @@ func (a *App) recordCheckRun(ctx context.Context, runID string) func(stage strin
 			logger(ctx).Error().Err(err).Str(logKeyStage, stage).Int64("check_run", id).Msg("record check run id")
 		}
 	}
-}
-
-func (a *App) artifactDir(runID string) string {
-	return filepath.Join(a.cfg.DataDir, "artifacts", runID)
 }
 
 // eventOf rebuilds the event a run was started for.

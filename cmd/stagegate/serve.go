@@ -76,6 +76,7 @@ are read from STAGEGATE_SECRET_<NAME> variables.`,
 				}
 				cfg.AppID = id
 			}
+			cfg.PrivateKeyFile = keyFile
 			if cfg.PrivateKey, err = readPrivateKey(keyFile); err != nil {
 				return usageError(err)
 			}

@@ -124,6 +124,14 @@ func (rs *runState) artifactSource(p string, typ fs.FileMode, warn func(string))
 	return "", false
 }
 
+// ArtifactMode is the mode of a stored artifact whose source had mode m:
+// its permissions without write, for anyone. A stored artifact is what a
+// stage produced; later stages and re-runs read it, and the engine alone
+// replaces it (by rename, which needs no write permission on the file).
+// An isolating runner also shows the store read-only (runner.Access); the
+// mode holds where none does.
+func ArtifactMode(m fs.FileMode) fs.FileMode { return m.Perm() &^ 0o222 }
+
 // storeArtifact copies src to rel in the artifact store. It writes a
 // temporary file and renames it, so a reader never sees half a file, and
 // it holds the store's lock, so that two actions storing the same path do
@@ -160,7 +168,7 @@ func (rs *runState) storeArtifact(src, rel string) (err error) {
 	}
 	// Chmod rather than a create mode: the umask would strip bits, and an
 	// executable must stay executable for the stage that runs it.
-	if err = tmp.Chmod(st.Mode().Perm()); err != nil {
+	if err = tmp.Chmod(ArtifactMode(st.Mode())); err != nil {
 		return fmt.Errorf("store artifact %s: %w", rel, err)
 	}
 	if err = tmp.Close(); err != nil {
