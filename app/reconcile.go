@@ -21,6 +21,7 @@ var errShuttingDown = errors.New("stagegate is shutting down")
 // killed, or its machine stopped), concludes their check runs so none
 // stays in progress forever, and queues each run again as a new run.
 func (a *App) reconcile(ctx context.Context) error {
+	a.moveLegacyDirs(ctx)
 	// Nothing runs yet: whatever is in the scratch directories was left
 	// by a process that died.
 	for _, dir := range scratchRoots(a.cfg) {

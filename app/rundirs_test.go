@@ -176,3 +176,38 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// TestOlderLayoutIsMoved: an older version kept artifact stores in
+// data/artifacts; they move to their run's root at start, so re-runs
+// still find them.
+func TestOlderLayoutIsMoved(t *testing.T) {
+	h := newHarness(t, map[string]string{".stagegate.yml": "stages:\n  - { name: build, actions: [{ name: a, run: 'echo x > x.txt', artifacts: [x.txt] }] }\n"})
+	sha := h.push("main", map[string]string{"a": "1"})
+	if c := h.waitChecks(sha, 30*time.Second)["stagegate/build"]; c.Conclusion != "success" {
+		t.Fatalf("build: %s", c.Conclusion)
+	}
+	h.stop()
+	stores, _ := filepath.Glob(filepath.Join(h.cfg.DataDir, "trusted", "artifacts", "*"))
+	if len(stores) != 1 {
+		t.Fatalf("artifact stores: %q", stores)
+	}
+	runID := filepath.Base(stores[0])
+	legacy := filepath.Join(h.cfg.DataDir, "artifacts")
+	for _, d := range []string{legacy, filepath.Join(h.cfg.DataDir, "workspaces", "dead")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Rename(stores[0], filepath.Join(legacy, runID)); err != nil {
+		t.Fatal(err)
+	}
+	h.start()
+	if b, err := os.ReadFile(filepath.Join(stores[0], "x.txt")); err != nil || string(b) != "x\n" {
+		t.Errorf("artifact not moved back: %q %v", b, err)
+	}
+	for _, gone := range []string{legacy, filepath.Join(h.cfg.DataDir, "workspaces")} {
+		if _, err := os.Stat(gone); err == nil {
+			t.Errorf("%s is still there", gone)
+		}
+	}
+}
