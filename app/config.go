@@ -15,9 +15,6 @@ type Config struct {
 	// AppID and PrivateKey identify the GitHub App.
 	AppID      int64
 	PrivateKey []byte
-	// PrivateKeyFile is the file PrivateKey was read from, if any: no
-	// build may see it.
-	PrivateKeyFile string
 	// WebhookSecret signs GitHub's deliveries; required.
 	WebhookSecret []byte
 	// GitHubURL is the REST API base: https://api.github.com/ or a GitHub

@@ -84,7 +84,8 @@ func dataDirs(cfg Config) []string {
 // hiddenFromActions are the host paths no action may see, whatever the
 // runner shows it otherwise: the data dir (the App's credentials, the
 // default database, other runs' workspaces, HOMEs and artifact stores),
-// the database wherever it is, and the private key file. An isolating
+// and the database wherever it is (the key file is the runner's to hide:
+// it is read before the App is made). An isolating
 // runner shows an action little of the host in the first place; this is
 // the second line, should a path it shows contain one of these. The
 // run's own directories inside the data dir stay visible to it.
@@ -104,7 +105,6 @@ func hiddenFromActions(cfg Config) []string {
 			add(db + suffix)
 		}
 	}
-	add(cfg.PrivateKeyFile)
 	return out
 }
 

@@ -76,7 +76,6 @@ are read from STAGEGATE_SECRET_<NAME> variables.`,
 				}
 				cfg.AppID = id
 			}
-			cfg.PrivateKeyFile = keyFile
 			if cfg.PrivateKey, err = readPrivateKey(keyFile); err != nil {
 				return usageError(err)
 			}
