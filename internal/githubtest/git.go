@@ -107,6 +107,7 @@ func (s *Server) serveGit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	gr.AuthOK = true
+	s.waitGitHold(r, gr.Owner, gr.Repo)
 
 	// net/http/cgi refuses chunked bodies, which git uses for large
 	// requests; buffer them so the backend sees a Content-Length.
