@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/stagegate/stagegate/pipeline"
 	"github.com/stagegate/stagegate/pipeline/engine"
@@ -140,8 +139,10 @@ type Options struct {
 	// removed at the end if nothing was stored in it.
 	ArtifactDir string
 	Observer    engine.Observer
-	// Grace is how long a cancelled action may take to exit.
-	Grace time.Duration
+	// Runner runs the actions; an unsandboxed local.Runner when nil. A
+	// sandboxed one gets a private HOME for the run, since the user's
+	// own is not visible inside.
+	Runner *local.Runner
 }
 
 // Run executes the plan in the work tree with the local runner. It
@@ -153,15 +154,28 @@ func Run(ctx context.Context, o Options) (engine.Result, string) {
 	if temporary {
 		artifacts = filepath.Join(os.TempDir(), "stagegate-"+id, "artifacts")
 	}
-	e := &engine.Engine{Runner: &local.Runner{Grace: o.Grace}, Observer: o.Observer}
-	res := e.Run(ctx, engine.Run{
+	r := o.Runner
+	if r == nil {
+		r = &local.Runner{}
+	}
+	run := engine.Run{
 		ID:          id,
 		Pipeline:    o.Pipeline,
 		Plan:        o.Plan,
 		Event:       o.Event,
 		Workspace:   o.Dir,
 		ArtifactDir: artifacts,
-	})
+	}
+	if r.Sandbox != nil {
+		scratch, err := os.MkdirTemp("", "stagegate-"+id+"-")
+		if err != nil {
+			return engine.Result{RunID: id, Status: engine.StatusFailure, Reason: fmt.Sprintf("temp dir: %v", err)}, ""
+		}
+		defer os.RemoveAll(scratch)
+		run.TempDir, run.Home = scratch, filepath.Join(scratch, "home")
+	}
+	e := &engine.Engine{Runner: r, Observer: o.Observer}
+	res := e.Run(ctx, run)
 	if temporary {
 		if entries, err := os.ReadDir(artifacts); err != nil || len(entries) == 0 {
 			_ = os.RemoveAll(filepath.Dir(artifacts))

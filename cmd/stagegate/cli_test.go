@@ -256,7 +256,7 @@ func TestSchemaMatchesCommittedFile(t *testing.T) {
 // and expects exit 130 with the action's whole process group gone.
 func TestInterruptStopsEverything(t *testing.T) {
 	dir := workTree(t, `stages:
-  - { name: s, actions: [{ name: a, run: "sh -c 'sleep 60' & echo $! > child.pid; wait" }] }
+  - { name: s, actions: [{ name: a, run: "sh -c 'sleep 60.4711' & echo $! > child.pid; wait" }] }
 `)
 	cmd := exec.Command(binary, "run", "--grace", "2s")
 	cmd.Dir = dir
@@ -278,9 +278,25 @@ func TestInterruptStopsEverything(t *testing.T) {
 	if !strings.Contains(out.String(), "cancelled") {
 		t.Errorf("output does not report the cancellation:\n%s", out.String())
 	}
-	b, _ := os.ReadFile(pidFile)
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	waitFor(t, func() bool { return processGone(pid) })
+	// In the sandbox the pid file holds a pid of its own namespace: look
+	// for the sleep by its argument instead.
+	waitFor(t, func() bool { return len(processesWithArg("60.4711")) == 0 })
+}
+
+// processesWithArg lists the live processes whose command line holds arg.
+func processesWithArg(arg string) []int {
+	var pids []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline"); err == nil && bytes.Contains(b, []byte(arg)) && !processGone(pid) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
 
 // TestLiveViewOnATerminal runs stagegate under a pseudo-terminal, where

@@ -15,6 +15,7 @@ import (
 	"github.com/stagegate/stagegate/console"
 	"github.com/stagegate/stagegate/localrun"
 	"github.com/stagegate/stagegate/pipeline/engine"
+	"github.com/stagegate/stagegate/pipeline/runner/local"
 )
 
 func newRunCmd() *cobra.Command {
@@ -24,6 +25,7 @@ func newRunCmd() *cobra.Command {
 		artifacts string
 		plain     bool
 		grace     time.Duration
+		sandbox   sandboxFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -49,6 +51,14 @@ Exit status: 0 success, 1 the pipeline failed, 2 usage or config error,
 				return nil
 			}
 
+			runner, notes, err := sandbox.runner(cmd.Context(), cmd.Flags(), grace, nil)
+			if err != nil {
+				return err
+			}
+			for _, n := range notes {
+				fmt.Fprintln(cmd.ErrOrStderr(), "stagegate: warning:", n)
+			}
+
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			go func() {
@@ -72,7 +82,7 @@ Exit status: 0 success, 1 the pipeline failed, 2 usage or config error,
 			}
 			res, store := localrun.Run(ctx, localrun.Options{
 				Dir: ev.dir, Pipeline: p, Plan: plan, Event: event,
-				ArtifactDir: artifacts, Observer: observer, Grace: grace,
+				ArtifactDir: artifacts, Observer: observer, Runner: runner,
 			})
 			if live != nil {
 				live.Stop()
@@ -89,6 +99,7 @@ Exit status: 0 success, 1 the pipeline failed, 2 usage or config error,
 	cmd.Flags().StringVar(&artifacts, "artifacts", "", "the artifact store (default: a temporary directory, kept when not empty)")
 	cmd.Flags().BoolVar(&plain, "plain", false, "print plain lines even on a terminal")
 	cmd.Flags().DurationVar(&grace, "grace", 10*time.Second, "how long a stopped action may take to exit before it is killed")
+	sandbox.register(cmd.Flags(), string(local.ModeAuto))
 	return cmd
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stagegate/stagegate/app"
 	"github.com/stagegate/stagegate/app/ghclient"
+	"github.com/stagegate/stagegate/pipeline/runner/local"
 )
 
 // serveSetting is one flag of serve with the environment variable that
@@ -37,6 +38,7 @@ func newServeCmd() *cobra.Command {
 		{"log-level", "STAGEGATE_LOG_LEVEL", "debug, info, warn or error", "info", &logLevel},
 		{"shutdown-grace", "STAGEGATE_SHUTDOWN_GRACE", "on SIGTERM, how long running pipelines may finish before they are stopped and queued again", "30s", &grace},
 	}
+	sandbox := sandboxFlags{serve: true}
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the GitHub App: receive webhooks, run pipelines, report check runs",
@@ -79,9 +81,18 @@ are read from STAGEGATE_SECRET_<NAME> variables.`,
 			if cfg.PrivateKey, err = readPrivateKey(keyFile); err != nil {
 				return usageError(err)
 			}
+			// The sandbox is checked before anything starts; the data dir
+			// and the key are covered in it should a path ever show them.
+			runner, notes, err := sandbox.runner(cmd.Context(), cmd.Flags(), 0, []string{dataDir, keyFile})
+			if err != nil {
+				return err
+			}
+			for _, n := range notes {
+				log.Warn().Msg(n)
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			err = app.Serve(log.WithContext(ctx), cfg, app.Options{Logger: log, ShutdownGrace: shutdownGrace})
+			err = app.Serve(log.WithContext(ctx), cfg, app.Options{Logger: log, ShutdownGrace: shutdownGrace, Runner: runner})
 			var setting *app.SettingError
 			if errors.As(err, &setting) {
 				return usageError(err)
@@ -95,6 +106,7 @@ are read from STAGEGATE_SECRET_<NAME> variables.`,
 	for _, s := range settings {
 		cmd.Flags().StringVar(s.value, s.flag, s.def, s.usage+" ($"+s.env+")")
 	}
+	sandbox.register(cmd.Flags(), string(local.ModeRequired))
 	return cmd
 }
 

@@ -71,6 +71,9 @@ func newServer(t testing.TB, pipeline string) *server {
 		"STAGEGATE_DATABASE=sqlite://" + filepath.Join(dir, "stagegate.db"),
 		"STAGEGATE_DATA_DIR=" + filepath.Join(dir, "data"),
 		"STAGEGATE_SHUTDOWN_GRACE=1s",
+		// The tests' actions wait for release files in temporary
+		// directories, which the sandbox shows only when exposed.
+		"STAGEGATE_SANDBOX_EXPOSE=" + os.TempDir(),
 	}
 	t.Cleanup(func() {
 		if s.cmd != nil && s.cmd.ProcessState == nil {

@@ -25,13 +25,17 @@ const DefaultGrace = 10 * time.Second
 // gone: a process that left the group (setsid) may still hold the pipes.
 const drainTimeout = 2 * time.Second
 
-// Runner runs scripts with /bin/sh -e -c. The zero value is ready to use.
+// Runner runs scripts with /bin/sh -e -c. The zero value is ready to use
+// and runs them unsandboxed; NewRunner makes one for a Mode.
 type Runner struct {
 	// Grace is how long a stopped command may take to exit after SIGTERM
 	// before its process group gets SIGKILL.
 	Grace time.Duration
 	// Shell is the POSIX shell; /bin/sh when empty.
 	Shell string
+	// Sandbox, when set, runs every command inside it, and a command
+	// that cannot have it does not run.
+	Sandbox *Sandbox
 }
 
 var _ runner.Runner = (*Runner)(nil)
@@ -69,13 +73,28 @@ func (r *Runner) Run(ctx context.Context, spec runner.Spec) (runner.Result, erro
 		Stderr:      errW,
 		SysProcAttr: sysProcAttr(),
 	}
+	var sandboxed *wrapped
+	if r.Sandbox != nil {
+		if sandboxed, err = r.Sandbox.wrap(cmd, spec); err != nil {
+			closeAll(outR, outW, errR, errW)
+			return runner.Result{}, err
+		}
+		defer sandboxed.close()
+	}
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		closeAll(outR, outW, errR, errW)
-		return runner.Result{}, fmt.Errorf("start %s: %w", shell, err)
+		return runner.Result{}, fmt.Errorf("start %s: %w", cmd.Path, err)
 	}
 	// The child has its own copies; ours must close so EOF can arrive.
 	closeAll(outW, errW)
+	var init *sandboxInit
+	if sandboxed != nil {
+		_ = sandboxed.infoW.Close()
+		if init = readSandboxInit(sandboxed.infoR); init != nil {
+			defer init.close()
+		}
+	}
 	var copying sync.WaitGroup
 	copying.Add(2)
 	go copyOut(&copying, spec.Stdout, outR)
@@ -94,11 +113,18 @@ func (r *Runner) Run(ctx context.Context, spec runner.Spec) (runner.Result, erro
 	case <-exited:
 	case <-ctx.Done():
 		killed = true
-		r.stop(pgid, exited)
+		if init != nil {
+			r.stopSandbox(init, exited)
+		} else {
+			r.stop(pgid, exited)
+		}
 	}
 	// Stragglers in the group would keep the pipes open and run on
-	// unobserved.
+	// unobserved. In the sandbox, they end with its init.
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	if init != nil {
+		init.waitGone(drainTimeout)
+	}
 	drain(&copying, outR, errR)
 	closeAll(outR, errR)
 
@@ -127,6 +153,24 @@ func (r *Runner) stop(pgid int, exited <-chan struct{}) {
 	case <-exited:
 	case <-t.C:
 		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		<-exited
+	}
+}
+
+// stopSandbox asks every process of the sandbox to end, then ends the
+// sandbox by force after the grace period.
+func (r *Runner) stopSandbox(init *sandboxInit, exited <-chan struct{}) {
+	grace := r.Grace
+	if grace <= 0 {
+		grace = DefaultGrace
+	}
+	init.signalAll(syscall.SIGTERM)
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-exited:
+	case <-t.C:
+		init.kill()
 		<-exited
 	}
 }
