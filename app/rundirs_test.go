@@ -130,6 +130,12 @@ func TestRunsGetTheirOwnDirectories(t *testing.T) {
 				t.Errorf("%s and %s share HOME %s", prev, tc.name, home)
 			}
 			homes[home] = tc.name
+			// Neither the fetch token nor the API token is in an
+			// action's environment, in any form.
+			env := strings.Join(s.Env, "\n")
+			if leaks := h.gh.TokensIn(env); len(leaks) != 0 || strings.Contains(env, "GIT_CONFIG") || strings.Contains(env, "Authorization") {
+				t.Errorf("%s: an action's environment holds a token or git's auth config:\n%s", tc.name, env)
+			}
 			for _, w := range s.Access.Writable {
 				if !within(w, root) {
 					t.Errorf("%s: writable %s outside its root %s", tc.name, w, root)
