@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/stagegate/stagegate/app/source"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/checks"
 )
@@ -60,8 +61,13 @@ func emptyDir(dir string) error {
 		return err
 	}
 	var errs []error
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
 	for _, e := range entries {
-		errs = append(errs, os.RemoveAll(filepath.Join(dir, e.Name())))
+		// A build may have left read-only directories.
+		errs = append(errs, source.Remove(filepath.Join(abs, e.Name())))
 	}
 	return errors.Join(errs...)
 }

@@ -43,6 +43,10 @@ func trustRoot(cfg Config, fork bool) string {
 // a re-run of a fork's run is a fork's run.
 func dirsOf(cfg Config, runID string, fork bool) runDirs {
 	root := trustRoot(cfg, fork)
+	// Absolute, as source.Remove wants them and the runner shows them.
+	if abs, err := filepath.Abs(root); err == nil {
+		root = abs
+	}
 	temp := filepath.Join(root, "tmp", runID)
 	return runDirs{
 		Workspaces: filepath.Join(root, "workspaces"),

@@ -71,6 +71,7 @@ func TestRunsGetTheirOwnDirectories(t *testing.T) {
         run: |
           ls -A "$HOME" | sed 's/^/left: /'
           echo mine > "$HOME/.marker"
+          mkdir -p "$HOME/go/pkg/mod/m@v1" "$TMPDIR/ro" && chmod -R 555 "$HOME/go" "$TMPDIR/ro"
           echo out > out.txt
         artifacts: [out.txt]
   - { name: test, actions: [{ name: read, run: 'cat "$STAGEGATE_ARTIFACTS/out.txt"' }] }
@@ -157,6 +158,17 @@ func TestRunsGetTheirOwnDirectories(t *testing.T) {
 				if !contains(s.Access.Hidden, hidden) {
 					t.Errorf("%s: %s is not hidden: %q", tc.name, hidden, s.Access.Hidden)
 				}
+			}
+		}
+	}
+	// Nothing is left of the runs but their artifact stores, although
+	// the builds left directories they could not write (as Go's module
+	// cache does).
+	waitFor(t, func() bool { return h.runFinished(fork) })
+	for _, root := range []string{"trusted", "untrusted"} {
+		for _, scratch := range []string{"tmp", "workspaces"} {
+			if left, err := os.ReadDir(filepath.Join(dataDir, root, scratch)); err != nil || len(left) != 0 {
+				t.Errorf("%s/%s holds %v after the runs (%v)", root, scratch, left, err)
 			}
 		}
 	}

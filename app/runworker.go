@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -171,7 +170,12 @@ func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Clie
 	rec := newRecorder(a.db, run.ID, positions)
 	rec.Start(context.WithoutCancel(ctx))
 
-	defer os.RemoveAll(dirs.Temp)
+	defer func() {
+		// HOME and TMPDIR may hold what the build made read-only.
+		if err := source.Remove(dirs.Temp); err != nil {
+			logger(ctx).Warn().Err(err).Msg("remove the run's HOME and TMPDIR")
+		}
+	}()
 	var workspace string
 	defer func() {
 		if workspace != "" {
