@@ -186,13 +186,18 @@ func Remove(dir string) error {
 		return nil
 	}
 	// WalkDir calls the function for a directory before reading it, and
-	// gives links as links.
-	_ = filepath.WalkDir(clean, func(p string, d fs.DirEntry, err error) error {
-		if d != nil && d.IsDir() {
-			_ = os.Chmod(p, 0o700)
-		}
-		return nil
-	})
+	// gives links as links. The modes are changed through the tree as a
+	// root, so that a link swapped in meanwhile cannot lead the chmod out
+	// of it.
+	if root, err := os.OpenRoot(clean); err == nil {
+		_ = filepath.WalkDir(clean, func(p string, d fs.DirEntry, err error) error {
+			if rel, rerr := filepath.Rel(clean, p); rerr == nil && d != nil && d.IsDir() {
+				_ = root.Chmod(rel, 0o700)
+			}
+			return nil
+		})
+		_ = root.Close()
+	}
 	if err := os.RemoveAll(clean); err != nil {
 		return fmt.Errorf("source: remove %s: %w", clean, err)
 	}
