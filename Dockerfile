@@ -2,8 +2,15 @@
 #
 #   docker build --build-arg VERSION=$(git describe --tags --always) -t stagegate .
 #   docker run -p 8080:8080 -v stagegate-data:/data --stop-timeout 60 \
+#     --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
 #     -e STAGEGATE_APP_ID=123 -e STAGEGATE_WEBHOOK_SECRET=... \
 #     -e STAGEGATE_PRIVATE_KEY="$(cat key.pem)" stagegate
+#
+# Every action runs in a bubblewrap sandbox, which needs user namespaces:
+# Docker's default seccomp and AppArmor profiles forbid them, hence the
+# --security-opt flags (or a seccomp profile allowing clone and unshare of
+# namespaces). Without them serve refuses to start and says so; only
+# STAGEGATE_SANDBOX=off, knowingly, runs builds unsandboxed.
 #
 # fly.toml deploys this image on Fly.io; the tests in deploy/ check the two
 # agree, and build the binary as below.
@@ -33,7 +40,7 @@ RUN go build -trimpath -ldflags="-s -w -X main.version=${VERSION}" -o /out/stage
 FROM debian:trixie-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      ca-certificates git tini tzdata \
+      bubblewrap ca-certificates git tini tzdata \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --gid 10001 stagegate \
  && useradd --uid 10001 --gid stagegate --create-home --home-dir /home/stagegate --shell /bin/sh stagegate \

@@ -8,6 +8,9 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/stagegate/stagegate/pipeline/runner"
+	"github.com/stagegate/stagegate/pipeline/runner/local"
 )
 
 // benchLocalRun times `stagegate run` of 1 and of 30 trivial actions
@@ -42,13 +45,20 @@ func benchLocalRun(rounds int) ([]row, error) {
 	if err := os.WriteFile(p30, []byte(pipelineYAML(3, 10)), 0o644); err != nil {
 		return nil, fmt.Errorf("write pipeline: %w", err)
 	}
-	cmds := map[string][]string{
-		"t1":     {bin, "run", "--plain", "--dir", work, "--file", p1},
-		"t30":    {bin, "run", "--plain", "--dir", work, "--file", p30},
-		"bare30": {"/bin/sh", "-c", bareScript(3, 10)},
-		"sh1":    {"/bin/sh", "-c", "true"},
+	bwrap30, err := bwrapScript(dir, work, 3, 10)
+	if err != nil {
+		return nil, err
 	}
-	order := []string{"t1", "t30", "bare30", "sh1"}
+	cmds := map[string][]string{
+		"t1":      {bin, "run", "--sandbox=off", "--plain", "--dir", work, "--file", p1},
+		"t30":     {bin, "run", "--sandbox=off", "--plain", "--dir", work, "--file", p30},
+		"bare30":  {"/bin/sh", "-c", bareScript(3, 10)},
+		"sh1":     {"/bin/sh", "-c", "true"},
+		"s1":      {bin, "run", "--sandbox=required", "--plain", "--dir", work, "--file", p1},
+		"s30":     {bin, "run", "--sandbox=required", "--plain", "--dir", work, "--file", p30},
+		"bwrap30": {"/bin/sh", "-c", bwrap30},
+	}
+	order := []string{"t1", "t30", "bare30", "sh1", "s1", "s30", "bwrap30"}
 	samples := map[string][]time.Duration{}
 	// A warm-up round fills the page cache; it is not counted.
 	for round := -1; round < rounds; round++ {
@@ -68,6 +78,7 @@ func benchLocalRun(rounds int) ([]row, error) {
 	}
 	overhead := (m["t30"]-m["t1"])/29 - m["bare30"]/30
 	startup := m["t1"] - m["sh1"]
+	sandboxed := (m["s30"]-m["s1"])/29 - m["bwrap30"]/30
 	return []row{
 		{"stagegate run, 1 action (t1)", ms(m["t1"]), "", ""},
 		{"stagegate run, 3x10 actions (t30)", ms(m["t30"]), "", ""},
@@ -75,7 +86,45 @@ func benchLocalRun(rounds int) ([]row, error) {
 		{"one sh -c true (sh1)", ms(m["sh1"]), "", ""},
 		{"overhead per action = (t30-t1)/29 - bare30/30", ms(overhead), "<= 0.5 ms", verdict(overhead <= 500*time.Microsecond)},
 		{"start-up = t1 - sh1", ms(startup), "<= 15 ms", verdict(startup <= 15*time.Millisecond)},
+		{"sandboxed: stagegate run, 1 action (s1)", ms(m["s1"]), "", ""},
+		{"sandboxed: stagegate run, 3x10 actions (s30)", ms(m["s30"]), "", ""},
+		{"bare bwrap ... sh -e -c true, same 3x10 (bwrap30)", ms(m["bwrap30"]), "", ""},
+		{"bare bwrap per action = bwrap30/30", ms(m["bwrap30"] / 30), "", ""},
+		{"sandbox overhead per action = (s30-s1)/29 - bwrap30/30", ms(sandboxed), "<= 1 ms", verdict(sandboxed <= time.Millisecond)},
 	}, nil
+}
+
+// bwrapScript runs the same commands as bareScript, each in bwrap with
+// the arguments the runner gives an action of `stagegate run`: the cost
+// of bubblewrap itself, against which the runner's is read.
+func bwrapScript(dir, work string, stages, actions int) (string, error) {
+	spec := runner.Spec{Dir: work, Access: runner.Access{ReadOnly: []string{filepath.Join(dir, "artifacts")}}}
+	for _, d := range []string{"tmp", "out", "home"} {
+		spec.Access.Writable = append(spec.Access.Writable, filepath.Join(dir, d))
+	}
+	spec.Access.Writable = append(spec.Access.Writable, work)
+	for _, d := range append(slices.Clone(spec.Access.Writable), spec.Access.ReadOnly...) {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return "", fmt.Errorf("bwrap dirs: %w", err)
+		}
+	}
+	argv, err := (&local.Sandbox{}).Command(spec, "/bin/sh", "-e", "-c", "true")
+	if err != nil {
+		return "", fmt.Errorf("bubblewrap (apt-get install bubblewrap): %w", err)
+	}
+	quoted := make([]string, len(argv))
+	for i, a := range argv {
+		quoted[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	line := strings.Join(quoted, " ") + " & "
+	var b strings.Builder
+	for range stages {
+		for range actions {
+			b.WriteString(line)
+		}
+		b.WriteString("wait\n")
+	}
+	return b.String(), nil
 }
 
 func pipelineYAML(stages, actions int) string {

@@ -21,12 +21,17 @@ type row struct {
 
 func main() {
 	rounds := flag.Int("rounds", 40, "interleaved rounds per measurement of stagegate run")
+	only := flag.String("only", "", "measure only stagegate run (local) or only the App (app)")
 	flag.Parse()
+	var benches []func() ([]row, error)
+	if *only == "" || *only == "local" {
+		benches = append(benches, func() ([]row, error) { return benchLocalRun(*rounds) })
+	}
+	if *only == "" || *only == "app" {
+		benches = append(benches, benchApp)
+	}
 	var rows []row
-	for _, bench := range []func() ([]row, error){
-		func() ([]row, error) { return benchLocalRun(*rounds) },
-		benchApp,
-	} {
+	for _, bench := range benches {
 		r, err := bench()
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)

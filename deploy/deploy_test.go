@@ -455,9 +455,10 @@ func TestDockerfile(t *testing.T) {
 				}
 			}
 		}
-		// The source is fetched with git over HTTPS; the base images
-		// considered here all have /bin/sh.
-		for _, pkg := range []string{"git", "ca-certificates"} {
+		// The source is fetched with git over HTTPS, and every action
+		// runs in a bubblewrap sandbox; the base images considered here
+		// all have /bin/sh.
+		for _, pkg := range []string{"git", "ca-certificates", "bubblewrap"} {
 			if !installs[pkg] {
 				t.Errorf("the final stage does not install %s", pkg)
 			}

@@ -71,9 +71,16 @@ func (s *sandboxFlags) runner(ctx context.Context, fs *pflag.FlagSet, grace time
 		}
 		expose = append(expose, p)
 	}
-	r, notes, err := local.NewRunner(ctx, local.Config{Mode: mode, Grace: grace, Expose: expose, Hidden: abs, DefaultLimits: def, MaxLimits: max})
+	r, notes, err := local.NewRunner(ctx, local.Config{
+		Mode: mode, Grace: grace, Expose: expose, Hidden: abs,
+		Cgroups: s.serve, DefaultLimits: def, MaxLimits: max,
+	})
 	if err != nil {
 		return nil, nil, &exitError{code: exitFailed, err: fmt.Errorf("%w (--sandbox=required)", err)}
+	}
+	if mode == local.ModeOff && s.serve {
+		// A server runs others' code: say so at every start.
+		notes = append(notes, "the sandbox is off (--sandbox=off): actions run as this user and see all it sees")
 	}
 	return r, notes, nil
 }

@@ -40,10 +40,11 @@ type Runner struct {
 
 var _ runner.Runner = (*Runner)(nil)
 
-// Run starts spec.Script in a new process group and waits for it. When
-// ctx ends, the group gets SIGTERM, then SIGKILL after the grace period.
-// When the script exits, whatever it left running in its group is killed,
-// so no action outlives its result.
+// Run starts spec.Script in a new process group, or in the sandbox, and
+// waits for it. When ctx ends, the group (every process of the sandbox)
+// gets SIGTERM, then SIGKILL after the grace period. When the script
+// exits, whatever it left running in its group (in the sandbox) is
+// killed, so no action outlives its result.
 func (r *Runner) Run(ctx context.Context, spec runner.Spec) (runner.Result, error) {
 	shell := r.Shell
 	if shell == "" {
@@ -88,6 +89,10 @@ func (r *Runner) Run(ctx context.Context, spec runner.Spec) (runner.Result, erro
 	}
 	// The child has its own copies; ours must close so EOF can arrive.
 	closeAll(outW, errW)
+	var copying sync.WaitGroup
+	copying.Add(2)
+	go copyOut(&copying, spec.Stdout, outR)
+	go copyOut(&copying, spec.Stderr, errR)
 	var init *sandboxInit
 	if sandboxed != nil {
 		_ = sandboxed.infoW.Close()
@@ -95,10 +100,6 @@ func (r *Runner) Run(ctx context.Context, spec runner.Spec) (runner.Result, erro
 			defer init.close()
 		}
 	}
-	var copying sync.WaitGroup
-	copying.Add(2)
-	go copyOut(&copying, spec.Stdout, outR)
-	go copyOut(&copying, spec.Stderr, errR)
 
 	pgid := cmd.Process.Pid
 	exited := make(chan struct{})

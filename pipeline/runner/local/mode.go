@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -47,6 +48,10 @@ type Config struct {
 	Bwrap string
 	// Expose and Hidden are the Sandbox's.
 	Expose, Hidden []string
+	// Cgroups asks for each action's cgroup where cgroup v2 is delegated,
+	// which moves this process into a cgroup of its own: a server's
+	// choice, not a command line's.
+	Cgroups bool
 	// CgroupRoot is where cgroup v2 is mounted; /sys/fs/cgroup when
 	// empty.
 	CgroupRoot string
@@ -63,7 +68,7 @@ func NewRunner(ctx context.Context, c Config) (r *Runner, notes []string, err er
 	r = &Runner{Grace: c.Grace}
 	switch c.Mode {
 	case ModeOff:
-		return r, []string{"the sandbox is off (--sandbox=off): actions run as this user and see all it sees"}, nil
+		return r, nil, nil
 	case ModeRequired, ModeAuto:
 	default:
 		return nil, nil, fmt.Errorf("sandbox mode %q: must be required, auto or off", c.Mode)
@@ -74,6 +79,10 @@ func NewRunner(ctx context.Context, c Config) (r *Runner, notes []string, err er
 			return nil, nil, err
 		}
 		return r, []string{err.Error() + "; actions run unsandboxed (--sandbox=auto)"}, nil
+	}
+	r.Sandbox = sb
+	if !c.Cgroups {
+		return r, nil, nil
 	}
 	root := c.CgroupRoot
 	if root == "" {
@@ -92,7 +101,6 @@ func NewRunner(ctx context.Context, c Config) (r *Runner, notes []string, err er
 	if msg := support.Message(); msg != "" {
 		notes = append(notes, msg)
 	}
-	r.Sandbox = sb
 	return r, notes, nil
 }
 
@@ -108,11 +116,17 @@ func (e *SandboxError) Error() string {
 // Probe runs `true` in the sandbox as an action would run, and tells why
 // it fails when it does.
 func (s *Sandbox) Probe(ctx context.Context) error {
+	if runtime.GOOS != "linux" {
+		return &SandboxError{Why: "it is made of Linux namespaces, and this is " + runtime.GOOS, Fix: "run on Linux, or give --sandbox=off knowingly"}
+	}
 	bwrap, err := s.path()
 	if err != nil {
 		return &SandboxError{Why: "bubblewrap (bwrap) is not installed", Fix: "install it: apt-get install bubblewrap (dnf install bubblewrap, apk add bubblewrap)"}
 	}
 	s.Bwrap = bwrap
+	help, _ := exec.CommandContext(ctx, bwrap, "--help").CombinedOutput()
+	s.disableUserns = bytes.Contains(help, []byte("--disable-userns"))
+	s.tmpfsSize = bytes.Contains(help, []byte("--size"))
 	dir, err := os.MkdirTemp("", "stagegate-probe-")
 	if err != nil {
 		return fmt.Errorf("sandbox probe: %w", err)

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/stagegate/stagegate/pipeline/runner"
@@ -30,7 +31,18 @@ type Sandbox struct {
 	Hidden []string
 	// Cgroups, when set, limits each command's resources.
 	Cgroups *Cgroups
+
+	// What this bwrap can do beyond its oldest supported version, as
+	// Probe found: forbid user namespaces inside the sandbox (0.8), bound
+	// the size of a tmpfs (0.6).
+	disableUserns, tmpfsSize bool
+	// tmpBytes replaces tmpSize when set: tests use less memory.
+	tmpBytes int
 }
+
+// tmpSize bounds the sandbox's own /tmp, which is memory: builds' large
+// files belong in TMPDIR, on disk.
+const tmpSize = 1 << 30
 
 // systemDirs are shown read-only when they are directories, and as the
 // same symlinks when they are symlinks (merged /usr).
@@ -41,10 +53,11 @@ var systemDirs = []string{"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "
 // the machine's own configuration and credentials.
 var etcFiles = []string{
 	"alternatives", "ca-certificates", "ca-certificates.conf", "debian_version", "gai.conf",
-	"gitconfig", "group", "host.conf", "hostname", "hosts", "ld.so.cache", "ld.so.conf",
+	"gitconfig", "group", "host.conf", "hosts", "ld.so.cache", "ld.so.conf",
 	"ld.so.conf.d", "localtime", "mime.types", "nsswitch.conf", "os-release", "passwd", "pki",
 	"protocols", "resolv.conf", "services", "shells", "ssh/ssh_config", "ssh/ssh_config.d",
-	"ssl", "timezone",
+	// Not ssl/private, where the machine's own TLS keys are.
+	"ssl/certs", "ssl/openssl.cnf", "timezone",
 }
 
 // mountKind orders mounts at the same path: the last one wins, and a
@@ -83,7 +96,19 @@ func (s *Sandbox) args(spec runner.Spec) []string {
 			a = append(a, "--ro-bind", p, p)
 		}
 	}
-	a = append(a, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp")
+	if s.disableUserns {
+		// Nested user namespaces are how most kernel exploits begin.
+		a = append(a, "--disable-userns")
+	}
+	a = append(a, "--proc", "/proc", "--dev", "/dev")
+	if s.tmpfsSize {
+		size := tmpSize
+		if s.tmpBytes > 0 {
+			size = s.tmpBytes
+		}
+		a = append(a, "--size", strconv.Itoa(size))
+	}
+	a = append(a, "--tmpfs", "/tmp")
 
 	mounts := s.mounts(spec)
 	var hidden []string
@@ -163,25 +188,36 @@ func (s *Sandbox) wrap(cmd *exec.Cmd, spec runner.Spec) (*wrapped, error) {
 // contain. Hidden paths are covered only where the rest shows them: one
 // no mount shows is invisible already, and covering it would show its
 // name.
+//
+// A mount's source is resolved by the kernel, symlinks followed, on the
+// host. So a path inside a writable one, whose components an action may
+// have replaced by symlinks, is mounted only while it has none; and Dir,
+// which comes from the repository (`dir:`), is never mounted when a path
+// already shows it: it is entered inside the sandbox, where a symlink
+// leads only to what the sandbox shows.
 func (s *Sandbox) mounts(spec runner.Spec) []mount {
+	writable := cleanAbs(spec.Access.Writable)
+	readOnly := slices.Concat(cleanAbs(spec.Access.ReadOnly), cleanAbs(s.Expose))
 	var ms []mount
 	add := func(kind mountKind, paths []string) {
 		for _, p := range paths {
-			if !filepath.IsAbs(p) {
+			if _, err := os.Lstat(p); err != nil {
 				continue
 			}
-			p = filepath.Clean(p)
-			if _, err := os.Lstat(p); err == nil {
-				ms = append(ms, mount{kind, p})
+			if slices.ContainsFunc(writable, func(w string) bool { return p != w && within(p, w) }) {
+				if real, err := filepath.EvalSymlinks(p); err != nil || real != p {
+					continue
+				}
 			}
+			ms = append(ms, mount{kind, p})
 		}
 	}
-	add(mountWritable, spec.Access.Writable)
-	if spec.Dir != "" {
-		add(mountWritable, []string{spec.Dir})
+	add(mountWritable, writable)
+	add(mountReadOnly, readOnly)
+	if dir := cleanAbs([]string{spec.Dir}); len(dir) == 1 &&
+		!slices.ContainsFunc(slices.Concat(writable, readOnly), func(p string) bool { return within(dir[0], p) }) {
+		add(mountWritable, dir)
 	}
-	add(mountReadOnly, spec.Access.ReadOnly)
-	add(mountReadOnly, s.Expose)
 	var shown []string
 	for _, m := range ms {
 		shown = append(shown, m.path)
@@ -217,9 +253,31 @@ func (s *Sandbox) mounts(spec runner.Spec) []mount {
 	return slices.CompactFunc(ms, func(x, y mount) bool { return x == y })
 }
 
+// cleanAbs is the absolute paths among paths, cleaned.
+func cleanAbs(paths []string) []string {
+	var out []string
+	for _, p := range paths {
+		if filepath.IsAbs(p) {
+			out = append(out, filepath.Clean(p))
+		}
+	}
+	return out
+}
+
 // within reports whether p is dir or inside it.
 func within(p, dir string) bool {
 	return p == dir || strings.HasPrefix(p, strings.TrimSuffix(dir, "/")+"/")
 }
 
 func depth(p string) int { return strings.Count(p, "/") }
+
+// Command is the command line that runs argv in the sandbox for spec,
+// as the runner builds it less the descriptor bwrap reports on: what a
+// benchmark compares the runner with.
+func (s *Sandbox) Command(spec runner.Spec, argv ...string) ([]string, error) {
+	bwrap, err := s.path()
+	if err != nil {
+		return nil, err
+	}
+	return append(append([]string{bwrap}, s.args(spec)...), argv...), nil
+}

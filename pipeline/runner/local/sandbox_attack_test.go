@@ -180,7 +180,8 @@ func TestSandboxEndsSetsidDaemons(t *testing.T) {
 		Script: "setsid sh -c 'sleep " + mark + "; touch marker' </dev/null >/dev/null 2>&1 &\n" +
 			// Wait until the daemon's sleep runs, so that the test sees
 			// the daemon and not one not yet started.
-			"while ! grep -qs " + mark + " /proc/[0-9]*/cmdline; do sleep 0.01; done; echo started",
+			// The bracket keeps grep from finding its own command line.
+			"while ! grep -qs '30[.]7319' /proc/[0-9]*/cmdline; do sleep 0.01; done; echo started",
 		Dir: ws,
 	})
 	t.Cleanup(func() { killArg(mark) })
@@ -283,4 +284,96 @@ func sandboxRunner(t *testing.T) *Runner {
 		t.Skipf("no working sandbox (apt-get install bubblewrap): %v", err)
 	}
 	return &Runner{Grace: 500 * time.Millisecond, Sandbox: sb}
+}
+
+// TestSandboxDirSymlinkDoesNotEscape commits, as a repository can, a
+// symlink to a host directory and names it as the action's dir: the
+// action must not reach the directory through it, nor anything nested in
+// its workspace that was swapped for a symlink.
+func TestSandboxDirSymlinkDoesNotEscape(t *testing.T) {
+	r := sandboxRunner(t)
+	ws, secretDir := t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(secretDir, "github-app.json"), []byte("PRIVATE-KEY-MATERIAL"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []string{"escape", "artifacts"} {
+		if err := os.Symlink(secretDir, filepath.Join(ws, l)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out syncBuffer
+	res, err := r.Run(context.Background(), runner.Spec{
+		Script: "cat github-app.json; echo planted > planted", Dir: filepath.Join(ws, "escape"),
+		Env: []string{testPath}, Stdout: &out, Stderr: &out,
+		// An artifact store inside the workspace, which an earlier action
+		// replaced by a symlink.
+		Access: runner.Access{Writable: []string{ws}, ReadOnly: []string{filepath.Join(ws, "artifacts")}},
+	})
+	if err == nil && res.ExitCode == 0 {
+		t.Errorf("the action ran in the symlinked dir: %q", out.String())
+	}
+	if strings.Contains(out.String(), "PRIVATE-KEY-MATERIAL") {
+		t.Errorf("the action read through the symlink")
+	}
+	if _, err := os.Stat(filepath.Join(secretDir, "planted")); err == nil {
+		t.Errorf("the action wrote through the symlink")
+	}
+	res, all := runIn(t, r, runner.Spec{Script: "cat artifacts/github-app.json 2>&1 || true", Dir: ws,
+		Access: runner.Access{Writable: []string{ws}, ReadOnly: []string{filepath.Join(ws, "artifacts")}}})
+	if res.ExitCode != 0 || strings.Contains(all, "PRIVATE-KEY-MATERIAL") {
+		t.Errorf("exit %d; the action read through a nested symlink: %q", res.ExitCode, all)
+	}
+}
+
+// TestSandboxShowsLittleOfEtc lists /etc from inside: only what programs
+// need, never the machine's keys or its shadow file.
+func TestSandboxShowsLittleOfEtc(t *testing.T) {
+	r := sandboxRunner(t)
+	res, out := runIn(t, r, runner.Spec{Script: "ls /etc /etc/ssl", Dir: t.TempDir()})
+	if res.ExitCode != 0 {
+		t.Fatalf("exit %d: %s", res.ExitCode, out)
+	}
+	for _, name := range []string{"shadow", "private", "ssh_host", "sudoers", "machine-id", "environment"} {
+		if strings.Contains(out, name) {
+			t.Errorf("/etc shows %s:\n%s", name, out)
+		}
+	}
+	for _, name := range []string{"passwd", "resolv.conf", "certs"} {
+		if _, err := os.Stat("/etc/" + name); err == nil && !strings.Contains(out, name) {
+			t.Errorf("/etc lacks %s:\n%s", name, out)
+		}
+	}
+}
+
+// TestSandboxForbidsNestedUserNamespaces tries to make a user namespace
+// inside the sandbox, the first step of most kernel exploits, and to fill
+// the sandbox's /tmp, which is memory, past its bound.
+func TestSandboxForbidsNestedUserNamespaces(t *testing.T) {
+	r := sandboxRunner(t)
+	if !r.Sandbox.disableUserns || !r.Sandbox.tmpfsSize {
+		if os.Getenv("STAGEGATE_REQUIRE_SANDBOX") == "1" {
+			t.Fatal("this bwrap lacks --disable-userns or --size: bubblewrap 0.8 or later is required")
+		}
+		t.Skip("this bwrap lacks --disable-userns or --size: upgrade bubblewrap (apt-get install bubblewrap) to 0.8 or later")
+	}
+	if _, err := os.Stat("/usr/bin/unshare"); err != nil {
+		t.Fatal("unshare (util-linux) is missing")
+	}
+	// The bound is 1 GiB; a test fills a smaller one.
+	r.Sandbox.tmpBytes = 8 << 20
+	res, out := runIn(t, r, runner.Spec{
+		Script: `/usr/bin/unshare -U true 2>/dev/null && echo nested-userns || true
+head -c 9M /dev/zero > /tmp/fill 2>/dev/null || true
+echo "tmp holds $(($(wc -c < /tmp/fill) >> 20)) MiB"`,
+		Dir: t.TempDir(),
+	})
+	if res.ExitCode != 0 {
+		t.Fatalf("exit %d: %s", res.ExitCode, out)
+	}
+	if strings.Contains(out, "nested-userns") {
+		t.Errorf("the action made a user namespace")
+	}
+	if !strings.Contains(out, "tmp holds 8 MiB") {
+		t.Errorf("/tmp is not bounded: %s", out)
+	}
 }

@@ -43,16 +43,24 @@ func readSandboxInit(info *os.File) *sandboxInit {
 		}
 	}
 	var v struct {
-		ChildPid int `json:"child-pid"`
+		ChildPid int    `json:"child-pid"`
+		PidNS    uint64 `json:"pid-namespace"`
 	}
 	if json.Unmarshal(buf, &v) != nil || v.ChildPid <= 0 {
 		return nil
 	}
-	// The init is bwrap's child, which bwrap does not reap: its pid is
-	// not reused before it exits, so the pidfd is the init's.
 	fd, err := unix.PidfdOpen(v.ChildPid, 0)
 	if err != nil {
-		fd = -1
+		// Gone already, and its namespace with it.
+		return &sandboxInit{pid: v.ChildPid, pidfd: -1}
+	}
+	// A fast command's init may have exited and been reaped before the
+	// pidfd was opened, and its pid reused: a live process of another
+	// pid namespace is not the init. (A zombie has no namespace left to
+	// show, and is harmless to wait for.)
+	if ns, err := os.Readlink("/proc/" + strconv.Itoa(v.ChildPid) + "/ns/pid"); err == nil && v.PidNS != 0 && ns != "pid:["+strconv.FormatUint(v.PidNS, 10)+"]" {
+		_ = unix.Close(fd)
+		return &sandboxInit{pid: v.ChildPid, pidfd: -1}
 	}
 	return &sandboxInit{pid: v.ChildPid, pidfd: fd}
 }
