@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -92,14 +91,14 @@ func New(ctx context.Context, cfg Config, opts Options) (*App, error) {
 	if opts.ShutdownGrace <= 0 {
 		opts.ShutdownGrace = 30 * time.Second
 	}
-	for _, d := range []string{cfg.DataDir, workspaceRoot(cfg), filepath.Join(cfg.DataDir, "artifacts"), filepath.Join(cfg.DataDir, "tmp")} {
+	for _, d := range dataDirs(cfg) {
 		// Workspaces hold checked-out code and artifacts may hold
 		// secrets' products: nobody else on the machine reads them.
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("data dir: %w", err)
 		}
 	}
-	db, err := store.Open(ctx, cfg.Database)
+	db, err := store.Open(ctx, cfg.DatabaseURL())
 	if err != nil {
 		return nil, err
 	}
@@ -204,5 +203,3 @@ func (a *App) logPolicy() *logPolicy {
 	}
 	return p
 }
-
-func workspaceRoot(cfg Config) string { return filepath.Join(cfg.DataDir, "workspaces") }

@@ -219,20 +219,21 @@ func (a *App) pruneExpired(ctx context.Context, now time.Time) {
 // pruneArtifacts removes the artifact stores of runs older than the
 // retention.
 func (a *App) pruneArtifacts(ctx context.Context) {
-	root := filepath.Join(a.cfg.DataDir, "artifacts")
-	entries, err := os.ReadDir(root)
-	if err != nil {
-		logger(ctx).Warn().Err(err).Msg("list artifact stores")
-		return
-	}
-	cutoff := time.Now().Add(-artifactRetention)
-	for _, e := range entries {
-		info, err := e.Info()
-		if err != nil || !info.ModTime().Before(cutoff) {
+	for _, root := range artifactRoots(a.cfg) {
+		entries, err := os.ReadDir(root)
+		if err != nil {
+			logger(ctx).Warn().Err(err).Msg("list artifact stores")
 			continue
 		}
-		if err := os.RemoveAll(filepath.Join(root, e.Name())); err != nil {
-			logger(ctx).Warn().Err(err).Str(logKeyRun, e.Name()).Msg("remove old artifacts")
+		cutoff := time.Now().Add(-artifactRetention)
+		for _, e := range entries {
+			info, err := e.Info()
+			if err != nil || !info.ModTime().Before(cutoff) {
+				continue
+			}
+			if err := os.RemoveAll(filepath.Join(root, e.Name())); err != nil {
+				logger(ctx).Warn().Err(err).Str(logKeyRun, e.Name()).Msg("remove old artifacts")
+			}
 		}
 	}
 }

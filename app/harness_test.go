@@ -17,6 +17,7 @@ import (
 
 	"github.com/stagegate/stagegate/app"
 	"github.com/stagegate/stagegate/internal/githubtest"
+	"github.com/stagegate/stagegate/pipeline/runner"
 )
 
 const webhookSecret = "it's a secret to everybody"
@@ -36,6 +37,8 @@ type harness struct {
 	level zerolog.Level
 	// options, when set, adjusts the app's options.
 	options func(*app.Options)
+	// runner, when set, runs the actions instead of the App's default.
+	runner runner.Runner
 }
 
 func newHarness(t testing.TB, files map[string]string) *harness {
@@ -50,10 +53,17 @@ func newBenchHarness(b *testing.B, pipeline string) *harness {
 
 func newHarnessLogging(t testing.TB, files map[string]string, level zerolog.Level) *harness {
 	t.Helper()
+	return newHarnessRunner(t, files, level, nil)
+}
+
+// newHarnessRunner is a harness whose App runs actions with r (nil: the
+// App's default).
+func newHarnessRunner(t testing.TB, files map[string]string, level zerolog.Level, r runner.Runner) *harness {
+	t.Helper()
 	gh := githubtest.New(t)
 	repo := gh.AddRepo("acme", "web")
 	repo.Commit("main", files, "initial")
-	h := &harness{t: t, gh: gh, repo: repo, inst: gh.AddInstallation("acme", "web"), level: level}
+	h := &harness{t: t, gh: gh, repo: repo, inst: gh.AddInstallation("acme", "web"), level: level, runner: r}
 	h.cfg = app.Config{
 		Addr: "127.0.0.1:0", AppID: gh.AppID(), PrivateKey: gh.PrivateKeyPEM(), WebhookSecret: []byte(webhookSecret),
 		GitHubURL: gh.APIURL(), Database: "sqlite://" + filepath.Join(t.TempDir(), "stagegate.db"), DataDir: t.TempDir(),
@@ -67,7 +77,7 @@ func (h *harness) start() {
 	h.t.Helper()
 	ctx := context.Background()
 	log := zerolog.New(zerolog.NewTestWriter(h.t)).Level(h.level).With().Timestamp().Logger()
-	opts := app.Options{Logger: log, ShutdownGrace: 5 * time.Second}
+	opts := app.Options{Logger: log, ShutdownGrace: 5 * time.Second, Runner: h.runner}
 	if h.options != nil {
 		h.options(&opts)
 	}

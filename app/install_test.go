@@ -32,9 +32,11 @@ func TestOrgDefaultPipelineAndItsOverride(t *testing.T) {
 	}
 	// Workspaces are removed after each run.
 	waitFor(t, func() bool { return h.runFinished(sha) })
-	entries, err := os.ReadDir(filepath.Join(h.cfg.DataDir, "workspaces"))
-	if err != nil || len(entries) != 0 {
-		t.Errorf("workspaces left behind: %v %v", entries, err)
+	for _, root := range []string{"trusted", "untrusted"} {
+		entries, err := os.ReadDir(filepath.Join(h.cfg.DataDir, root, "workspaces"))
+		if err != nil || len(entries) != 0 {
+			t.Errorf("%s workspaces left behind: %v %v", root, entries, err)
+		}
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/stagegate/stagegate/app/source"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/checks"
 )
@@ -21,9 +22,10 @@ var errShuttingDown = errors.New("stagegate is shutting down")
 // killed, or its machine stopped), concludes their check runs so none
 // stays in progress forever, and queues each run again as a new run.
 func (a *App) reconcile(ctx context.Context) error {
+	a.moveLegacyDirs(ctx)
 	// Nothing runs yet: whatever is in the scratch directories was left
 	// by a process that died.
-	for _, dir := range []string{workspaceRoot(a.cfg), filepath.Join(a.cfg.DataDir, "tmp")} {
+	for _, dir := range scratchRoots(a.cfg) {
 		if err := emptyDir(dir); err != nil {
 			logger(ctx).Warn().Err(err).Str("dir", dir).Msg("clean up after a previous process")
 		}
@@ -59,8 +61,13 @@ func emptyDir(dir string) error {
 		return err
 	}
 	var errs []error
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
 	for _, e := range entries {
-		errs = append(errs, os.RemoveAll(filepath.Join(dir, e.Name())))
+		// A build may have left read-only directories.
+		errs = append(errs, source.Remove(filepath.Join(abs, e.Name())))
 	}
 	return errors.Join(errs...)
 }

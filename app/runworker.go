@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -141,6 +140,7 @@ func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Clie
 	}
 	owner, name := splitRepo(run.Repo)
 	secrets, notes, trustErr := a.runTrust(ctx, client, run, p)
+	dirs := a.dirs(run)
 
 	positions := map[string]int{}
 	for i, s := range p.Stages {
@@ -162,8 +162,7 @@ func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Clie
 				}
 				return files.Named(base)
 			},
-			// source.Fetch checks out into Root/RunID.
-			Workspace:  filepath.Join(workspaceRoot(a.cfg), run.ID),
+			Workspace:  dirs.Workspace,
 			OnCheckRun: a.recordCheckRun(ctx, run.ID),
 			Notes:      notes,
 		})
@@ -173,8 +172,12 @@ func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Clie
 	rec := newRecorder(a.db, run.ID, positions, a.logPolicy(), reporter)
 	rec.Start(context.WithoutCancel(ctx))
 
-	tmp := filepath.Join(a.cfg.DataDir, "tmp", run.ID)
-	defer os.RemoveAll(tmp)
+	defer func() {
+		// HOME and TMPDIR may hold what the build made read-only.
+		if err := source.Remove(dirs.Temp); err != nil {
+			logger(ctx).Warn().Err(err).Msg("remove the run's HOME and TMPDIR")
+		}
+	}()
 	var workspace string
 	defer func() {
 		if workspace != "" {
@@ -186,7 +189,9 @@ func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Clie
 	e := &engine.Engine{Runner: a.opts.Runner, Observer: observers{reporter, rec}}
 	res = e.Run(ctx, engine.Run{
 		ID: run.ID, Pipeline: p, Plan: plan, Event: ev, Gate: gate.Gate, GateSecrets: gate.secrets,
-		ArtifactDir: a.artifactDir(run.ID), TempDir: tmp,
+		// HOME and TMPDIR are the run's own, and the run sees none of
+		// the data dir but its own directories.
+		ArtifactDir: dirs.Artifacts, TempDir: dirs.Temp, Home: dirs.Home, Access: a.actionAccess(),
 		LookupEnv: lookupPassEnv, LookupSecret: secrets, WithholdSecrets: run.Fork, Previous: previous,
 		Prepare: func(ctx context.Context) (string, error) {
 			if prevErr != nil {
@@ -220,12 +225,14 @@ func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Clie
 }
 
 func (a *App) fetch(ctx context.Context, run store.Run) (string, error) {
-	token, _, err := a.gh.Token(ctx, run.InstallationID)
+	// Not the API client's token: git gets one that reads this
+	// repository and nothing else.
+	token, _, err := a.gh.FetchToken(ctx, run.InstallationID, run.Repo)
 	if err != nil {
-		return "", fmt.Errorf("installation token: %w", err)
+		return "", fmt.Errorf("fetch token: %w", err)
 	}
 	return source.Fetch(ctx, source.FetchOptions{
-		Root: workspaceRoot(a.cfg), RunID: run.ID,
+		Root: a.dirs(run).Workspaces, RunID: run.ID,
 		CloneURL: cloneURL(a.cfg.GitHubURL, run.Repo), SHA: run.SHA, Token: token,
 	})
 }
@@ -260,10 +267,6 @@ func (a *App) recordCheckRun(ctx context.Context, runID string) func(stage strin
 			logger(ctx).Error().Err(err).Str(logKeyStage, stage).Int64("check_run", id).Msg("record check run id")
 		}
 	}
-}
-
-func (a *App) artifactDir(runID string) string {
-	return filepath.Join(a.cfg.DataDir, "artifacts", runID)
 }
 
 // eventOf rebuilds the event a run was started for.

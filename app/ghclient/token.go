@@ -2,9 +2,13 @@ package ghclient
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
+
+	"github.com/google/go-github/v60/github"
 )
 
 // tokenError is a failure to obtain an installation token. It is not
@@ -127,4 +131,31 @@ func newAuth(ts *tokenSource) middleware {
 			}
 		})
 	}
+}
+
+// FetchToken mints a token for git that can read the contents of one
+// repository, "owner/name", and nothing else: not the installation's
+// other repositories, and no write of any kind
+// (https://docs.github.com/rest/apps/apps#create-an-installation-access-token-for-an-app,
+// "repositories" and "permissions"). It is apart from the installation's
+// API token, which can write checks and deployments to every repository
+// of the installation, and it is minted for each fetch and never cached:
+// a fetch of one run never holds a token another run could use.
+func (c *Clients) FetchToken(ctx context.Context, installationID int64, repo string) (string, time.Time, error) {
+	owner, name, ok := strings.Cut(repo, "/")
+	if installationID <= 0 || !ok || owner == "" || name == "" || strings.Contains(name, "/") {
+		return "", time.Time{}, fmt.Errorf("ghclient: fetch token for installation %d, repository %q: want owner/name", installationID, repo)
+	}
+	read := "read"
+	tok, _, err := c.app.Apps.CreateInstallationToken(WithIdempotentWrite(ctx), installationID, &github.InstallationTokenOptions{
+		Repositories: []string{name},
+		Permissions:  &github.InstallationPermissions{Contents: &read},
+	})
+	if err != nil {
+		return "", time.Time{}, &tokenError{installationID: installationID, err: err}
+	}
+	if tok.GetToken() == "" {
+		return "", time.Time{}, &tokenError{installationID: installationID, err: errors.New("GitHub returned an empty token")}
+	}
+	return tok.GetToken(), tok.GetExpiresAt().Time, nil
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -171,14 +172,34 @@ func validSHA(sha string) bool {
 	return true
 }
 
-// Remove deletes a workspace made by Fetch.
+// Remove deletes a workspace made by Fetch, or another directory a run's
+// actions wrote (its HOME and TMPDIR). A build may leave directories it
+// cannot write, such as Go's module cache (0555), which os.RemoveAll
+// cannot empty as an ordinary user: they are made writable, without
+// following links out of the tree, and removal is tried again.
 func Remove(dir string) error {
 	clean := filepath.Clean(dir)
 	if dir == "" || !filepath.IsAbs(clean) || clean == filepath.Dir(clean) {
 		return fmt.Errorf("source: refusing to remove %q", dir)
 	}
+	if os.RemoveAll(clean) == nil {
+		return nil
+	}
+	// WalkDir calls the function for a directory before reading it, and
+	// gives links as links. The modes are changed through the tree as a
+	// root, so that a link swapped in meanwhile cannot lead the chmod out
+	// of it.
+	if root, err := os.OpenRoot(clean); err == nil {
+		_ = filepath.WalkDir(clean, func(p string, d fs.DirEntry, err error) error {
+			if rel, rerr := filepath.Rel(clean, p); rerr == nil && d != nil && d.IsDir() {
+				_ = root.Chmod(rel, 0o700)
+			}
+			return nil
+		})
+		_ = root.Close()
+	}
 	if err := os.RemoveAll(clean); err != nil {
-		return fmt.Errorf("source: remove workspace: %w", err)
+		return fmt.Errorf("source: remove %s: %w", clean, err)
 	}
 	return nil
 }

@@ -94,6 +94,10 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("store: database directory %s is not a directory", dir)
 	}
 
+	if err := makePrivate(path); err != nil {
+		return nil, err
+	}
+
 	// WAL lets readers in other processes work alongside the writer, and
 	// with synchronous=NORMAL a commit is a write to the WAL without an
 	// fsync: a power cut can lose the last commits but never corrupts the
@@ -137,6 +141,36 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		stmts:   map[string]*sql.Stmt{},
 	}
 	return &DB{root: r, x: pool}, nil
+}
+
+// dbFileMode is the mode of the database and its companions: they hold
+// every delivery, log and approval, and builds must not read them.
+const dbFileMode = 0o600
+
+// makePrivate creates the database file 0600 before SQLite opens it, and
+// makes an existing one and its WAL and shared-memory files 0600. SQLite
+// gives the -wal and -shm files it creates the mode of the database file
+// (os_unix.c, findCreateFileMode), whatever the umask, so they follow.
+func makePrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, dbFileMode)
+	if err != nil {
+		return fmt.Errorf("store: create %s: %w", path, err)
+	}
+	// Chmod on the descriptor: the umask may have taken bits from the
+	// create mode, and an existing file keeps whatever mode it had.
+	err = f.Chmod(dbFileMode)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("store: make %s private: %w", path, err)
+	}
+	for _, suffix := range []string{"-wal", "-shm", "-journal"} {
+		if err := os.Chmod(path+suffix, dbFileMode); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("store: make %s private: %w", path+suffix, err)
+		}
+	}
+	return nil
 }
 
 // redact hides a password in a URL for messages.

@@ -25,8 +25,10 @@ type GitRequest struct {
 	Username       string
 	AuthOK         bool
 	InstallationID int64
-	Status         int
-	Stderr         string // what git http-backend wrote to stderr
+	// Scope is what the presented token may reach (see TokenScope).
+	Scope  TokenScope
+	Status int
+	Stderr string // what git http-backend wrote to stderr
 }
 
 // GitRequests returns every request made to the git endpoint.
@@ -84,6 +86,7 @@ func (s *Server) serveGit(w http.ResponseWriter, r *http.Request) {
 	var slug string
 	if tok != nil {
 		gr.InstallationID = tok.installationID
+		gr.Scope = s.tokenScopeLocked(tok)
 		slug = s.apps[tok.appID].Slug
 	}
 	s.mu.Unlock()
@@ -104,6 +107,7 @@ func (s *Server) serveGit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	gr.AuthOK = true
+	s.waitGitHold(r, gr.Owner, gr.Repo)
 
 	// net/http/cgi refuses chunked bodies, which git uses for large
 	// requests; buffer them so the backend sees a Content-Length.

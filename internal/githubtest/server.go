@@ -36,6 +36,7 @@ type Server struct {
 	checkSuites   map[suiteKey]int64
 	calls         []Call
 	gitRequests   []GitRequest
+	gitHolds      []*gitHold // githold.go
 
 	// Collaborators, teams, pull requests, comments, statuses and
 	// deployments (users.go, pulls.go, comments.go, statuses.go,

@@ -67,6 +67,15 @@ func (rs *runState) collectArtifacts(globs []string, warn func(string)) ([]strin
 		}
 	}
 
+	// Files are opened through the workspace as a root, so that nothing
+	// an action still running (a parallel one) swaps in, a link in place
+	// of a directory, can lead the engine, which reads with its own
+	// rights, to a file outside the workspace after the checks below.
+	ws, err := os.OpenRoot(rs.workspaceReal)
+	if err != nil {
+		return nil, fmt.Errorf("open the workspace: %w", err)
+	}
+	defer ws.Close()
 	var stored []string
 	for _, p := range slices.Sorted(maps.Keys(found)) {
 		// Each file is decided by the whole list, last match winning, as
@@ -79,7 +88,7 @@ func (rs *runState) collectArtifacts(globs []string, warn func(string)) ([]strin
 		if !ok {
 			continue
 		}
-		if err := rs.storeArtifact(src, p); err != nil {
+		if err := rs.storeArtifact(ws, src, p); err != nil {
 			return stored, err
 		}
 		stored = append(stored, p)
@@ -99,22 +108,23 @@ func (rs *runState) insideStores(p string) bool {
 	return false
 }
 
-// artifactSource is the file to copy for a matched path. A symlink is
-// followed only to a regular file inside the workspace: an artifact is
-// something the build made, and a link to a host file must not carry that
-// file out of the workspace into a store that may be published.
+// artifactSource is the file to copy for a matched path, relative to the
+// workspace. A symlink is followed only to a regular file inside the
+// workspace: an artifact is something the build made, and a link to a
+// host file must not carry that file out of the workspace into a store
+// that may be published.
 func (rs *runState) artifactSource(p string, typ fs.FileMode, warn func(string)) (string, bool) {
 	full := filepath.Join(rs.workspace, filepath.FromSlash(p))
 	switch {
 	case typ.IsRegular():
-		return full, true
+		return filepath.FromSlash(p), true
 	case typ&fs.ModeSymlink != 0:
 		target, err := filepath.EvalSymlinks(full)
 		if err == nil {
 			rel, rerr := filepath.Rel(rs.workspaceReal, target)
 			st, serr := os.Stat(target)
 			if rerr == nil && filepath.IsLocal(rel) && serr == nil && st.Mode().IsRegular() {
-				return target, true
+				return rel, true
 			}
 		}
 		warn(fmt.Sprintf("artifact %s is a symlink that does not lead to a file in the workspace; not stored", p))
@@ -124,15 +134,23 @@ func (rs *runState) artifactSource(p string, typ fs.FileMode, warn func(string))
 	return "", false
 }
 
-// storeArtifact copies src to rel in the artifact store. It writes a
-// temporary file and renames it, so a reader never sees half a file, and
-// it holds the store's lock, so that two actions storing the same path do
-// not interleave.
-func (rs *runState) storeArtifact(src, rel string) (err error) {
+// ArtifactMode is the mode of a stored artifact whose source had mode m:
+// its permissions without write, for anyone. A stored artifact is what a
+// stage produced; later stages and re-runs read it, and the engine alone
+// replaces it (by rename, which needs no write permission on the file).
+// An isolating runner also shows the store read-only (runner.Access); the
+// mode holds where none does.
+func ArtifactMode(m fs.FileMode) fs.FileMode { return m.Perm() &^ 0o222 }
+
+// storeArtifact copies src, a path in the workspace ws, to rel in the
+// artifact store. It writes a temporary file and renames it, so a reader
+// never sees half a file, and it holds the store's lock, so that two
+// actions storing the same path do not interleave.
+func (rs *runState) storeArtifact(ws *os.Root, src, rel string) (err error) {
 	rs.artifactMu.Lock()
 	defer rs.artifactMu.Unlock()
 
-	in, err := os.Open(src)
+	in, err := ws.OpenFile(src, os.O_RDONLY|noFollow, 0)
 	if err != nil {
 		return fmt.Errorf("store artifact %s: %w", rel, err)
 	}
@@ -140,6 +158,9 @@ func (rs *runState) storeArtifact(src, rel string) (err error) {
 	st, err := in.Stat()
 	if err != nil {
 		return fmt.Errorf("store artifact %s: %w", rel, err)
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("store artifact %s: no longer a regular file", rel)
 	}
 	dst := filepath.Join(rs.artifactDir, filepath.FromSlash(rel))
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
@@ -160,7 +181,7 @@ func (rs *runState) storeArtifact(src, rel string) (err error) {
 	}
 	// Chmod rather than a create mode: the umask would strip bits, and an
 	// executable must stay executable for the stage that runs it.
-	if err = tmp.Chmod(st.Mode().Perm()); err != nil {
+	if err = tmp.Chmod(ArtifactMode(st.Mode())); err != nil {
 		return fmt.Errorf("store artifact %s: %w", rel, err)
 	}
 	if err = tmp.Close(); err != nil {

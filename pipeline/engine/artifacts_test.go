@@ -47,8 +47,15 @@ cat "$STAGEGATE_ARTIFACTS/dist/app"`
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !st.Mode().IsRegular() || st.Mode().Perm() != 0o750 {
-		t.Errorf("stored dist/app has mode %s, want a regular file with 0750", st.Mode())
+	// Stored read-only: later stages and re-runs read what this stage
+	// stored, and nothing may change it under them.
+	if !st.Mode().IsRegular() || st.Mode().Perm() != 0o550 {
+		t.Errorf("stored dist/app has mode %s, want a regular file with 0550 (0750 less write)", st.Mode())
+	}
+	for _, p := range want {
+		if st, err := os.Stat(filepath.Join(f.artifacts, p)); err != nil || st.Mode().Perm()&0o222 != 0 {
+			t.Errorf("stored %s is writable (%v, %v)", p, st.Mode(), err)
+		}
 	}
 	if st, err := os.Lstat(filepath.Join(f.artifacts, "dist", "link.txt")); err != nil || !st.Mode().IsRegular() {
 		t.Errorf("a link inside the workspace should be stored as a file: %v", err)

@@ -13,21 +13,36 @@ import (
 // total size, and in the run's result.
 const maxOutputFile = 1 << 20
 
+// errNotRegularOutput is the warning for an output file that is a link, a
+// FIFO or anything but a regular file.
+const errNotRegularOutput = "the output file is not a regular file (a link?); its outputs are ignored"
+
 var outputKeyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // readOutputs reads the output file an attempt wrote to $STAGEGATE_OUTPUT.
 // A missing file is no outputs. Problems in the file's content are
 // returned as warnings for the log rather than failing the action: a
 // typo in an output should not undo a deploy that already happened.
+//
+// The engine reads the file with its own rights, outside any sandbox the
+// action ran in, so it reads only a regular file the action made, never
+// what a link or a FIFO there would lead to (the App's credentials, its
+// /proc/self/environ).
 func readOutputs(path string) (map[string]string, []string, error) {
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|noFollow, 0)
 	if os.IsNotExist(err) {
 		return nil, nil, nil
 	}
 	if err != nil {
+		if st, lerr := os.Lstat(path); lerr == nil && !st.Mode().IsRegular() {
+			return nil, []string{errNotRegularOutput}, nil
+		}
 		return nil, nil, fmt.Errorf("open output file: %w", err)
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return nil, []string{errNotRegularOutput}, nil
+	}
 	data, err := io.ReadAll(io.LimitReader(f, maxOutputFile+1))
 	if err != nil {
 		return nil, nil, fmt.Errorf("read output file: %w", err)

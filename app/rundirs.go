@@ -1,0 +1,119 @@
+package app
+
+import (
+	"path/filepath"
+	"strings"
+
+	"github.com/stagegate/stagegate/app/store"
+	"github.com/stagegate/stagegate/pipeline/runner"
+)
+
+// Runs of untrusted code (pull requests from forks) and trusted runs keep
+// their files under separate roots of the data dir, so that they never
+// share a workspace, a HOME, a TMPDIR or an artifact store: nothing a
+// fork's build leaves behind is where a trusted run looks.
+const (
+	trustedRoot   = "trusted"
+	untrustedRoot = "untrusted"
+)
+
+// runDirs are the directories of one run.
+type runDirs struct {
+	// Workspaces is where source.Fetch makes Workspace.
+	Workspaces, Workspace string
+	// Artifacts is the run's artifact store.
+	Artifacts string
+	// Temp is the engine's scratch directory: the actions' TMPDIR and
+	// output files.
+	Temp string
+	// Home is the actions' HOME, empty at the start of each run and
+	// removed with Temp: no run sees what another left in its HOME.
+	Home string
+}
+
+// trustRoot is the root of the runs of one kind of code.
+func trustRoot(cfg Config, fork bool) string {
+	if fork {
+		return filepath.Join(cfg.DataDir, untrustedRoot)
+	}
+	return filepath.Join(cfg.DataDir, trustedRoot)
+}
+
+// dirsOf returns the directories of a run. A run's kind never changes:
+// a re-run of a fork's run is a fork's run.
+func dirsOf(cfg Config, runID string, fork bool) runDirs {
+	root := trustRoot(cfg, fork)
+	// Absolute, as source.Remove wants them and the runner shows them.
+	if abs, err := filepath.Abs(root); err == nil {
+		root = abs
+	}
+	temp := filepath.Join(root, "tmp", runID)
+	return runDirs{
+		Workspaces: filepath.Join(root, "workspaces"),
+		Workspace:  filepath.Join(root, "workspaces", runID),
+		Artifacts:  filepath.Join(root, "artifacts", runID),
+		Temp:       temp,
+		Home:       filepath.Join(temp, "home"),
+	}
+}
+
+func (a *App) dirs(run store.Run) runDirs { return dirsOf(a.cfg, run.ID, run.Fork) }
+
+// scratchRoots are emptied at start: what is in them was left by a
+// process that died.
+func scratchRoots(cfg Config) []string {
+	var out []string
+	for _, fork := range []bool{false, true} {
+		root := trustRoot(cfg, fork)
+		out = append(out, filepath.Join(root, "workspaces"), filepath.Join(root, "tmp"))
+	}
+	return out
+}
+
+// artifactRoots hold the runs' artifact stores, pruned after
+// artifactRetention.
+func artifactRoots(cfg Config) []string {
+	return []string{
+		filepath.Join(trustRoot(cfg, false), "artifacts"),
+		filepath.Join(trustRoot(cfg, true), "artifacts"),
+	}
+}
+
+// dataDirs are the directories New makes, 0700: checked-out code, HOMEs
+// and artifacts are nobody else's business on the machine.
+func dataDirs(cfg Config) []string {
+	return append([]string{cfg.DataDir}, append(scratchRoots(cfg), artifactRoots(cfg)...)...)
+}
+
+// hiddenFromActions are the host paths no action may see, whatever the
+// runner shows it otherwise: the data dir (the App's credentials, the
+// default database, other runs' workspaces, HOMEs and artifact stores),
+// and the database wherever it is (the key file is the runner's to hide:
+// it is read before the App is made). An isolating
+// runner shows an action little of the host in the first place; this is
+// the second line, should a path it shows contain one of these. The
+// run's own directories inside the data dir stay visible to it.
+func hiddenFromActions(cfg Config) []string {
+	var out []string
+	add := func(p string) {
+		if p == "" {
+			return
+		}
+		if abs, err := filepath.Abs(p); err == nil {
+			out = append(out, abs)
+		}
+	}
+	add(cfg.DataDir)
+	if db, ok := strings.CutPrefix(cfg.DatabaseURL(), "sqlite://"); ok && db != "" {
+		for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
+			add(db + suffix)
+		}
+	}
+	return out
+}
+
+// actionAccess is what the App adds to the run's own directories in what
+// its actions may see.
+func (a *App) actionAccess() runner.Access {
+	return runner.Access{Hidden: hiddenFromActions(a.cfg)}
+}
