@@ -1,6 +1,9 @@
 package app
 
-import "strings"
+import (
+	"net/url"
+	"strings"
+)
 
 // Manifest is the GitHub App manifest stagegate registers itself with:
 // exactly the permissions and events it needs, and no more. app.yml in
@@ -54,16 +57,25 @@ func NewManifest(name, publicURL string) Manifest {
 	}
 }
 
-// webBaseURL is GitHub's web address for an API base: github.com for
-// api.github.com, and the host itself for GitHub Enterprise Server, whose
-// API lives under /api/v3/.
+// webBaseURL is GitHub's web address for a REST API base, where the
+// manifest pages, the App's pages and git are served: the "api." host's
+// parent for github.com (api.github.com) and for GitHub Enterprise Cloud
+// with data residency (api.SUBDOMAIN.ghe.com serves SUBDOMAIN.ghe.com),
+// and the host itself for GitHub Enterprise Server, whose API lives under
+// /api/v3. Host names are case-insensitive and come back lower-case.
 func webBaseURL(apiURL string) string {
 	base := strings.TrimSuffix(apiURL, "/")
-	switch {
-	case base == "https://api.github.com":
-		return "https://github.com"
-	case strings.HasSuffix(base, "/api/v3"):
-		return strings.TrimSuffix(base, "/api/v3")
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" {
+		return base
 	}
-	return base
+	u.Host = strings.ToLower(u.Host)
+	switch {
+	case strings.HasSuffix(u.Path, "/api/v3"):
+		u.Path = strings.TrimSuffix(u.Path, "/api/v3")
+	case u.Path == "" && strings.HasPrefix(u.Host, "api."):
+		u.Host = strings.TrimPrefix(u.Host, "api.")
+	}
+	u.RawPath = ""
+	return strings.TrimSuffix(u.String(), "/")
 }

@@ -219,9 +219,13 @@ func (a *App) fetch(ctx context.Context, run store.Run) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("installation token: %w", err)
 	}
+	cloneURL, err := a.cloneURL(ctx, run)
+	if err != nil {
+		return "", err
+	}
 	return source.Fetch(ctx, source.FetchOptions{
 		Root: workspaceRoot(a.cfg), RunID: run.ID,
-		CloneURL: cloneURL(a.cfg.GitHubURL, run.Repo), SHA: run.SHA, Token: token,
+		CloneURL: cloneURL, SHA: run.SHA, Token: token,
 	})
 }
 
