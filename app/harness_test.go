@@ -34,6 +34,8 @@ type harness struct {
 	cfg  app.Config
 	// level is the app's log level.
 	level zerolog.Level
+	// logTo also receives the app's log, when set.
+	logTo io.Writer
 }
 
 func newHarness(t testing.TB, files map[string]string) *harness {
@@ -64,7 +66,11 @@ func newHarnessLogging(t testing.TB, files map[string]string, level zerolog.Leve
 func (h *harness) start() {
 	h.t.Helper()
 	ctx := context.Background()
-	log := zerolog.New(zerolog.NewTestWriter(h.t)).Level(h.level).With().Timestamp().Logger()
+	var out io.Writer = zerolog.NewTestWriter(h.t)
+	if h.logTo != nil {
+		out = io.MultiWriter(out, h.logTo)
+	}
+	log := zerolog.New(out).Level(h.level).With().Timestamp().Logger()
 	a, err := app.New(ctx, h.cfg, app.Options{Logger: log, ShutdownGrace: 5 * time.Second})
 	if err != nil {
 		h.t.Fatal(err)

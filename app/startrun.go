@@ -43,6 +43,14 @@ func (a *App) startRun(ctx context.Context, req runRequest) (string, error) {
 	conf, err := pipelineconf.Load(ctx, client.Repositories, req.repo.Owner, req.repo.Name, req.event.SHA)
 	switch {
 	case errors.Is(err, pipelineconf.ErrNoPipeline):
+		if unreadable, uerr := a.orgDefaultUnreadable(ctx, req.repo.Installation, err); uerr != nil {
+			return "", fmt.Errorf("read pipeline: %w", uerr)
+		} else if unreadable {
+			if err := reportOrgDefaultUnreadable(ctx, client.Checks, req.repo.Owner, req.repo.Name, req.event.SHA); err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("no %s; %s/.github cannot be read: noted on the stagegate check", pipeline.DefaultFile, req.repo.Owner), nil
+		}
 		return "", ignored("%s uses no pipeline (no %s, no default in %s/.github)", req.repo.FullName(), pipeline.DefaultFile, req.repo.Owner)
 	case errors.Is(err, pipelineconf.ErrCommitNotFound):
 		return "", ignored("commit %s no longer exists", req.event.SHA)
