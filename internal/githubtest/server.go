@@ -52,6 +52,7 @@ type Server struct {
 
 	// Rate limits per credential (ratelimit.go), and outages (outage.go).
 	rateBuckets map[string]*rateBucket
+	rateLimited int
 	outages     []*outage
 
 	// Webhook deliveries of every App, oldest first (hookdeliveries.go),
@@ -69,7 +70,7 @@ type options struct {
 	tokenTTL    time.Duration
 	appSlug     string
 	permissions map[string]string
-	rateLimit   int
+	limits      RateLimits
 }
 
 // DefaultPermissions returns the permissions an installation gets unless
@@ -136,7 +137,6 @@ func New(t testing.TB, opts ...Option) *Server {
 			tokenTTL:    time.Hour,
 			appSlug:     "stagegate",
 			permissions: DefaultPermissions(),
-			rateLimit:   5000,
 		},
 	}
 	for _, o := range opts {
