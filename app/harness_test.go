@@ -36,6 +36,8 @@ type harness struct {
 	level zerolog.Level
 	// logTo also receives the app's log, when set.
 	logTo io.Writer
+	// opts are the app's options (the logger is the harness's).
+	opts app.Options
 }
 
 func newHarness(t testing.TB, files map[string]string) *harness {
@@ -71,7 +73,12 @@ func (h *harness) start() {
 		out = io.MultiWriter(out, h.logTo)
 	}
 	log := zerolog.New(out).Level(h.level).With().Timestamp().Logger()
-	a, err := app.New(ctx, h.cfg, app.Options{Logger: log, ShutdownGrace: 5 * time.Second})
+	opts := h.opts
+	opts.Logger = log
+	if opts.ShutdownGrace == 0 {
+		opts.ShutdownGrace = 5 * time.Second
+	}
+	a, err := app.New(ctx, h.cfg, opts)
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -150,7 +150,7 @@ func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Clie
 	// reporter after Prepare returns.
 	var files *checks.FileIndex
 	reporter := checks.NewReporter(client.Checks, checks.Target{Owner: owner, Repo: name, HeadSHA: run.SHA, RunID: run.ID},
-		checks.Options{
+		a.withBudget(ctx, run.InstallationID, checks.Options{
 			// No details_url: GitHub then links the check to its own page,
 			// and logs of private repositories stay behind GitHub's
 			// permissions.
@@ -164,7 +164,7 @@ func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Clie
 			// source.Fetch checks out into Root/RunID.
 			Workspace:  filepath.Join(workspaceRoot(a.cfg), run.ID),
 			OnCheckRun: a.recordCheckRun(ctx, run.ID),
-		})
+		}))
 	// The reporter outlives a cancelled run: cancelled checks must still
 	// be concluded. Close bounds it.
 	reporter.Start(context.WithoutCancel(ctx))
