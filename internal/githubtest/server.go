@@ -55,6 +55,11 @@ type Server struct {
 	rateLimited int
 	outages     []*outage
 
+	// Workflow runs waiting on protection rules, and the reviews posted
+	// (protection_rule.go).
+	workflowRuns      map[int64]*workflowRun
+	protectionAnswers []ProtectionAnswer
+
 	// Webhook deliveries of every App, oldest first (hookdeliveries.go),
 	// redeliveries in flight, and the manifest flow (manifest.go).
 	hookDeliveries []*HookDelivery
@@ -79,6 +84,7 @@ type options struct {
 // organization permission members (read).
 func DefaultPermissions() map[string]string {
 	return map[string]string{
+		"actions":       "read",
 		"checks":        "write",
 		"contents":      "read",
 		"deployments":   "write",
@@ -132,6 +138,7 @@ func New(t testing.TB, opts ...Option) *Server {
 		reactions:     map[int64][]reaction{},
 		deployments:   map[int64]*Deployment{},
 		rateBuckets:   map[string]*rateBucket{},
+		workflowRuns:  map[int64]*workflowRun{},
 		manifestCodes: map[string]*manifestCode{},
 		opts: options{
 			tokenTTL:    time.Hour,
@@ -205,6 +212,7 @@ func (s *Server) routes() {
 	s.deploymentRoutes()
 	s.hookRoutes()
 	s.manifestRoutes()
+	s.protectionRoutes()
 	// Anything else under the API is GitHub's 404, and is logged so a test
 	// can see that the code under test called an endpoint the fake lacks.
 	s.handle("/api/v3/", authAny, func(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
