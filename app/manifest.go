@@ -29,8 +29,10 @@ type HookAttributes struct {
 // metadata (mandatory), pull requests to read the head of a /deploy,
 // issues to answer comments and react, deployments to record deploys,
 // statuses to read other CI for the deploy gate, members to check team
-// deployers.
+// deployers, actions to read a workflow run that waits on stagegate as
+// a deployment protection rule (deployments, write, to answer it).
 var AppPermissions = map[string]string{
+	"actions":       "read",
 	"checks":        "write",
 	"contents":      "read",
 	"metadata":      "read",
@@ -42,7 +44,7 @@ var AppPermissions = map[string]string{
 }
 
 // AppEvents are the webhooks stagegate acts on.
-var AppEvents = []string{"push", "pull_request", "issue_comment", "check_run", "check_suite", "status"}
+var AppEvents = []string{"push", "pull_request", "issue_comment", "check_run", "check_suite", "status", "deployment_protection_rule"}
 
 // NewManifest is the manifest for an App reachable at publicURL.
 func NewManifest(name, publicURL string) Manifest {

@@ -119,7 +119,8 @@ button{font-size:1rem;padding:.6rem 1.2rem;cursor:pointer}code{background:#f3f3f
 {{if .Action}}<p>stagegate runs as a GitHub App. This creates the App on GitHub
 {{if .Org}}owned by the organisation <strong id="owner">{{.Org}}</strong>{{else}}owned by <strong id="owner">your personal account</strong>{{end}},
 with exactly the permissions it needs: checks (write), contents (read), metadata (read), pull requests (read),
-issues (write, for comment replies), deployments (write), commit statuses (read) and members (read, for team deployers).
+issues (write, for comment replies), deployments (write), commit statuses (read), members (read, for team deployers)
+and actions (read, to gate GitHub Actions deployments as a deployment protection rule).
 GitHub will send its webhooks to <code>{{.WebhookURL}}</code>.</p>
 <p>The App is private: it can be installed only on the account that owns it.</p>
 <form method="post" action="{{.Action}}">

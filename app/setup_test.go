@@ -138,7 +138,7 @@ func TestSetupCreatesTheAppAndServesWithoutRestart(t *testing.T) {
 		t.Fatalf("apps created: %+v", created)
 	}
 	perms, _ := json.Marshal(created[0].Manifest.DefaultPermissions)
-	if got := string(perms); got != `{"checks":"write","contents":"read","deployments":"write","issues":"write","members":"read","metadata":"read","pull_requests":"read","statuses":"read"}` {
+	if got := string(perms); got != `{"actions":"read","checks":"write","contents":"read","deployments":"write","issues":"write","members":"read","metadata":"read","pull_requests":"read","statuses":"read"}` {
 		t.Errorf("the manifest asked for %s", got)
 	}
 	// Another browser, without the state's cookie, cannot use the link.
