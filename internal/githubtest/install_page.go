@@ -8,12 +8,8 @@ import (
 	"strings"
 )
 
-// docInstallOwnApp says where an App can be installed: "Only on this
-// account: The GitHub App can only be installed on the account that
-// created it" for a private App; a public one on any account.
-const docInstallOwnApp = "https://docs.github.com/apps/using-github-apps/installing-your-own-github-app"
-
-// installPageRoutes serves the web pages that install an App:
+// installPageRoutes serves the web pages that install an App
+// (https://docs.github.com/apps/using-github-apps/installing-your-own-github-app):
 // /apps/{slug}/installations/new lists the accounts it can be installed
 // on, and .../permissions?target_id=ID is the page that installs it on
 // one account. A private App lists only its owner, and its page for any
@@ -80,8 +76,11 @@ func (s *Server) installTargetPage(w http.ResponseWriter, r *http.Request) {
 	}
 	public, name := a.public, a.Name
 	s.mu.Unlock()
-	// A private App installs only on its owner's account (docInstallOwnApp).
 	if account == "" || (!public && target != id) {
+		// A private App installs only on its owner's account: "Only on
+		// this account: The GitHub App can only be installed on the
+		// account that created it"
+		// (https://docs.github.com/apps/using-github-apps/installing-your-own-github-app).
 		writeWebNotFound(w)
 		return
 	}
