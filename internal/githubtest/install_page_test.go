@@ -21,7 +21,7 @@ func getPage(t *testing.T, u string) (int, string) {
 }
 
 // TestPrivateAppInstallsOnlyOnItsOwner: the installation pages of a
-// private App offer its owner's account and no other (docInstallOwnApp).
+// private App offer its owner's account and no other.
 func TestPrivateAppInstallsOnlyOnItsOwner(t *testing.T) {
 	srv := New(t)
 	srv.AddRepo("acme", "widgets")
