@@ -51,6 +51,12 @@ type Options struct {
 	// FreeSpace measures the space available in a directory; statfs by
 	// default.
 	FreeSpace func(dir string) (uint64, error)
+	// GitHubLimits paces each installation's API requests to GitHub's
+	// rate limits (default GitHub's); ProgressEvery is the least time
+	// between progress updates of a check while the budget is ample
+	// (default checks.DefaultThrottle). Tests shrink both.
+	GitHubLimits  ghclient.Limits
+	ProgressEvery time.Duration
 }
 
 // App is a configured stagegate server.
@@ -111,7 +117,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*App, error) {
 	a.metrics = newMetrics(a.reg)
 	a.gh, err = ghclient.New(ghclient.Config{
 		BaseURL: cfg.GitHubURL, AppID: cfg.AppID, PrivateKey: cfg.PrivateKey,
-		Registry: a.reg, Logger: opts.Logger,
+		Registry: a.reg, Logger: opts.Logger, Limits: opts.GitHubLimits,
 	})
 	if err != nil {
 		db.Close()

@@ -104,6 +104,7 @@ func (a *App) logInstallations(ctx context.Context) {
 				AccountType: inst.GetAccount().GetType(), Suspended: suspended}); err != nil {
 				logger(ctx).Error().Err(err).Msg("record installation")
 			}
+			a.logOrgDefault(ctx, inst)
 		}
 		if resp.NextPage == 0 {
 			break

@@ -67,11 +67,23 @@ func (g *deployGate) Gate(ctx context.Context, st *pipeline.Stage) (func(), erro
 // wait re-evaluates the gate whenever something about the commit
 // changes, until the stage may run or may not.
 func (g *deployGate) wait(ctx context.Context, st *pipeline.Stage, changed <-chan struct{}) (func(), error) {
+	failures := 0
 	for {
 		gate, err := g.evaluate(ctx, st)
+		if asked, ok := transientGitHub(err); ok {
+			// GitHub did not answer: that is no verdict on the checks.
+			failures++
+			again := gateRetryDelay(failures, asked)
+			g.reporter.ShowGate(unreadable(gate, err, again))
+			if err := waitToReadAgain(ctx, again, changed); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
+		failures = 0
 		g.reporter.ShowGate(gate)
 		decision := gate.Decide()
 		if decision == checks.Wait && waitsOnlyForEnvironment(gate) {
@@ -125,6 +137,11 @@ func (g *deployGate) admit(ctx context.Context, st *pipeline.Stage, changed <-ch
 		return nil, false, err
 	}
 	gate, err := g.evaluate(ctx, st)
+	if _, ok := transientGitHub(err); ok {
+		// Not admitted yet: wait will look again.
+		release()
+		return nil, false, nil
+	}
 	if err != nil {
 		release()
 		return nil, false, err

@@ -21,6 +21,7 @@ func (a *App) handleCheckRun(ctx context.Context, d store.Delivery, e *github.Ch
 	case "completed":
 		// A check that ends may open, or close, a deploy gate.
 		a.waiters.wake(repo.FullName(), e.GetCheckRun().GetHeadSHA())
+		a.reviewPendingProtection(ctx, repo.FullName(), e.GetCheckRun().GetHeadSHA())
 		return "", ignored("check %s completed: gates of %s told", e.GetCheckRun().GetName(), short(e.GetCheckRun().GetHeadSHA()))
 	case "requested_action":
 		return a.handleDeployButton(ctx, d, repo, e)
@@ -55,6 +56,7 @@ func (a *App) handleCheckSuite(ctx context.Context, d store.Delivery, e *github.
 	switch e.GetAction() {
 	case "completed":
 		a.waiters.wake(repo.FullName(), e.GetCheckSuite().GetHeadSHA())
+		a.reviewPendingProtection(ctx, repo.FullName(), e.GetCheckSuite().GetHeadSHA())
 		return "", ignored("check suite completed: gates of %s told", short(e.GetCheckSuite().GetHeadSHA()))
 	case "rerequested":
 	default:
@@ -86,9 +88,10 @@ func rerunRequest(old store.Run, delivery string) runRequest {
 
 // handleStatus tells the deploy gates of a commit that one of its commit
 // statuses changed.
-func (a *App) handleStatus(_ context.Context, e *github.StatusEvent) (string, error) {
+func (a *App) handleStatus(ctx context.Context, e *github.StatusEvent) (string, error) {
 	repo := repoFrom(e.GetInstallation(), e.GetRepo())
 	a.waiters.wake(repo.FullName(), e.GetSHA())
+	a.reviewPendingProtection(ctx, repo.FullName(), e.GetSHA())
 	return "", ignored("status %s is %s: gates of %s told", e.GetContext(), e.GetState(), short(e.GetSHA()))
 }
 

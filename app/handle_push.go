@@ -20,6 +20,7 @@ func (a *App) handlePush(ctx context.Context, d store.Delivery, e *github.PushEv
 		Owner:         e.GetRepo().GetOwner().GetLogin(),
 		Name:          e.GetRepo().GetName(),
 		DefaultBranch: e.GetRepo().GetDefaultBranch(),
+		CloneURL:      e.GetRepo().GetCloneURL(),
 	}
 	if repo.Owner == "" {
 		repo.Owner = e.GetRepo().GetOwner().GetName()

@@ -39,6 +39,10 @@ type harness struct {
 	options func(*app.Options)
 	// runner, when set, runs the actions instead of the App's default.
 	runner runner.Runner
+	// logTo also receives the app's log, when set.
+	logTo io.Writer
+	// opts are the app's options (the logger is the harness's).
+	opts app.Options
 }
 
 func newHarness(t testing.TB, files map[string]string) *harness {
@@ -76,8 +80,19 @@ func newHarnessRunner(t testing.TB, files map[string]string, level zerolog.Level
 func (h *harness) start() {
 	h.t.Helper()
 	ctx := context.Background()
-	log := zerolog.New(zerolog.NewTestWriter(h.t)).Level(h.level).With().Timestamp().Logger()
-	opts := app.Options{Logger: log, ShutdownGrace: 5 * time.Second, Runner: h.runner}
+	var out io.Writer = zerolog.NewTestWriter(h.t)
+	if h.logTo != nil {
+		out = io.MultiWriter(out, h.logTo)
+	}
+	log := zerolog.New(out).Level(h.level).With().Timestamp().Logger()
+	opts := h.opts
+	opts.Logger = log
+	if opts.ShutdownGrace == 0 {
+		opts.ShutdownGrace = 5 * time.Second
+	}
+	if h.runner != nil {
+		opts.Runner = h.runner
+	}
 	if h.options != nil {
 		h.options(&opts)
 	}

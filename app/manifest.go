@@ -1,6 +1,9 @@
 package app
 
-import "strings"
+import (
+	"net/url"
+	"strings"
+)
 
 // Manifest is the GitHub App manifest stagegate registers itself with:
 // exactly the permissions and events it needs, and no more. app.yml in
@@ -26,7 +29,9 @@ type HookAttributes struct {
 // metadata (mandatory), pull requests to read the head of a /deploy,
 // issues to answer comments and react, deployments to record deploys,
 // statuses to read other CI for the deploy gate, members to check team
-// deployers, actions to read the environments' protection rules.
+// deployers, actions to read the environments' protection rules and a
+// workflow run that waits on stagegate as a deployment protection rule
+// (deployments, write, to answer it).
 var AppPermissions = map[string]string{
 	"actions":       "read",
 	"checks":        "write",
@@ -40,7 +45,7 @@ var AppPermissions = map[string]string{
 }
 
 // AppEvents are the webhooks stagegate acts on.
-var AppEvents = []string{"push", "pull_request", "issue_comment", "check_run", "check_suite", "status"}
+var AppEvents = []string{"push", "pull_request", "issue_comment", "check_run", "check_suite", "status", "deployment_protection_rule"}
 
 // NewManifest is the manifest for an App reachable at publicURL.
 func NewManifest(name, publicURL string) Manifest {
@@ -55,16 +60,25 @@ func NewManifest(name, publicURL string) Manifest {
 	}
 }
 
-// webBaseURL is GitHub's web address for an API base: github.com for
-// api.github.com, and the host itself for GitHub Enterprise Server, whose
-// API lives under /api/v3/.
+// webBaseURL is GitHub's web address for a REST API base, where the
+// manifest pages, the App's pages and git are served: the "api." host's
+// parent for github.com (api.github.com) and for GitHub Enterprise Cloud
+// with data residency (api.SUBDOMAIN.ghe.com serves SUBDOMAIN.ghe.com),
+// and the host itself for GitHub Enterprise Server, whose API lives under
+// /api/v3. Host names are case-insensitive and come back lower-case.
 func webBaseURL(apiURL string) string {
 	base := strings.TrimSuffix(apiURL, "/")
-	switch {
-	case base == "https://api.github.com":
-		return "https://github.com"
-	case strings.HasSuffix(base, "/api/v3"):
-		return strings.TrimSuffix(base, "/api/v3")
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" {
+		return base
 	}
-	return base
+	u.Host = strings.ToLower(u.Host)
+	switch {
+	case strings.HasSuffix(u.Path, "/api/v3"):
+		u.Path = strings.TrimSuffix(u.Path, "/api/v3")
+	case u.Path == "" && strings.HasPrefix(u.Host, "api."):
+		u.Host = strings.TrimPrefix(u.Host, "api.")
+	}
+	u.RawPath = ""
+	return strings.TrimSuffix(u.String(), "/")
 }

@@ -32,15 +32,28 @@ func TestCommittedManifestMatches(t *testing.T) {
 	}
 }
 
+// TestWebBaseURL maps each kind of REST root to the web address that
+// serves the manifest pages, the App pages and git: github.com's and
+// GitHub Enterprise Cloud with data residency's "api." hosts
+// (https://docs.github.com/enterprise-cloud@latest/admin/data-residency/network-details-for-ghecom:
+// the API of SUBDOMAIN.ghe.com is api.SUBDOMAIN.ghe.com), and GitHub
+// Enterprise Server's /api/v3 path.
 func TestWebBaseURL(t *testing.T) {
-	for api, want := range map[string]string{
-		"https://api.github.com/":         "https://github.com",
-		"https://ghe.example.com/api/v3/": "https://ghe.example.com",
-		"https://ghe.example.com/api/v3":  "https://ghe.example.com",
-		"http://127.0.0.1:4567/api/v3/":   "http://127.0.0.1:4567",
+	for _, tc := range []struct{ api, want string }{
+		{"https://api.github.com/", "https://github.com"},
+		{"https://api.github.com", "https://github.com"},
+		{"https://api.octocorp.ghe.com/", "https://octocorp.ghe.com"},
+		{"https://api.octocorp.ghe.com", "https://octocorp.ghe.com"},
+		{"https://API.Octocorp.GHE.com/", "https://octocorp.ghe.com"},
+		{"https://ghe.example.com/api/v3/", "https://ghe.example.com"},
+		{"https://ghe.example.com/api/v3", "https://ghe.example.com"},
+		{"https://ghe.example.com/", "https://ghe.example.com"},
+		{"https://api.example.com/api/v3/", "https://api.example.com"},
+		{"http://127.0.0.1:4567/api/v3/", "http://127.0.0.1:4567"},
+		{"http://api.localhost:4567/", "http://localhost:4567"},
 	} {
-		if got := webBaseURL(api); got != want {
-			t.Errorf("webBaseURL(%q) = %q, want %q", api, got, want)
+		if got := webBaseURL(tc.api); got != tc.want {
+			t.Errorf("webBaseURL(%q) = %q, want %q", tc.api, got, tc.want)
 		}
 	}
 }

@@ -84,6 +84,8 @@ func (a *App) process(ctx context.Context, d store.Delivery) (string, error) {
 		return a.handleInstallation(ctx, e)
 	case *github.InstallationRepositoriesEvent:
 		return a.handleInstallationRepositories(ctx, e)
+	case *github.DeploymentProtectionRuleEvent:
+		return a.handleProtectionRule(ctx, e)
 	}
 	return "", ignored("no handler for %s", d.Event)
 }
@@ -103,6 +105,8 @@ func installationOf(event any) int64 {
 	case *github.IssueCommentEvent:
 		return e.GetInstallation().GetID()
 	case *github.StatusEvent:
+		return e.GetInstallation().GetID()
+	case *github.DeploymentProtectionRuleEvent:
 		return e.GetInstallation().GetID()
 	}
 	return 0

@@ -95,7 +95,11 @@ func (a *App) restartRun(ctx context.Context, run store.Run, why string) error {
 	} else if from != "" {
 		next.RerunOf, next.RerunFromStage = run.ID, from
 	}
-	next, err = a.recordRun(ctx, next, p)
+	cloneURL, err := a.db.CloneURL(ctx, run.ID)
+	if err != nil {
+		return err
+	}
+	next, err = a.recordRun(ctx, next, p, cloneURL)
 	if err != nil {
 		return err
 	}

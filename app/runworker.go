@@ -151,7 +151,7 @@ func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Clie
 	// reporter after Prepare returns.
 	var files *checks.FileIndex
 	reporter := checks.NewReporter(client.Checks, checks.Target{Owner: owner, Repo: name, HeadSHA: run.SHA, RunID: run.ID},
-		checks.Options{
+		a.withBudget(ctx, run.InstallationID, checks.Options{
 			// No details_url: GitHub then links the check to its own page,
 			// and logs of private repositories stay behind GitHub's
 			// permissions.
@@ -165,7 +165,7 @@ func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Clie
 			Workspace:  dirs.Workspace,
 			OnCheckRun: a.recordCheckRun(ctx, run.ID),
 			Notes:      notes,
-		})
+		}))
 	// The reporter outlives a cancelled run: cancelled checks must still
 	// be concluded. Close bounds it.
 	reporter.Start(context.WithoutCancel(ctx))
@@ -231,9 +231,13 @@ func (a *App) fetch(ctx context.Context, run store.Run) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("fetch token: %w", err)
 	}
+	cloneURL, err := a.cloneURL(ctx, run)
+	if err != nil {
+		return "", err
+	}
 	return source.Fetch(ctx, source.FetchOptions{
 		Root: a.dirs(run).Workspaces, RunID: run.ID,
-		CloneURL: cloneURL(a.cfg.GitHubURL, run.Repo), SHA: run.SHA, Token: token,
+		CloneURL: cloneURL, SHA: run.SHA, Token: token,
 	})
 }
 

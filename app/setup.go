@@ -10,6 +10,8 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -110,20 +112,32 @@ func (s *setup) takeState(state string) bool {
 var setupPage = template.Must(template.New("setup").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Set up stagegate</title>
 <style>body{font-family:system-ui,sans-serif;max-width:42rem;margin:3rem auto;line-height:1.5;padding:0 1rem}
-button{font-size:1rem;padding:.6rem 1.2rem;cursor:pointer}code{background:#f3f3f3;padding:0 .2rem}</style></head>
+button{font-size:1rem;padding:.6rem 1.2rem;cursor:pointer}code{background:#f3f3f3;padding:0 .2rem}
+.error{color:#b00020}</style></head>
 <body>
 <h1>Set up stagegate</h1>
-<p>stagegate runs as a GitHub App. This creates the App on GitHub{{if .Org}} for the organisation <strong>{{.Org}}</strong>{{else}} under your account{{end}},
+{{if .Action}}<p>stagegate runs as a GitHub App. This creates the App on GitHub
+{{if .Org}}owned by the organisation <strong id="owner">{{.Org}}</strong>{{else}}owned by <strong id="owner">your personal account</strong>{{end}},
 with exactly the permissions it needs: checks (write), contents (read), metadata (read), pull requests (read),
-issues (write, for comment replies), deployments (write), commit statuses (read) and members (read, for team deployers).
+issues (write, for comment replies), deployments (write), commit statuses (read), members (read, for team deployers)
+and actions (read, to gate GitHub Actions deployments as a deployment protection rule).
 GitHub will send its webhooks to <code>{{.WebhookURL}}</code>.</p>
+<p>The App is private: it can be installed only on the account that owns it.</p>
 <form method="post" action="{{.Action}}">
 <input type="hidden" name="manifest" value="{{.Manifest}}">
 <button type="submit" id="create">Create GitHub App</button>
 </form>
-<form method="get" action="/setup"><p>For an organisation instead:
+<p><a href="/setup?token={{.Token}}">Choose another owner</a></p>
+{{else}}<p>stagegate runs as a GitHub App. A private App can be installed only on the account that owns it,
+so first say where it belongs: the organisation whose repositories it will build, or your personal account.</p>
+{{if .Error}}<p class="error" id="error">{{.Error}}</p>{{end}}
+<form method="get" action="/setup">
 <input type="hidden" name="token" value="{{.Token}}">
-<input name="org" placeholder="organisation" value="{{.Org}}" aria-label="organisation"> <button type="submit">Use it</button></p></form>
+<p><label><input type="radio" name="owner" value="org" id="owner-org"{{if ne .Owner "user"}} checked{{end}}> The organisation
+<input name="org" id="org" placeholder="organisation" value="{{.Org}}" aria-label="organisation"></label></p>
+<p><label><input type="radio" name="owner" value="user" id="owner-user"{{if eq .Owner "user"}} checked{{end}}> My personal account</label></p>
+<button type="submit" id="choose">Continue</button>
+</form>{{end}}
 </body></html>`))
 
 var setupDone = template.Must(template.New("done").Parse(`<!doctype html>
@@ -132,18 +146,50 @@ var setupDone = template.Must(template.New("done").Parse(`<!doctype html>
 <body>
 <h1 id="done">The GitHub App {{.Slug}} is created</h1>
 <p>stagegate stored its credentials in its data directory and now receives webhooks.</p>
-<p><strong>Next:</strong> <a id="install" href="{{.InstallURL}}">install the App on your organisation</a>,
+<p><strong>Next:</strong> <a id="install" href="{{.InstallURL}}">install the App on {{if .Org}}your organisation {{.Owner}}{{else}}your account {{.Owner}}{{end}}</a>,
 for all repositories or the ones you choose. Repositories with a <code>.stagegate.yml</code>, or covered by the
 organisation's default in <code>.github/.stagegate.yml</code>, then run their pipelines on every push and pull request.</p>
 </body></html>`))
 
-// page is GET /setup: a button that posts the manifest to GitHub.
+// loginRE is what GitHub allows in an account name: letters, digits and
+// single hyphens, not at either end, at most 39 characters.
+var loginRE = regexp.MustCompile(`^[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}$`)
+
+// page is GET /setup. Without a choice of owner it asks where the App
+// belongs; with one (owner=org&org=NAME, or owner=user) it shows the
+// button that posts the manifest to GitHub's page for that owner, since
+// a private App can only ever be installed on the account that owns it.
+// A bare org=NAME, as older links have, means owner=org.
 func (s *setup) page(w http.ResponseWriter, r *http.Request) {
-	if subtle.ConstantTimeCompare([]byte(r.URL.Query().Get("token")), []byte(s.token)) != 1 {
+	q := r.URL.Query()
+	if subtle.ConstantTimeCompare([]byte(q.Get("token")), []byte(s.token)) != 1 {
 		http.Error(w, "Open the setup link that stagegate printed in its log when it started.", http.StatusForbidden)
 		return
 	}
-	org := r.URL.Query().Get("org")
+	owner, org := q.Get("owner"), strings.TrimSpace(q.Get("org"))
+	if owner == "" && org != "" {
+		owner = "org"
+	}
+	view := map[string]any{"Token": s.token, "Owner": owner, "Org": org}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	switch {
+	case owner == "user":
+		org = ""
+		view["Org"] = ""
+	case owner == "org" && org == "":
+		view["Error"] = "Name the organisation."
+		w.WriteHeader(http.StatusBadRequest)
+		_ = setupPage.Execute(w, view)
+		return
+	case owner == "org" && !loginRE.MatchString(org):
+		view["Error"] = fmt.Sprintf("%q is not an organisation name: GitHub allows letters, digits and single hyphens, at most 39.", org)
+		w.WriteHeader(http.StatusBadRequest)
+		_ = setupPage.Execute(w, view)
+		return
+	case owner != "org":
+		_ = setupPage.Execute(w, view)
+		return
+	}
 	manifest, err := json.Marshal(NewManifest(appName(org), s.cfg.PublicURL))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
@@ -154,14 +200,12 @@ func (s *setup) page(w http.ResponseWriter, r *http.Request) {
 		path = "/organizations/" + url.PathEscape(org) + "/settings/apps/new"
 	}
 	state := s.newState()
-	action := webBaseURL(s.cfg.GitHubURL) + path + "?state=" + state
 	http.SetCookie(w, &http.Cookie{Name: setupCookie, Value: state, Path: "/setup", MaxAge: int(setupStateTTL.Seconds()),
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: strings.HasPrefix(s.cfg.PublicURL, "https://")})
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_ = setupPage.Execute(w, map[string]any{
-		"Org": org, "Action": action, "Manifest": string(manifest), "Token": s.token,
-		"WebhookURL": NewManifest("", s.cfg.PublicURL).HookAttributes.URL,
-	})
+	view["Action"] = webBaseURL(s.cfg.GitHubURL) + path + "?state=" + state
+	view["Manifest"] = string(manifest)
+	view["WebhookURL"] = NewManifest("", s.cfg.PublicURL).HookAttributes.URL
+	_ = setupPage.Execute(w, view)
 }
 
 // appName proposes the App's name. GitHub App names are unique across
@@ -197,7 +241,7 @@ func (s *setup) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 	defer cancel()
-	creds, err := s.convert(ctx, code)
+	creds, owner, err := s.convert(ctx, code)
 	if err != nil {
 		s.log.Error().Err(err).Msg("app manifest conversion")
 		http.Error(w, "GitHub did not hand over the App's credentials: "+err.Error(), http.StatusBadGateway)
@@ -221,24 +265,45 @@ func (s *setup) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info().Int64("app_id", creds.AppID).Str("slug", creds.Slug).Msg("GitHub App created; serving webhooks")
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_ = setupDone.Execute(w, map[string]any{"Slug": creds.Slug, "InstallURL": creds.HTMLURL + "/installations/new"})
+	_ = setupDone.Execute(w, map[string]any{"Slug": creds.Slug, "Owner": owner.login,
+		"Org": owner.org, "InstallURL": installURL(creds.HTMLURL, owner)})
 	s.done <- creds
 }
 
-func (s *setup) convert(ctx context.Context, code string) (Credentials, error) {
+// appOwner is the account an App was created for.
+type appOwner struct {
+	login string
+	id    int64
+	org   bool
+}
+
+// installURL is the page that installs the App on its owner: for an
+// organisation, GitHub's page for that target, which skips the choice of
+// account (a private App offers no other anyway); for a personal
+// account, the App's installation page.
+func installURL(appHTMLURL string, owner appOwner) string {
+	u := strings.TrimSuffix(appHTMLURL, "/") + "/installations/new"
+	if owner.org && owner.id > 0 {
+		u += "/permissions?target_id=" + strconv.FormatInt(owner.id, 10)
+	}
+	return u
+}
+
+func (s *setup) convert(ctx context.Context, code string) (Credentials, appOwner, error) {
 	client := github.NewClient(&http.Client{Timeout: 30 * time.Second})
 	if webBaseURL(s.cfg.GitHubURL) != "https://github.com" {
 		var err error
 		if client, err = client.WithEnterpriseURLs(s.cfg.GitHubURL, s.cfg.GitHubURL); err != nil {
-			return Credentials{}, err
+			return Credentials{}, appOwner{}, err
 		}
 	}
 	cfg, _, err := client.Apps.CompleteAppManifest(ctx, code)
 	if err != nil {
-		return Credentials{}, fmt.Errorf("convert the manifest code: %w", err)
+		return Credentials{}, appOwner{}, fmt.Errorf("convert the manifest code: %w", err)
 	}
+	owner := appOwner{login: cfg.GetOwner().GetLogin(), id: cfg.GetOwner().GetID(), org: cfg.GetOwner().GetType() == "Organization"}
 	return Credentials{
 		AppID: cfg.GetID(), Slug: cfg.GetSlug(), HTMLURL: cfg.GetHTMLURL(),
 		PrivateKey: cfg.GetPEM(), WebhookSecret: cfg.GetWebhookSecret(), CreatedAt: time.Now().UTC(),
-	}, nil
+	}, owner, nil
 }

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,8 +31,10 @@ func chromium(t *testing.T) string {
 }
 
 // TestSetupInABrowser clicks through the setup as a person does: a real
-// headless Chromium opens /setup, clicks the button, goes through the
-// (fake) GitHub and lands back on stagegate's page.
+// headless Chromium opens /setup, says the App belongs to the
+// organisation acme, clicks the button, goes through the (fake) GitHub,
+// lands back on stagegate's page and follows its link to GitHub's page
+// that installs the App on acme.
 func TestSetupInABrowser(t *testing.T) {
 	exe := chromium(t)
 	s := startSetupServer(t)
@@ -52,7 +55,11 @@ func TestSetupInABrowser(t *testing.T) {
 	defer cancelTimeout()
 
 	err := chromedp.Do(ctx,
-		chromedp.Navigate(s.url+"/setup?org=acme&token="+setupToken),
+		chromedp.Navigate(s.url+"/setup?token="+setupToken),
+		chromedp.WaitVisible(chromedp.ID("choose")),
+		chromedp.Click(chromedp.ID("owner-org")),
+		chromedp.SendKeys(chromedp.ID("org"), "acme"),
+		chromedp.Click(chromedp.ID("choose")),
 		chromedp.WaitVisible(chromedp.ID("create")),
 		chromedp.Click(chromedp.ID("create")),
 		chromedp.WaitVisible(chromedp.ID("done")),
@@ -77,8 +84,9 @@ func TestSetupInABrowser(t *testing.T) {
 	if len(created) != 1 {
 		t.Fatalf("%d apps created, want 1", len(created))
 	}
-	if !strings.Contains(heading, created[0].App.Slug) || !strings.HasSuffix(install, "/installations/new") {
-		t.Errorf("final page: heading %q, install link %q", heading, install)
+	wantInstall := fmt.Sprintf("%s/apps/%s/installations/new/permissions?target_id=%d", s.gh.URL, created[0].App.Slug, s.gh.AccountID("acme"))
+	if created[0].Owner != "acme" || !strings.Contains(heading, created[0].App.Slug) || install != wantInstall {
+		t.Errorf("final page: owner %q, heading %q, install link %q, want %q", created[0].Owner, heading, install, wantInstall)
 	}
 	if _, err := os.Stat(filepath.Join(s.dataDir, "github-app.json")); err != nil {
 		t.Errorf("credentials not stored: %v", err)
@@ -87,4 +95,15 @@ func TestSetupInABrowser(t *testing.T) {
 		_ = os.WriteFile(filepath.Join(dir, "setup-done.png"), screenshot, 0o644)
 	}
 	waitReady(t, s.url)
+	// The link opens GitHub's page that installs the App on acme.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("install")), chromedp.WaitVisible(chromedp.ID("install-on"))); err != nil {
+		t.Fatalf("following the install link: %v", err)
+	}
+	on, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("install-on")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(on, " on acme") {
+		t.Errorf("GitHub's install page says %q, want the App installed on acme", on)
+	}
 }

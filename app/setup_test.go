@@ -76,6 +76,7 @@ func waitHTTP(t *testing.T, u string) {
 }
 
 var (
+	installLink   = regexp.MustCompile(`<a id="install" href="([^"]+)">`)
 	formAction    = regexp.MustCompile(`<form method="post" action="([^"]+)">`)
 	manifestField = regexp.MustCompile(`name="manifest" value="([^"]+)"`)
 )
@@ -110,7 +111,7 @@ func TestSetupCreatesTheAppAndServesWithoutRestart(t *testing.T) {
 		t.Errorf("/setup without the token from the log = %d, want 403", resp.StatusCode)
 	}
 	b := browser(t)
-	_, page := get(t, b, s.url+"/setup?org=acme&token="+setupToken)
+	_, page := get(t, b, s.url+"/setup?owner=org&org=acme&token="+setupToken)
 	action, manifest := formAction.FindStringSubmatch(page), manifestField.FindStringSubmatch(page)
 	if action == nil || manifest == nil {
 		t.Fatalf("setup page has no manifest form:\n%s", page)
@@ -144,8 +145,22 @@ func TestSetupCreatesTheAppAndServesWithoutRestart(t *testing.T) {
 	if resp, _ := get(t, browser(t), back); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("the callback in another browser = %d, want 400", resp.StatusCode)
 	}
-	if resp, body := get(t, b, back); resp.StatusCode != 200 || !strings.Contains(body, "install the App on your organisation") {
+	resp, body := get(t, b, back)
+	if resp.StatusCode != 200 || !strings.Contains(body, "install the App on your organisation acme") {
 		t.Fatalf("callback: %d\n%s", resp.StatusCode, body)
+	}
+	// The last page links to the page that installs the App on the
+	// organisation, which GitHub serves for the App's owner.
+	install := installLink.FindStringSubmatch(body)
+	if install == nil {
+		t.Fatalf("no install link:\n%s", body)
+	}
+	wantInstall := fmt.Sprintf("%s/apps/%s/installations/new/permissions?target_id=%d", s.gh.URL, created[0].App.Slug, s.gh.AccountID("acme"))
+	if got := html.UnescapeString(install[1]); got != wantInstall {
+		t.Errorf("install link %s, want %s", got, wantInstall)
+	}
+	if resp, page := get(t, b, wantInstall); resp.StatusCode != 200 || !strings.Contains(page, "on acme") {
+		t.Errorf("GitHub's install page: %d\n%s", resp.StatusCode, page)
 	}
 	// The credentials are stored for this user only.
 	info, err := os.Stat(filepath.Join(s.dataDir, "github-app.json"))
@@ -158,8 +173,8 @@ func TestSetupCreatesTheAppAndServesWithoutRestart(t *testing.T) {
 	}
 	// The same process now serves webhooks signed with the new secret.
 	waitReady(t, s.url)
-	body := []byte(`{"zen":"Keep it logically awesome.","hook_id":1}`)
-	ping := githubtest.SendWebhook(t, s.url+"/webhook", created[0].App.WebhookSecret(), "ping", githubtest.NewDeliveryID(), body)
+	body = `{"zen":"Keep it logically awesome.","hook_id":1}`
+	ping := githubtest.SendWebhook(t, s.url+"/webhook", created[0].App.WebhookSecret(), "ping", githubtest.NewDeliveryID(), []byte(body))
 	ping.Body.Close()
 	if ping.StatusCode != http.StatusOK {
 		t.Errorf("ping signed with the new App's secret: %d", ping.StatusCode)
@@ -168,6 +183,56 @@ func TestSetupCreatesTheAppAndServesWithoutRestart(t *testing.T) {
 	if resp, _ := get(t, b, back); resp.StatusCode == 200 {
 		t.Errorf("the callback accepted a used state")
 	}
+}
+
+// TestSetupAsksWhereTheAppBelongs: a private App installs only on the
+// account that owns it, so the first page makes no App until the owner
+// is chosen, and a personal account's App is created under the user's
+// settings and installed there.
+func TestSetupAsksWhereTheAppBelongs(t *testing.T) {
+	s := startSetupServer(t)
+	b := browser(t)
+	_, page := get(t, b, s.url+"/setup?token="+setupToken)
+	if formAction.MatchString(page) || !strings.Contains(page, `value="org"`) || !strings.Contains(page, `value="user"`) {
+		t.Fatalf("the first page must ask for the owner before offering to create the App:\n%s", page)
+	}
+	for _, bad := range []string{"owner=org", "owner=org&org=-acme", "owner=org&org=" + url.QueryEscape("acme/../x"), "org=" + strings.Repeat("a", 40)} {
+		resp, page := get(t, b, s.url+"/setup?token="+setupToken+"&"+bad)
+		if resp.StatusCode != http.StatusBadRequest || formAction.MatchString(page) || !strings.Contains(page, `id="error"`) {
+			t.Errorf("%s: %d, want 400 and the question again:\n%s", bad, resp.StatusCode, page)
+		}
+	}
+
+	_, page = get(t, b, s.url+"/setup?token="+setupToken+"&owner=user&org=ignored")
+	action, manifest := formAction.FindStringSubmatch(page), manifestField.FindStringSubmatch(page)
+	if action == nil || manifest == nil {
+		t.Fatalf("no manifest form for a personal account:\n%s", page)
+	}
+	to := html.UnescapeString(action[1])
+	if !strings.HasPrefix(to, s.gh.URL+"/settings/apps/new?state=") {
+		t.Fatalf("form posts to %s, want GitHub's page for the signed-in user", to)
+	}
+	resp, err := b.PostForm(to, url.Values{"manifest": {html.UnescapeString(manifest[1])}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	created := s.gh.ManifestApps()
+	if len(created) != 1 || created[0].Owner != githubtest.ManifestUser || created[0].OwnerType != "User" {
+		t.Fatalf("apps created: %+v", created)
+	}
+	resp, done := get(t, b, resp.Header.Get("Location"))
+	install := installLink.FindStringSubmatch(done)
+	if resp.StatusCode != 200 || install == nil || !strings.Contains(done, "your account "+githubtest.ManifestUser) {
+		t.Fatalf("callback: %d\n%s", resp.StatusCode, done)
+	}
+	if got, want := html.UnescapeString(install[1]), s.gh.URL+"/apps/"+created[0].App.Slug+"/installations/new"; got != want {
+		t.Errorf("install link %s, want %s", got, want)
+	}
+	if resp, page := get(t, b, html.UnescapeString(install[1])); resp.StatusCode != 200 || !strings.Contains(page, ">"+githubtest.ManifestUser+"<") {
+		t.Errorf("GitHub's install page: %d\n%s", resp.StatusCode, page)
+	}
+	waitReady(t, s.url)
 }
 
 func TestSetupRefusesAForeignState(t *testing.T) {

@@ -53,6 +53,14 @@ func (a *App) startRun(ctx context.Context, req runRequest) (string, error) {
 	conf, err := pipelineconf.Load(ctx, client.Repositories, req.repo.Owner, req.repo.Name, req.event.SHA)
 	switch {
 	case errors.Is(err, pipelineconf.ErrNoPipeline):
+		if unreadable, uerr := a.orgDefaultUnreadable(ctx, req.repo.Installation, err); uerr != nil {
+			return "", fmt.Errorf("read pipeline: %w", uerr)
+		} else if unreadable {
+			if err := reportOrgDefaultUnreadable(ctx, client.Checks, req.repo.Owner, req.repo.Name, req.event.SHA); err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("no %s; %s/.github cannot be read: noted on the stagegate check", pipeline.DefaultFile, req.repo.Owner), nil
+		}
 		return "", ignored("%s uses no pipeline (no %s, no default in %s/.github)", req.repo.FullName(), pipeline.DefaultFile, req.repo.Owner)
 	case errors.Is(err, pipelineconf.ErrCommitNotFound):
 		return "", ignored("commit %s no longer exists", req.event.SHA)
@@ -83,7 +91,7 @@ func (a *App) startRun(ctx context.Context, req runRequest) (string, error) {
 		ChangedFiles: ev.ChangedFiles, DeliveryGUID: req.delivery,
 		RerunOf: req.rerunOf, RerunFromStage: req.rerunFrom,
 	}
-	run, err = a.recordRun(ctx, run, p)
+	run, err = a.recordRun(ctx, run, p, req.repo.CloneURL)
 	if err != nil {
 		return "", err
 	}
@@ -105,13 +113,20 @@ func (a *App) startRun(ctx context.Context, req runRequest) (string, error) {
 	return "run " + run.ID + " queued", nil
 }
 
-// recordRun writes the run, its stages and its job in one transaction.
-func (a *App) recordRun(ctx context.Context, run store.Run, p *pipeline.Pipeline) (store.Run, error) {
+// recordRun writes the run, its stages and its job in one transaction,
+// with the clone URL GitHub gave for the repository ("" when the request
+// carried none: a re-run, whose fetch then asks the API).
+func (a *App) recordRun(ctx context.Context, run store.Run, p *pipeline.Pipeline, cloneURL string) (store.Run, error) {
 	err := a.db.WithTx(ctx, func(tx *sql.Tx) error {
 		db := a.db.InTx(tx)
 		var err error
 		if run, err = db.CreateRun(ctx, run); err != nil {
 			return err
+		}
+		if cloneURL != "" {
+			if err := db.SetCloneURL(ctx, run.ID, cloneURL); err != nil {
+				return err
+			}
 		}
 		for i, s := range p.Stages {
 			if err := db.UpsertStage(ctx, store.Stage{RunID: run.ID, Name: s.Name, Position: i, Status: store.StatusQueued}); err != nil {
@@ -151,10 +166,4 @@ func (a *App) changedFiles(ctx context.Context, client *github.Client, repo repo
 		}
 	}
 	return files
-}
-
-// cloneURL is where git fetches a repository: GitHub serves git beside
-// its web pages.
-func cloneURL(apiURL, repo string) string {
-	return webBaseURL(apiURL) + "/" + repo + ".git"
 }

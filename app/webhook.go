@@ -45,14 +45,15 @@ type Ingester interface {
 // handledEvents are the events stagegate acts on; GitHub sends others
 // when the App subscribes to them, and they are acknowledged and dropped.
 var handledEvents = map[string]bool{
-	"push":                      true,
-	"pull_request":              true,
-	"check_run":                 true,
-	"check_suite":               true,
-	"installation":              true,
-	"installation_repositories": true,
-	"issue_comment":             true,
-	"status":                    true,
+	"push":                       true,
+	"pull_request":               true,
+	"check_run":                  true,
+	"check_suite":                true,
+	"installation":               true,
+	"installation_repositories":  true,
+	"issue_comment":              true,
+	"status":                     true,
+	"deployment_protection_rule": true,
 }
 
 // webhookHandler is POST /webhook. It only verifies, stores and queues:

@@ -46,6 +46,19 @@ type Options struct {
 	// Throttle is the least time between progress updates of one check;
 	// 0 means DefaultThrottle and a negative value turns them off.
 	Throttle time.Duration
+	// Pace, when set, stretches Throttle to what GitHub's rate limits
+	// afford now (it is given Throttle and returns at least that).
+	Pace func(throttle time.Duration) time.Duration
+	// ProgressContext, when set, marks the context of a progress update,
+	// so that the client can send conclusions first and give progress
+	// up under pressure. A progress update that fails is sent again
+	// later; a conclusion is never marked.
+	ProgressContext func(context.Context) context.Context
+	// Unsent reports whether an error of a progress update means that
+	// the update never reached GitHub, so that its annotations are sent
+	// again (GitHub appends annotations: one that may have arrived is
+	// not sent twice).
+	Unsent func(error) bool
 	// Files reports whether a slash-separated path relative to the
 	// repository root is one of its files. Log lines naming a path are
 	// annotated only when it is; nil turns those annotations off, and

@@ -97,6 +97,11 @@ func (r *Reporter) progressDue(ctx context.Context, log *zerolog.Logger, now tim
 	if r.opts.Throttle < 0 {
 		return time.Time{}, false
 	}
+	throttle := r.opts.Throttle
+	if r.opts.Pace != nil {
+		// Asked outside r.mu: the client's budget has a lock of its own.
+		throttle = max(throttle, r.opts.Pace(throttle))
+	}
 	r.mu.Lock()
 	var earliest time.Time
 	var pick *checkState
@@ -105,7 +110,7 @@ func (r *Reporter) progressDue(ctx context.Context, log *zerolog.Logger, now tim
 		if pick != nil || c.id == 0 || !c.dirty || c.final {
 			return
 		}
-		due := c.lastWrite.Add(r.opts.Throttle)
+		due := c.lastWrite.Add(throttle)
 		if !due.After(now) {
 			pick, stage = c, st
 			return

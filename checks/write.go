@@ -182,7 +182,21 @@ func (r *Reporter) progress(ctx context.Context, log *zerolog.Logger, st *stageS
 	if st != nil {
 		stage = st.name
 	}
-	_ = r.update(ctx, log, stage, c, github.UpdateCheckRunOptions{Name: name, Output: toOutput(out, batch)})
+	if r.opts.ProgressContext != nil {
+		ctx = r.opts.ProgressContext(ctx)
+	}
+	if err := r.update(ctx, log, stage, c, github.UpdateCheckRunOptions{Name: name, Output: toOutput(out, batch)}); err != nil {
+		// Shown next time, after the throttle: the check still shows
+		// less than is known, and annotations that never left are sent
+		// again.
+		unsent := r.opts.Unsent != nil && r.opts.Unsent(err)
+		r.withLock(func() {
+			c.dirty = true
+			if unsent {
+				c.annSent -= len(batch)
+			}
+		})
+	}
 }
 
 // nextBatch takes the next annotations to send, at most GitHub's 50.

@@ -5,9 +5,10 @@
 // Every client's HTTP stack is a chain of small round-tripper middlewares.
 // For an installation, outermost first:
 //
-//	write serialization  one write at a time per installation
 //	retry                5xx and transport errors, with backoff and jitter
 //	rate limit           waits for Retry-After / x-ratelimit-reset
+//	budget               one write at a time per installation, paced to
+//	                     the rate limits, progress updates last
 //	auth                 the installation token (minted via the App client)
 //	metrics, logging     once per request that reaches the network
 //
@@ -63,6 +64,8 @@ type Config struct {
 	Transport http.RoundTripper
 	Retry     RetryPolicy
 	RateLimit RateLimitPolicy
+	// Limits paces each installation's requests to GitHub's limits.
+	Limits Limits
 	// TokenMargin is how long an installation token must still be valid
 	// to be reused (default 5m): enough for a git fetch that starts
 	// with it to finish before it expires.
@@ -82,6 +85,7 @@ type Clients struct {
 	base        http.RoundTripper
 	retry       RetryPolicy
 	rateLimit   RateLimitPolicy
+	limits      Limits
 	margin      time.Duration
 	userAgent   string
 	clock       clock
@@ -97,6 +101,7 @@ type Clients struct {
 type installation struct {
 	client *github.Client
 	tokens *tokenSource
+	budget *budget
 }
 
 // New checks cfg and builds the App client; installation clients are
@@ -123,6 +128,7 @@ func New(cfg Config) (*Clients, error) {
 		base:          cfg.Transport,
 		retry:         cfg.Retry,
 		rateLimit:     cfg.RateLimit,
+		limits:        cfg.Limits,
 		margin:        cfg.TokenMargin,
 		userAgent:     cfg.UserAgent,
 		clock:         realClock{},
@@ -174,6 +180,17 @@ func (c *Clients) Installation(ctx context.Context, installationID int64) (*gith
 	return inst.client, nil
 }
 
+// ProgressInterval is the least time between two progress updates of
+// one check that the installation's rate limits afford now: base while
+// the budget is ample, longer as it shrinks.
+func (c *Clients) ProgressInterval(ctx context.Context, installationID int64, base time.Duration) time.Duration {
+	inst, err := c.installation(ctx, installationID)
+	if err != nil {
+		return base
+	}
+	return inst.budget.progressInterval(base)
+}
+
 // Token returns an installation token valid for at least the configured
 // margin, and its expiry, for git. It is the token the installation's
 // client uses. Callers must keep it out of logs, argv and URLs.
@@ -195,10 +212,11 @@ func (c *Clients) installation(ctx context.Context, id int64) (*installation, er
 		return inst, nil
 	}
 	tokens := newTokenSource(id, c.mint, c.margin, c.clock)
+	b := newBudget(c.limits, c.rateLimit.withDefaults().MaxWait, c.clock)
 	client, err := c.newGitHubClient(chain(c.base,
-		newWriteSerializer(),
 		newRetry(c.retry, c.clock),
 		newRateLimit(c.rateLimit, c.clock),
+		b.middleware,
 		newAuth(tokens),
 		c.metrics.middleware(c.router, strconv.FormatInt(id, 10)),
 		newLogging(c.router, id, c.logger),
@@ -206,7 +224,7 @@ func (c *Clients) installation(ctx context.Context, id int64) (*installation, er
 	if err != nil {
 		return nil, err
 	}
-	inst := &installation{client: client, tokens: tokens}
+	inst := &installation{client: client, tokens: tokens, budget: b}
 	c.installations[id] = inst
 	zerolog.Ctx(ctx).Debug().Int64(keyInstallation, id).Msg("github installation client created")
 	return inst, nil

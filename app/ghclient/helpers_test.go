@@ -131,3 +131,9 @@ func do(t *testing.T, c *http.Client, ctx context.Context, method, url, body str
 	b, _ := io.ReadAll(resp.Body)
 	return resp, string(b), nil
 }
+
+// newWriteSerializer is an installation's budget with the default
+// limits, for the tests of write serialization.
+func newWriteSerializer() middleware {
+	return newBudget(Limits{}, 90*time.Second, realClock{}).middleware
+}

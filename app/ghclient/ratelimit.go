@@ -41,7 +41,9 @@ const secondaryLimitWait = time.Minute
 
 // newRateLimit waits out rate limits and sends the request again. A
 // rate-limited request was refused before GitHub acted on it, so writes
-// are repeated too (when their body can be). The wait is bounded by
+// are repeated too (when their body can be). It sits outside the
+// budget, so a write sleeping here holds no write slot: sent again, it
+// queues behind the pause the budget took from the same answer. The wait is bounded by
 // MaxWait and by the request's context: a wait that would outlast the
 // deadline is not started, and the 403/429 is returned instead.
 func newRateLimit(p RateLimitPolicy, clk clock) middleware {

@@ -43,6 +43,14 @@ var (
 	// .github repository has a .stagegate.yml. Not a failure: the
 	// repository does not use stagegate.
 	ErrNoPipeline = errors.New("pipelineconf: no " + pipeline.DefaultFile + " in the repository or its owner's " + orgRepo + " repository")
+	// ErrOrgDefaultNotVisible comes with ErrNoPipeline when the owner's
+	// .github repository could not be seen at all: GitHub answers 404 for
+	// a repository the installation may not read (an installation on
+	// selected repositories that does not include a private .github) as
+	// for one that does not exist, so a default may be there, unread.
+	// The caller knows the installation's repository selection and tells
+	// the two apart: with all repositories, there is no .github.
+	ErrOrgDefaultNotVisible = errors.New("pipelineconf: the owner's " + orgRepo + " repository is not visible to this installation")
 	// ErrCommitNotFound: the head SHA does not exist (any more) in the
 	// repository, e.g. after a force push.
 	ErrCommitNotFound = errors.New("pipelineconf: commit not found")
@@ -95,9 +103,34 @@ func Load(ctx context.Context, api ContentsAPI, owner, repo, sha string) (*Confi
 		return nil, fmt.Errorf("pipelineconf: reading the default %s of %s/%s: %w", pipeline.DefaultFile, owner, orgRepo, err)
 	}
 	if f == nil {
-		return nil, ErrNoPipeline
+		return nil, orgRepoMissing(ctx, api, owner)
 	}
 	return parse(SourceOrgDefault, owner+"/"+orgRepo+"/"+pipeline.DefaultFile, repo, f), nil
+}
+
+// repoGetter is the part of GitHub's repository API that tells a missing
+// file of a visible repository from a repository that is not visible;
+// go-github's RepositoriesService has it.
+type repoGetter interface {
+	Get(ctx context.Context, owner, repo string) (*github.Repository, *github.Response, error)
+}
+
+// orgRepoMissing says why owner/.github gave no file: ErrNoPipeline when
+// the repository is visible (it has no such file), joined with
+// ErrOrgDefaultNotVisible when the repository itself answers 404.
+func orgRepoMissing(ctx context.Context, api ContentsAPI, owner string) error {
+	g, ok := api.(repoGetter)
+	if !ok {
+		return ErrNoPipeline
+	}
+	_, resp, err := g.Get(ctx, owner, orgRepo)
+	switch {
+	case err == nil:
+		return ErrNoPipeline
+	case resp != nil && resp.StatusCode == http.StatusNotFound:
+		return fmt.Errorf("%w: %w", ErrNoPipeline, ErrOrgDefaultNotVisible)
+	}
+	return fmt.Errorf("pipelineconf: reading %s/%s: %w", owner, orgRepo, err)
 }
 
 // file is what read found at the path: content, or a problem that makes

@@ -181,15 +181,33 @@ func TestLoadOrgDefaultAtDefaultBranch(t *testing.T) {
 	}
 }
 
+// TestLoadOrgRepoNotCovered: an installation on selected repositories
+// that leaves out a private .github gets 404 for it, as for a repository
+// that does not exist; Load says that it could not see the repository,
+// which "no file" (a visible .github without one) is not.
 func TestLoadOrgRepoNotCovered(t *testing.T) {
-	// The installation covers only widgets: .github answers 404, as on
-	// GitHub, which is "no default".
-	srv := githubtest.New(t)
-	sha := srv.AddRepo("acme", "widgets").Commit("main", map[string]string{"README.md": "x"}, "c")
-	srv.AddRepo("acme", ".github").Commit("main", map[string]string{".stagegate.yml": orgFile}, "org")
-	_, err := Load(testCtx(t), contents(t, srv, srv.AddInstallation("acme", "widgets")), "acme", "widgets", sha)
-	if !errors.Is(err, ErrNoPipeline) {
-		t.Errorf("err = %v, want ErrNoPipeline", err)
+	for _, tc := range []struct {
+		name       string
+		org        map[string]string // nil: no acme/.github
+		selected   []string          // nil: all repositories
+		notVisible bool
+	}{
+		{name: "private .github outside the selection", org: map[string]string{".stagegate.yml": orgFile}, selected: []string{"widgets"}, notVisible: true},
+		{name: "no .github at all", selected: []string{"widgets"}, notVisible: true},
+		{name: "visible .github without the file", org: map[string]string{"README.md": "x"}, selected: []string{"widgets", ".github"}},
+		{name: "visible .github, all repositories", org: map[string]string{"README.md": "x"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := githubtest.New(t)
+			sha := srv.AddRepo("acme", "widgets").Commit("main", map[string]string{"README.md": "x"}, "c")
+			if tc.org != nil {
+				srv.AddRepo("acme", ".github").Commit("main", tc.org, "org")
+			}
+			c, err := Load(testCtx(t), contents(t, srv, srv.AddInstallation("acme", tc.selected...)), "acme", "widgets", sha)
+			if c != nil || !errors.Is(err, ErrNoPipeline) || errors.Is(err, ErrOrgDefaultNotVisible) != tc.notVisible {
+				t.Errorf("Load = %v, %v; want ErrNoPipeline, not visible %v", c, err, tc.notVisible)
+			}
+		})
 	}
 }
 

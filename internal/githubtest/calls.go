@@ -127,7 +127,7 @@ func (s *Server) handle(pattern string, mode authMode, h handlerFunc) {
 		if !s.authenticate(sw, r, rc, mode) {
 			return
 		}
-		if !s.spendRateLimit(sw, rc) {
+		if !s.spendRateLimit(sw, r, rc) {
 			return
 		}
 		h(sw, r, rc)

@@ -14,6 +14,7 @@ import (
 type GitRequest struct {
 	Time   time.Time
 	Method string
+	Host   string // the Host the client asked for, as in its clone URL
 	Path   string // e.g. /acme/widgets.git/info/refs
 	Query  string
 	Owner  string
@@ -44,7 +45,7 @@ func (s *Server) GitRequests() []GitRequest {
 // contents:read and pushing contents:write. The dumb protocol is not served.
 func (s *Server) serveGit(w http.ResponseWriter, r *http.Request) {
 	sw := &statusWriter{ResponseWriter: w}
-	gr := GitRequest{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery}
+	gr := GitRequest{Method: r.Method, Host: r.Host, Path: r.URL.Path, Query: r.URL.RawQuery}
 	defer func() {
 		gr.Status = sw.status
 		if gr.Status == 0 {

@@ -44,6 +44,7 @@ func (s *Server) manifestRoutes() {
 	s.mux.HandleFunc("POST /settings/apps/new", s.postManifest)
 	s.mux.HandleFunc("POST /organizations/{org}/settings/apps/new", s.postManifest)
 	s.handle("POST /api/v3/app-manifests/{code}/conversions", authAny, s.convertManifest)
+	s.installPageRoutes()
 }
 
 // ManifestApps returns the Apps registered from manifests, oldest first.

@@ -67,15 +67,17 @@ var otherPermissions = []string{
 // rejects a manifest subscribing to an event its permissions do not
 // support. issue_comment needs issues: pull_requests alone is rejected.
 var eventPermissions = map[string][]string{
-	"branch_protection_rule":      {"administration"},
-	"check_run":                   {"checks"},
-	"check_suite":                 {"checks"},
-	"code_scanning_alert":         {"security_events"},
-	"commit_comment":              {"contents"},
-	"create":                      {"contents"},
-	"delete":                      {"contents"},
-	"dependabot_alert":            {"vulnerability_alerts"},
-	"deployment":                  {"deployments"},
+	"branch_protection_rule": {"administration"},
+	"check_run":              {"checks"},
+	"check_suite":            {"checks"},
+	"code_scanning_alert":    {"security_events"},
+	"commit_comment":         {"contents"},
+	"create":                 {"contents"},
+	"delete":                 {"contents"},
+	"dependabot_alert":       {"vulnerability_alerts"},
+	"deployment":             {"deployments"},
+	// https://docs.github.com/webhooks/webhook-events-and-payloads#deployment_protection_rule
+	"deployment_protection_rule":  {"deployments"},
 	"deployment_status":           {"deployments"},
 	"discussion":                  {"discussions"},
 	"discussion_comment":          {"discussions"},

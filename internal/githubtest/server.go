@@ -58,7 +58,13 @@ type Server struct {
 
 	// Rate limits per credential (ratelimit.go), and outages (outage.go).
 	rateBuckets map[string]*rateBucket
+	rateLimited int
 	outages     []*outage
+
+	// Workflow runs waiting on protection rules, and the reviews posted
+	// (protection_rule.go).
+	workflowRuns      map[int64]*workflowRun
+	protectionAnswers []ProtectionAnswer
 
 	// Webhook deliveries of every App, oldest first (hookdeliveries.go),
 	// redeliveries in flight, and the manifest flow (manifest.go).
@@ -75,7 +81,7 @@ type options struct {
 	tokenTTL    time.Duration
 	appSlug     string
 	permissions map[string]string
-	rateLimit   int
+	limits      RateLimits
 	// largeContentsForbidden: see WithLargeContentsForbidden (contents.go).
 	largeContentsForbidden bool
 }
@@ -143,12 +149,12 @@ func New(t testing.TB, opts ...Option) *Server {
 		environments:      map[string]map[string]*Environment{},
 		protectedBranches: map[string]map[string]bool{},
 		rateBuckets:       map[string]*rateBucket{},
+		workflowRuns:      map[int64]*workflowRun{},
 		manifestCodes:     map[string]*manifestCode{},
 		opts: options{
 			tokenTTL:    time.Hour,
 			appSlug:     "stagegate",
 			permissions: DefaultPermissions(),
-			rateLimit:   5000,
 		},
 	}
 	for _, o := range opts {
@@ -218,6 +224,7 @@ func (s *Server) routes() {
 	s.environmentRoutes()
 	s.hookRoutes()
 	s.manifestRoutes()
+	s.protectionRoutes()
 	// Anything else under the API is GitHub's 404, and is logged so a test
 	// can see that the code under test called an endpoint the fake lacks.
 	s.handle("/api/v3/", authAny, func(w http.ResponseWriter, r *http.Request, rc *reqCtx) {

@@ -1,0 +1,237 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/google/go-github/v60/github"
+
+	"github.com/stagegate/stagegate/app/pipelineconf"
+	"github.com/stagegate/stagegate/app/store"
+	"github.com/stagegate/stagegate/checks"
+	"github.com/stagegate/stagegate/pipeline"
+)
+
+// stagegate as a custom deployment protection rule of GitHub Actions
+// (https://docs.github.com/actions/how-tos/managing-workflow-runs-and-deployments/managing-deployments/creating-custom-deployment-protection-rules):
+// a workflow job deploying to an environment that has the App as a rule
+// waits until the App answers through the delivery's callback
+// (https://docs.github.com/rest/actions/workflow-runs#review-custom-deployment-protection-rules-for-a-workflow-run).
+// stagegate answers with its own deploy gate on the workflow's commit:
+// every other check and status passed, and, when the commit's pipeline
+// has a deploy stage for that environment, its require list, approval
+// and environment lock. While something is still running the request is
+// kept, and looked at again whenever a check or status of the commit
+// changes.
+
+// handleProtectionRule records a deployment_protection_rule request and
+// answers it at once when the gate decides.
+func (a *App) handleProtectionRule(ctx context.Context, e *github.DeploymentProtectionRuleEvent) (string, error) {
+	if e.GetAction() != "requested" {
+		return "", ignored("deployment_protection_rule %s", e.GetAction())
+	}
+	repo := repoFrom(e.GetInstallation(), e.GetRepo())
+	sha := e.GetDeployment().GetSHA()
+	env := e.GetEnvironment()
+	runID, err := callbackRun(a.cfg.GitHubURL, e.GetDeploymentCallbackURL(), repo.FullName())
+	if err != nil {
+		return "", ignored("deployment_protection_rule: %v", err)
+	}
+	if sha == "" || env == "" || repo.Installation == 0 {
+		return "", ignored("deployment_protection_rule without a commit, environment or installation")
+	}
+	req := store.ProtectionRequest{
+		CallbackURL: e.GetDeploymentCallbackURL(), Environment: env, InstallationID: repo.Installation,
+		Repo: repo.FullName(), SHA: sha, WorkflowRunID: runID,
+	}
+	if err := a.db.AddProtectionRequest(ctx, req); err != nil {
+		return "", err
+	}
+	return a.reviewProtection(ctx, req)
+}
+
+// callbackRun checks that a callback URL is the review endpoint of a
+// workflow run of repo on the configured GitHub, and returns the run's
+// id. The installation token is sent to that URL, so it is never taken
+// from the payload unchecked.
+func callbackRun(apiURL, callback, repo string) (int64, error) {
+	base, err := url.Parse(strings.TrimSuffix(apiURL, "/") + "/")
+	if err != nil {
+		return 0, fmt.Errorf("GitHub URL: %w", err)
+	}
+	u, err := url.Parse(callback)
+	if err != nil || u.Scheme != base.Scheme || !strings.EqualFold(u.Host, base.Host) || u.RawQuery != "" || u.User != nil {
+		return 0, fmt.Errorf("callback URL %q is not on %s", callback, base.Host)
+	}
+	rest, ok := strings.CutPrefix(u.Path, base.Path+"repos/")
+	if !ok {
+		return 0, fmt.Errorf("callback URL %q is not a repository's", callback)
+	}
+	parts := strings.Split(rest, "/")
+	if len(parts) != 6 || !strings.EqualFold(parts[0]+"/"+parts[1], repo) || parts[2] != "actions" || parts[3] != "runs" || parts[5] != "deployment_protection_rule" {
+		return 0, fmt.Errorf("callback URL %q is not a workflow run review of %s", callback, repo)
+	}
+	id, err := strconv.ParseInt(parts[4], 10, 64)
+	if err != nil || id <= 0 {
+		return 0, fmt.Errorf("callback URL %q: bad run id", callback)
+	}
+	return id, nil
+}
+
+// reviewPendingProtection looks again at the requests waiting on a
+// commit whose checks or statuses changed.
+func (a *App) reviewPendingProtection(ctx context.Context, repo, sha string) {
+	pending, err := a.db.PendingProtectionRequests(ctx, repo, sha)
+	if err != nil {
+		logger(ctx).Error().Err(err).Msg("pending protection requests")
+		return
+	}
+	for _, p := range pending {
+		if result, err := a.reviewProtection(ctx, p); err != nil {
+			logger(ctx).Warn().Err(err).Int64("workflow_run", p.WorkflowRunID).Msg("protection rule review")
+		} else {
+			logger(ctx).Info().Int64("workflow_run", p.WorkflowRunID).Str("environment", p.Environment).Msg(result)
+		}
+	}
+}
+
+// reviewProtection evaluates the gate for a request and answers it when
+// it decides.
+func (a *App) reviewProtection(ctx context.Context, p store.ProtectionRequest) (string, error) {
+	client, err := a.gh.Installation(ctx, p.InstallationID)
+	if err != nil {
+		return "", fmt.Errorf("installation client: %w", err)
+	}
+	gate, err := a.protectionGate(ctx, client, p)
+	if _, transient := transientGitHub(err); transient {
+		return fmt.Sprintf("protection rule for %s waits: GitHub did not answer (%v)", p.Environment, err), nil
+	}
+	if err != nil {
+		return "", err
+	}
+	state, comment := "", ""
+	switch gate.Decide() {
+	case checks.Proceed:
+		state, comment = "approved", fmt.Sprintf("stagegate: every requirement of %s is met on %s", p.Environment, short(p.SHA))
+	case checks.Refuse:
+		state, comment = "rejected", "stagegate: "+gate.Refusal()
+	default:
+		return fmt.Sprintf("protection rule for %s waits: %s", p.Environment, waitingOn(gate)), nil
+	}
+	if first, err := a.db.ProtectionAnswered(ctx, p.CallbackURL, p.Environment); err != nil || !first {
+		return "protection rule already answered", err
+	}
+	if err := answerProtection(ctx, client, p, state, comment); err != nil {
+		if uerr := a.db.ProtectionUnanswered(ctx, p.CallbackURL, p.Environment); uerr != nil {
+			err = errors.Join(err, uerr)
+		}
+		return "", err
+	}
+	return fmt.Sprintf("protection rule for %s %s", p.Environment, state), nil
+}
+
+// maxProtectionComment keeps the comment short; GitHub shows it on the
+// workflow run.
+const maxProtectionComment = 1024
+
+func answerProtection(ctx context.Context, client *github.Client, p store.ProtectionRequest, state, comment string) error {
+	if len(comment) > maxProtectionComment {
+		comment = comment[:maxProtectionComment-3] + "..."
+	}
+	req, err := client.NewRequest(http.MethodPost, p.CallbackURL, map[string]string{
+		"environment_name": p.Environment, "state": state, "comment": comment,
+	})
+	if err != nil {
+		return fmt.Errorf("protection rule answer: %w", err)
+	}
+	if _, err := client.Do(ctx, req, nil); err != nil {
+		return fmt.Errorf("protection rule answer for run %d: %w", p.WorkflowRunID, err)
+	}
+	return nil
+}
+
+// protectionGate is the deploy gate of the request's commit. The
+// workflow's own jobs that have not finished (the deploy job waiting on
+// this rule among them) are left out: they wait for the answer.
+func (a *App) protectionGate(ctx context.Context, client *github.Client, p store.ProtectionRequest) (checks.Gate, error) {
+	owner, name := splitRepo(p.Repo)
+	gate := checks.Gate{Stage: "GitHub Actions", Environment: p.Environment, SHA: p.SHA}
+	run, _, err := client.Actions.GetWorkflowRunByID(ctx, owner, name, p.WorkflowRunID)
+	if err != nil {
+		return gate, fmt.Errorf("workflow run %d: %w", p.WorkflowRunID, err)
+	}
+	own := map[string]bool{}
+	lo := &github.ListCheckRunsOptions{Filter: github.String("latest"), ListOptions: github.ListOptions{PerPage: 100}}
+	for page := 0; page < 10; page++ {
+		res, resp, err := client.Checks.ListCheckRunsForRef(ctx, owner, name, p.SHA, lo)
+		if err != nil {
+			return gate, fmt.Errorf("check runs of %s: %w", short(p.SHA), err)
+		}
+		for _, cr := range res.CheckRuns {
+			if cr.GetCheckSuite().GetID() == run.GetCheckSuiteID() && cr.GetStatus() != "completed" {
+				own[cr.GetName()] = true
+			}
+		}
+		if resp.NextPage == 0 {
+			break
+		}
+		lo.Page = resp.NextPage
+	}
+	var stage *pipeline.Stage
+	if conf, err := pipelineconf.Load(ctx, client.Repositories, owner, name, p.SHA); err == nil && conf.Valid() {
+		for _, st := range conf.Pipeline.Stages {
+			if st.Deploy() && st.Environment == p.Environment {
+				stage = st
+				break
+			}
+		}
+	} else if err != nil && !errors.Is(err, pipelineconf.ErrNoPipeline) {
+		return gate, err
+	}
+	opts := checks.CheckOptions{OwnAppID: a.cfg.AppID, Exclude: checks.OwnCheck}
+	if stage != nil {
+		opts.Require = stage.Require
+	}
+	reqs, err := checks.LoadChecks(ctx, client.Checks, client.Repositories, owner, name, p.SHA, opts)
+	if err != nil {
+		return gate, err
+	}
+	for _, r := range reqs {
+		if !own[r.Name] {
+			gate.Requirements = append(gate.Requirements, r)
+		}
+	}
+	if stage == nil {
+		return gate, nil
+	}
+	if stage.Approval == pipeline.ApprovalManual {
+		r := checks.Requirement{Kind: checks.KindApproval, Name: "approval", State: checks.Waiting, Detail: "waiting for /deploy"}
+		if ap, err := a.db.GetApproval(ctx, p.Repo, p.SHA, store.ApprovalDeploy, p.Environment); err == nil {
+			r.State, r.Detail = checks.Met, "approved by @"+ap.Approver
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return gate, err
+		}
+		gate.Requirements = append(gate.Requirements, r)
+	}
+	if holder := a.environments.holderOf(p.Repo, p.Environment); holder != "" {
+		gate.Requirements = append(gate.Requirements, checks.Requirement{Kind: checks.KindEnvironment, Name: p.Environment,
+			State: checks.Waiting, Detail: "deploy of run " + holder + " in progress"})
+	}
+	return gate, nil
+}
+
+// waitingOn names what a waiting gate waits for.
+func waitingOn(g checks.Gate) string {
+	var names []string
+	for _, r := range g.Requirements {
+		if r.State != checks.Met {
+			names = append(names, r.Name)
+		}
+	}
+	return strings.Join(names, ", ")
+}

@@ -1,0 +1,111 @@
+package app_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stagegate/stagegate/internal/githubtest"
+)
+
+const protectedPipeline = `stages:
+  - { name: build, actions: [{ name: compile, run: 'true' }] }
+  - name: ship
+    environment: production
+    actions: [{ name: ship, run: 'true' }]
+`
+
+// waitAnswers waits for n answers to protection rules.
+func waitAnswers(t *testing.T, gh *githubtest.Server, n int) []githubtest.ProtectionAnswer {
+	t.Helper()
+	waitFor(t, func() bool { return len(gh.ProtectionAnswers()) >= n })
+	return gh.ProtectionAnswers()
+}
+
+// TestProtectionRuleWaitsForChecksThenApproves: a GitHub Actions job
+// deploying to production waits on stagegate's rule while another CI's
+// check runs on the commit; when that check passes, stagegate approves
+// through the callback. The workflow's own waiting job does not count.
+func TestProtectionRuleWaitsForChecksThenApproves(t *testing.T) {
+	h := newHarness(t, map[string]string{".stagegate.yml": protectedPipeline})
+	actions := h.gh.AddApp("github-actions")
+	actions.AddInstallation("acme", "web")
+	ci := h.gh.AddApp("other-ci")
+	ci.AddInstallation("acme", "web")
+	sha := h.repo.Head("main")
+	e2e := h.gh.CreateCheckRunAs(ci, "acme", "web", sha, "e2e", "in_progress", "")
+
+	runID, body := h.repo.RequestDeploymentProtection(actions, h.gh.App(), sha, "deploy", "production")
+	if result := h.sendAndWait("deployment_protection_rule", body); !strings.Contains(result, "waits") || !strings.Contains(result, "e2e") {
+		t.Errorf("result %q, want a wait for e2e", result)
+	}
+	if a := h.gh.ProtectionAnswers(); len(a) != 0 {
+		t.Fatalf("answered while e2e still ran: %+v", a)
+	}
+	h.gh.CompleteCheckRunAs(ci, e2e, "success")
+	h.sendAndWait("check_run", h.gh.CheckRunCompletedWebhook(e2e))
+	got := waitAnswers(t, h.gh, 1)
+	if len(got) != 1 || got[0].State != "approved" || got[0].RunID != runID || got[0].Environment != "production" {
+		t.Fatalf("answers = %+v", got)
+	}
+	// Another check event answers nothing more.
+	h.sendAndWait("check_run", h.gh.CheckRunCompletedWebhook(e2e))
+	if n := len(h.gh.ProtectionAnswers()); n != 1 {
+		t.Errorf("%d answers, want 1", n)
+	}
+}
+
+// TestProtectionRuleRejectsNamingTheFailure: a failing check on the
+// commit rejects the deployment with a comment that names it.
+func TestProtectionRuleRejectsNamingTheFailure(t *testing.T) {
+	h := newHarness(t, map[string]string{".stagegate.yml": protectedPipeline})
+	actions := h.gh.AddApp("github-actions")
+	actions.AddInstallation("acme", "web")
+	ci := h.gh.AddApp("other-ci")
+	ci.AddInstallation("acme", "web")
+	sha := h.repo.Head("main")
+	h.gh.CreateCheckRunAs(ci, "acme", "web", sha, "lint", "completed", "failure")
+	_, body := h.repo.RequestDeploymentProtection(actions, h.gh.App(), sha, "deploy", "production")
+	h.sendAndWait("deployment_protection_rule", body)
+	got := waitAnswers(t, h.gh, 1)
+	if got[0].State != "rejected" || !strings.Contains(got[0].Comment, "lint") {
+		t.Errorf("answer %+v, want rejected naming lint", got[0])
+	}
+}
+
+// TestProtectionRuleCallbackElsewhereIsRefused: the installation token
+// goes only to the review endpoint of the configured GitHub; a payload
+// whose callback points elsewhere is ignored and nothing is sent there.
+func TestProtectionRuleCallbackElsewhereIsRefused(t *testing.T) {
+	var hits atomic.Int32
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(elsewhere.Close)
+	h := newHarness(t, map[string]string{".stagegate.yml": protectedPipeline})
+	actions := h.gh.AddApp("github-actions")
+	actions.AddInstallation("acme", "web")
+	sha := h.repo.Head("main")
+	runID, body := h.repo.RequestDeploymentProtection(actions, h.gh.App(), sha, "deploy", "production")
+	for _, callback := range []string{
+		elsewhere.URL + "/api/v3/repos/acme/web/actions/runs/1/deployment_protection_rule",
+		h.gh.URL + "/api/v3/repos/acme/other/actions/runs/1/deployment_protection_rule",
+		h.gh.URL + "/api/v3/repos/acme/web/issues/1/comments",
+	} {
+		edited := strings.Replace(string(body), h.gh.URL+"/api/v3/repos/acme/web/actions/runs/"+strconv.FormatInt(runID, 10)+"/deployment_protection_rule", callback, 1)
+		if result := h.sendAndWait("deployment_protection_rule", []byte(edited)); !strings.Contains(result, "callback URL") {
+			t.Errorf("callback %s: result %q, want it refused", callback, result)
+		}
+	}
+	// Each delivery was processed to its end: any request would be in.
+	if n := hits.Load(); n != 0 {
+		t.Errorf("%d requests went to another host", n)
+	}
+	if a := h.gh.ProtectionAnswers(); len(a) != 0 {
+		t.Errorf("answers = %+v", a)
+	}
+}

@@ -1,0 +1,176 @@
+package githubtest
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+)
+
+const (
+	// docProtectionRule is the callback's page: POST
+	// /repos/{owner}/{repo}/actions/runs/{run_id}/deployment_protection_rule
+	// with environment_name, state ("approved" or "rejected") and an
+	// optional comment, answered 204; an App reviews only its own rules.
+	docProtectionRule = "https://docs.github.com/rest/actions/workflow-runs#review-custom-deployment-protection-rules-for-a-workflow-run"
+	// docProtectionRuleEvent is the payload's page.
+	docProtectionRuleEvent = "https://docs.github.com/webhooks/webhook-events-and-payloads#deployment_protection_rule"
+	docWorkflowRun         = "https://docs.github.com/rest/actions/workflow-runs#get-a-workflow-run"
+)
+
+// workflowRun is a GitHub Actions run whose deploy job waits on an
+// environment's custom protection rules.
+type workflowRun struct {
+	id      int64
+	repo    *Repo
+	sha     string
+	suiteID int64
+	// pending maps an environment to the App whose rule must answer.
+	pending map[string]int64
+}
+
+// ProtectionAnswer is one review a protection rule's App posted.
+type ProtectionAnswer struct {
+	RunID       int64
+	AppID       int64
+	Environment string
+	State       string
+	Comment     string
+	Time        time.Time
+}
+
+func (s *Server) protectionRoutes() {
+	s.handle("GET /api/v3/repos/{owner}/{repo}/actions/runs/{run_id}", authRepo("actions", "read"), s.getWorkflowRun)
+	s.handle("POST /api/v3/repos/{owner}/{repo}/actions/runs/{run_id}/deployment_protection_rule", authRepo("deployments", "write"), s.reviewProtectionRule)
+}
+
+// ProtectionAnswers returns the reviews posted, oldest first.
+func (s *Server) ProtectionAnswers() []ProtectionAnswer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.protectionAnswers)
+}
+
+// RequestDeploymentProtection starts a GitHub Actions workflow run on sha
+// whose job deploying to environment waits on protector's custom
+// protection rule, as GitHub does: the job shows as a "waiting" check run
+// of actions (the GitHub Actions App) in the run's check suite, and
+// protector gets a deployment_protection_rule "requested" delivery. It
+// returns the run's id and that delivery's payload (fields as
+// docProtectionRuleEvent lists them).
+func (r *Repo) RequestDeploymentProtection(actions, protector *App, sha, job, environment string) (int64, []byte) {
+	s := r.s
+	s.t.Helper()
+	checkID := s.CreateCheckRunAs(actions, r.Owner, r.Name, sha, job, "waiting", "")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cr := s.checkRuns[checkID]
+	inst := s.installationForLocked(protector.ID, r)
+	if inst == nil {
+		s.t.Fatalf("githubtest: RequestDeploymentProtection: %s is not installed on %s", protector.Slug, r.FullName())
+	}
+	run := &workflowRun{id: s.newIDLocked(), repo: r, sha: sha, suiteID: cr.CheckSuiteID, pending: map[string]int64{environment: protector.ID}}
+	s.workflowRuns[run.id] = run
+	deploymentID := s.newIDLocked()
+	callback := fmt.Sprintf("%s/api/v3/repos/%s/actions/runs/%d/deployment_protection_rule", s.URL, r.FullName(), run.id)
+	sender := s.accountJSON("octocat", s.accountIDLocked("octocat"), "User")
+	p := map[string]any{
+		"action":                  "requested",
+		"environment":             environment,
+		"event":                   "push",
+		"sha":                     sha,
+		"ref":                     "refs/heads/" + r.DefaultBranch,
+		"deployment_callback_url": callback,
+		"deployment": map[string]any{
+			"url": fmt.Sprintf("%s/api/v3/repos/%s/deployments/%d", s.URL, r.FullName(), deploymentID),
+			"id":  deploymentID, "node_id": nodeID("010:Deployment", deploymentID),
+			"sha": sha, "ref": r.DefaultBranch, "task": "deploy", "payload": map[string]any{},
+			"original_environment": environment, "environment": environment, "description": nil,
+			"creator": sender, "created_at": iso(s.nowLocked()), "updated_at": iso(s.nowLocked()),
+			"statuses_url":          fmt.Sprintf("%s/api/v3/repos/%s/deployments/%d/statuses", s.URL, r.FullName(), deploymentID),
+			"repository_url":        r.APIURL(),
+			"transient_environment": false, "production_environment": false,
+		},
+		"pull_requests": []any{},
+		"repository":    s.repoJSONLocked(r),
+		"organization":  s.accountJSON(r.Owner, r.ownerID, "Organization"),
+		"installation":  map[string]any{"id": inst.id, "node_id": nodeID("029:Installation", inst.id)},
+		"sender":        sender,
+	}
+	return run.id, mustMarshal(p)
+}
+
+func (s *Server) getWorkflowRun(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	id, _ := strconv.ParseInt(r.PathValue("run_id"), 10, 64)
+	s.mu.Lock()
+	run := s.workflowRuns[id]
+	if run == nil || run.repo != rc.repo {
+		s.mu.Unlock()
+		writeError(w, http.StatusNotFound, "Not Found", docWorkflowRun)
+		return
+	}
+	body := map[string]any{
+		"id": run.id, "name": "deploy", "head_sha": run.sha, "head_branch": run.repo.DefaultBranch,
+		"event": "push", "status": "waiting", "conclusion": nil, "check_suite_id": run.suiteID,
+		"url":        fmt.Sprintf("%s/api/v3/repos/%s/actions/runs/%d", s.URL, run.repo.FullName(), run.id),
+		"repository": s.repoJSONLocked(run.repo),
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, body)
+}
+
+// reviewProtectionRule is the callback. Only an installation token of the
+// App whose rule the environment waits on may answer, once, with a state
+// GitHub knows; anything else is refused as GitHub does.
+func (s *Server) reviewProtectionRule(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	body, _, ok := decodeBody(w, r)
+	if !ok {
+		return
+	}
+	env, envOK := body["environment_name"].(string)
+	state, stateOK := body["state"].(string)
+	comment, commentOK := body["comment"].(string)
+	if body["comment"] == nil {
+		commentOK = true
+	}
+	var errs []fieldError
+	if !envOK || env == "" {
+		errs = append(errs, fieldError{Resource: "WorkflowRun", Code: "missing_field", Field: "environment_name"})
+	}
+	if !stateOK || (state != "approved" && state != "rejected") {
+		errs = append(errs, fieldError{Resource: "WorkflowRun", Code: "invalid", Field: "state"})
+	}
+	if !commentOK {
+		errs = append(errs, fieldError{Resource: "WorkflowRun", Code: "invalid", Field: "comment"})
+	}
+	if len(errs) > 0 {
+		writeValidationFailed(w, docProtectionRule, errs...)
+		return
+	}
+	id, _ := strconv.ParseInt(r.PathValue("run_id"), 10, 64)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	run := s.workflowRuns[id]
+	if run == nil || run.repo != rc.repo {
+		writeError(w, http.StatusNotFound, "Not Found", docProtectionRule)
+		return
+	}
+	if appID, ok := run.pending[env]; !ok || rc.app == nil || appID != rc.app.ID {
+		// An App reviews only its own rule, and only while it waits.
+		writeError(w, http.StatusUnprocessableEntity, "No pending custom deployment protection rule for this app and environment", docProtectionRule)
+		return
+	}
+	delete(run.pending, env)
+	s.protectionAnswers = append(s.protectionAnswers, ProtectionAnswer{RunID: id, AppID: rc.app.ID, Environment: env, State: state, Comment: comment, Time: s.nowLocked()})
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func mustMarshal(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("githubtest: encoding a payload: %v", err))
+	}
+	return b
+}
