@@ -33,7 +33,8 @@ func (h *harness) syncPR(number int) []byte {
 
 const oneTestStage = "stages: [{ name: test, actions: [{ name: unit, run: 'true' }] }]\n"
 
-func neutral(c githubtest.CheckRun) bool { return c.Conclusion == "neutral" }
+// waitingForReview is the fork's check while it waits for /ok-to-test.
+func waitingForReview(c githubtest.CheckRun) bool { return c.Conclusion == "action_required" }
 
 // A fork opens at B, force-pushes a harmless A, a maintainer approves A,
 // and the fork force-pushes B back before the comment is processed. GitHub
@@ -51,12 +52,12 @@ func okToTestRace(t *testing.T, commentFirst bool) {
 	h.gh.SetPermission("acme", "web", "alice", "write")
 	fork := h.gh.AddFork("acme", "web", "mallory")
 	b := h.openPR(13, "evil", "mallory/web", map[string]string{"payload": "steal secrets"})
-	h.waitCheck(b, "stagegate", neutral)
+	h.waitCheck(b, "stagegate", waitingForReview)
 
 	a := fork.CommitChanges("harmless", "fix a typo", githubtest.Change{Path: "README", Content: "typo fixed"})
 	h.gh.PushToPullRequest("acme", "web", 13, a)
 	h.sendAndWait("pull_request", h.syncPR(13))
-	h.waitCheck(a, "stagegate", neutral)
+	h.waitCheck(a, "stagegate", waitingForReview)
 	h.gh.Advance(2 * time.Second)
 	id := h.gh.AddComment("acme", "web", 13, "alice", "/ok-to-test") // alice looked at A
 	h.gh.Advance(2 * time.Second)
@@ -73,7 +74,7 @@ func okToTestRace(t *testing.T, commentFirst bool) {
 	if len(r) != 1 || !containsAll(r[0], "@alice", short(a), short(b), "/ok-to-test") {
 		t.Fatalf("replies = %q, want one naming %s and %s", r, short(a), short(b))
 	}
-	if got := h.checks(b); len(got) != 1 || got["stagegate"].Conclusion != "neutral" {
+	if got := h.checks(b); len(got) != 1 || got["stagegate"].Conclusion != "action_required" {
 		t.Fatalf("the commit alice never saw ran:%s", describeChecks(got))
 	}
 	if got := h.checks(a); len(got) != 1 {
@@ -154,12 +155,12 @@ func TestOkToTestIgnoresAnotherPullRequestsHead(t *testing.T) {
 	h.gh.SetPermission("acme", "web", "alice", "write")
 	fork := h.gh.AddFork("acme", "web", "mallory")
 	a := h.openPR(31, "one", "mallory/web", map[string]string{"x": "harmless"})
-	h.waitCheck(a, "stagegate", neutral)
+	h.waitCheck(a, "stagegate", waitingForReview)
 	// mallory builds E on A and opens a second pull request with it.
 	e := fork.Commit("one", map[string]string{"x": "evil"}, "evil")
 	h.gh.AddPullRequest("acme", "web", githubtest.PullRequest{Number: 32, User: "mallory", HeadRepo: "mallory/web", HeadRef: "two", HeadSHA: e})
 	h.sendAndWait("pull_request", h.syncPR(32))
-	h.waitCheck(e, "stagegate", neutral)
+	h.waitCheck(e, "stagegate", waitingForReview)
 	h.gh.Advance(2 * time.Second)
 	id := h.gh.AddComment("acme", "web", 31, "alice", "/ok-to-test") // alice looked at A
 	h.gh.Advance(2 * time.Second)
@@ -170,7 +171,7 @@ func TestOkToTestIgnoresAnotherPullRequestsHead(t *testing.T) {
 	if r := h.replies(31); len(r) != 1 || !containsAll(r[0], "@alice", short(a), short(e)) {
 		t.Fatalf("replies = %q, want one naming %s and %s", r, short(a), short(e))
 	}
-	if got := h.checks(e); len(got) != 1 || got["stagegate"].Conclusion != "neutral" {
+	if got := h.checks(e); len(got) != 1 || got["stagegate"].Conclusion != "action_required" {
 		t.Fatalf("the commit alice never saw on #31 ran:%s", describeChecks(got))
 	}
 }
