@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/stagegate/stagegate/app/envpolicy"
 	"github.com/stagegate/stagegate/app/pipelineconf"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/checks"
@@ -182,37 +183,47 @@ func (a *App) protectionGate(ctx context.Context, client *github.Client, p store
 		}
 		lo.Page = resp.NextPage
 	}
-	var stage *pipeline.Stage
+	// The policy is the deploy gate's: the trusted sources' (the default
+	// branch's environments:, the organization's default, GitHub's
+	// settings), made stricter by the commit's own file. The commit alone
+	// must not decide: a branch that drops its deploy stage or its
+	// approval would otherwise deploy unreviewed.
+	var commit *pipeline.Pipeline
 	if conf, err := pipelineconf.Load(ctx, client.Repositories, owner, name, p.SHA); err == nil && conf.Valid() {
-		for _, st := range conf.Pipeline.Stages {
-			if st.Deploy() && st.Environment == p.Environment {
-				stage = st
-				break
-			}
-		}
+		commit = conf.Pipeline
 	} else if err != nil && !errors.Is(err, pipelineconf.ErrNoPipeline) {
 		return gate, err
 	}
-	opts := checks.CheckOptions{OwnAppID: a.cfg.AppID, Exclude: checks.OwnCheck}
-	if stage != nil {
-		opts.Require = stage.Require
+	loaded, err := envpolicy.Load(ctx, client.Repositories, client.Repositories, envpolicy.Request{
+		Owner: owner, Repo: name, Environment: p.Environment, Commit: commit,
+	})
+	if err != nil {
+		return gate, fmt.Errorf("could not read the deploy policy of %s: %w", p.Environment, err)
 	}
-	reqs, err := checks.LoadChecks(ctx, client.Checks, client.Repositories, owner, name, p.SHA, opts)
+	pol := loaded.Policy
+	reqs, err := checks.LoadChecks(ctx, client.Checks, client.Repositories, owner, name, p.SHA, a.checkOptions(pol))
 	if err != nil {
 		return gate, err
 	}
-	for _, r := range reqs {
+	for _, r := range withRequired(reqs, pol.Require) {
 		if !own[r.Name] {
 			gate.Requirements = append(gate.Requirements, r)
 		}
 	}
-	if stage == nil {
-		return gate, nil
-	}
-	if stage.Approval == pipeline.ApprovalManual {
+	if manualBeyondGitHub(pol.ManualBy) {
 		r := checks.Requirement{Kind: checks.KindApproval, Name: "approval", State: checks.Waiting, Detail: "waiting for /deploy"}
 		if ap, err := a.db.GetApproval(ctx, p.Repo, p.SHA, store.ApprovalDeploy, p.Environment); err == nil {
-			r.State, r.Detail = checks.Met, "approved by @"+ap.Approver
+			// As in the deploy gate, the approver must still be allowed,
+			// and not be who started the workflow when self-review is
+			// prevented.
+			err := a.mayApprove(ctx, client, store.Run{Repo: p.Repo, SHA: p.SHA, Actor: run.GetActor().GetLogin()}, ap.Approver, p.Environment, pol)
+			if why, forbidden := isForbidden(err); forbidden {
+				r.Detail = "the approval no longer counts: " + why
+			} else if err != nil {
+				return gate, err
+			} else {
+				r.State, r.Detail = checks.Met, "approved by @"+ap.Approver
+			}
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return gate, err
 		}
@@ -223,6 +234,18 @@ func (a *App) protectionGate(ctx context.Context, client *github.Client, p store
 			State: checks.Waiting, Detail: "deploy of run " + holder + " in progress"})
 	}
 	return gate, nil
+}
+
+// manualBeyondGitHub reports whether a source other than GitHub's own
+// environment settings asks for an approval: GitHub enforces its
+// required reviewers on a workflow job itself, before or beside this rule.
+func manualBeyondGitHub(by []string) bool {
+	for _, name := range by {
+		if !strings.HasPrefix(name, envpolicy.GitHubSourcePrefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // waitingOn names what a waiting gate waits for.

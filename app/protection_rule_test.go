@@ -51,8 +51,10 @@ func TestProtectionRuleWaitsForChecksThenApproves(t *testing.T) {
 	if len(got) != 1 || got[0].State != "approved" || got[0].RunID != runID || got[0].Environment != "production" {
 		t.Fatalf("answers = %+v", got)
 	}
-	// Another check event answers nothing more.
-	h.sendAndWait("check_run", h.gh.CheckRunCompletedWebhook(e2e))
+	// Another check event answers nothing more. (The same delivery body
+	// again would be refused as a duplicate.)
+	lint := h.gh.CreateCheckRunAs(ci, "acme", "web", sha, "lint", "completed", "success")
+	h.sendAndWait("check_run", h.gh.CheckRunCompletedWebhook(lint))
 	if n := len(h.gh.ProtectionAnswers()); n != 1 {
 		t.Errorf("%d answers, want 1", n)
 	}
@@ -107,5 +109,26 @@ func TestProtectionRuleCallbackElsewhereIsRefused(t *testing.T) {
 	}
 	if a := h.gh.ProtectionAnswers(); len(a) != 0 {
 		t.Errorf("answers = %+v", a)
+	}
+}
+
+// TestProtectionRuleKeepsTheTrustedApproval: the default branch's
+// environments: asks for a manual approval of production. A branch whose
+// own file has no deploy stage (and so no approval) asks GitHub Actions
+// to deploy it to production: stagegate's rule waits for the approval
+// instead of approving what no one reviewed.
+func TestProtectionRuleKeepsTheTrustedApproval(t *testing.T) {
+	h := newHarness(t, map[string]string{".stagegate.yml": guardedMain})
+	actions := h.gh.AddApp("github-actions")
+	actions.AddInstallation("acme", "web")
+	sha := h.repo.Commit("no-deploy-stage", map[string]string{".stagegate.yml": `stages:
+  - { name: build, actions: [{ name: compile, run: 'true' }] }
+`}, "drop the deploy stage")
+	_, body := h.repo.RequestDeploymentProtection(actions, h.gh.App(), sha, "deploy", "production")
+	if result := h.sendAndWait("deployment_protection_rule", body); !strings.Contains(result, "waits") || !strings.Contains(result, "approval") {
+		t.Errorf("result %q, want a wait for the approval", result)
+	}
+	if a := h.gh.ProtectionAnswers(); len(a) != 0 {
+		t.Fatalf("answered without the trusted approval: %+v", a)
 	}
 }

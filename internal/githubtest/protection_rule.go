@@ -27,6 +27,7 @@ type workflowRun struct {
 	repo    *Repo
 	sha     string
 	suiteID int64
+	actor   string
 	// pending maps an environment to the App whose rule must answer.
 	pending map[string]int64
 }
@@ -71,7 +72,7 @@ func (r *Repo) RequestDeploymentProtection(actions, protector *App, sha, job, en
 	if inst == nil {
 		s.t.Fatalf("githubtest: RequestDeploymentProtection: %s is not installed on %s", protector.Slug, r.FullName())
 	}
-	run := &workflowRun{id: s.newIDLocked(), repo: r, sha: sha, suiteID: cr.CheckSuiteID, pending: map[string]int64{environment: protector.ID}}
+	run := &workflowRun{id: s.newIDLocked(), repo: r, sha: sha, suiteID: cr.CheckSuiteID, actor: "octocat", pending: map[string]int64{environment: protector.ID}}
 	s.workflowRuns[run.id] = run
 	deploymentID := s.newIDLocked()
 	callback := fmt.Sprintf("%s/api/v3/repos/%s/actions/runs/%d/deployment_protection_rule", s.URL, r.FullName(), run.id)
@@ -114,8 +115,12 @@ func (s *Server) getWorkflowRun(w http.ResponseWriter, r *http.Request, rc *reqC
 	body := map[string]any{
 		"id": run.id, "name": "deploy", "head_sha": run.sha, "head_branch": run.repo.DefaultBranch,
 		"event": "push", "status": "waiting", "conclusion": nil, "check_suite_id": run.suiteID,
-		"url":        fmt.Sprintf("%s/api/v3/repos/%s/actions/runs/%d", s.URL, run.repo.FullName(), run.id),
-		"repository": s.repoJSONLocked(run.repo),
+		"url": fmt.Sprintf("%s/api/v3/repos/%s/actions/runs/%d", s.URL, run.repo.FullName(), run.id),
+		// Who started the workflow (docWorkflowRun: actor, and
+		// triggering_actor for a re-run), the deployment's sender.
+		"actor":            s.accountJSON(run.actor, s.accountIDLocked(run.actor), "User"),
+		"triggering_actor": s.accountJSON(run.actor, s.accountIDLocked(run.actor), "User"),
+		"repository":       s.repoJSONLocked(run.repo),
 	}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, body)
