@@ -46,6 +46,22 @@ func (a *App) handleProtectionRule(ctx context.Context, e *github.DeploymentProt
 	if sha == "" || env == "" || repo.Installation == 0 {
 		return "", ignored("deployment_protection_rule without a commit, environment or installation")
 	}
+	// The deployment's sha is the workflow's GITHUB_SHA: for a pull
+	// request, a merge commit no check is on. The checks (the workflow's
+	// own, every other CI's, and an approval by /deploy) are on the run's
+	// head_sha, the pull request's head
+	// (https://docs.github.com/actions/writing-workflows/choosing-when-your-workflow-runs/events-that-trigger-workflows#pull_request).
+	client, err := a.gh.Installation(ctx, repo.Installation)
+	if err != nil {
+		return "", fmt.Errorf("installation client: %w", err)
+	}
+	run, _, err := client.Actions.GetWorkflowRunByID(ctx, repo.Owner, repo.Name, runID)
+	if err != nil {
+		return "", fmt.Errorf("workflow run %d: %w", runID, err)
+	}
+	if head := run.GetHeadSHA(); head != "" {
+		sha = head
+	}
 	req := store.ProtectionRequest{
 		CallbackURL: e.GetDeploymentCallbackURL(), Environment: env, InstallationID: repo.Installation,
 		Repo: repo.FullName(), SHA: sha, WorkflowRunID: runID,

@@ -132,3 +132,25 @@ func TestProtectionRuleKeepsTheTrustedApproval(t *testing.T) {
 		t.Fatalf("answered without the trusted approval: %+v", a)
 	}
 }
+
+// TestProtectionRuleOfAPullRequestLooksAtItsHead: a workflow on
+// pull_request deploys GITHUB_SHA, the pull request's merge commit, which
+// carries no check; the checks are on the head commit. A failing check
+// there rejects the deployment instead of the empty merge commit
+// approving it.
+func TestProtectionRuleOfAPullRequestLooksAtItsHead(t *testing.T) {
+	h := newHarness(t, map[string]string{".stagegate.yml": protectedPipeline})
+	actions := h.gh.AddApp("github-actions")
+	actions.AddInstallation("acme", "web")
+	ci := h.gh.AddApp("other-ci")
+	ci.AddInstallation("acme", "web")
+	head := h.repo.Commit("feature", map[string]string{"main.go": "package main\n"}, "change")
+	h.gh.AddPullRequest("acme", "web", githubtest.PullRequest{Number: 7, HeadRef: "feature", HeadSHA: head})
+	h.gh.CreateCheckRunAs(ci, "acme", "web", head, "lint", "completed", "failure")
+	_, body := h.repo.RequestPullRequestDeploymentProtection(actions, h.gh.App(), 7, "deploy", "production")
+	h.sendAndWait("deployment_protection_rule", body)
+	got := waitAnswers(t, h.gh, 1)
+	if got[0].State != "rejected" || !strings.Contains(got[0].Comment, "lint") {
+		t.Errorf("answer %+v, want rejected naming lint", got[0])
+	}
+}
