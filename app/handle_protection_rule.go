@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/checks"
 	"github.com/stagegate/stagegate/pipeline"
+	"github.com/stagegate/stagegate/pipeline/policy"
 )
 
 // stagegate as a custom deployment protection rule of GitHub Actions
@@ -32,7 +34,7 @@ import (
 
 // handleProtectionRule records a deployment_protection_rule request and
 // answers it at once when the gate decides.
-func (a *App) handleProtectionRule(ctx context.Context, e *github.DeploymentProtectionRuleEvent) (string, error) {
+func (a *App) handleProtectionRule(ctx context.Context, d store.Delivery, e *github.DeploymentProtectionRuleEvent) (string, error) {
 	if e.GetAction() != "requested" {
 		return "", ignored("deployment_protection_rule %s", e.GetAction())
 	}
@@ -69,7 +71,31 @@ func (a *App) handleProtectionRule(ctx context.Context, e *github.DeploymentProt
 	if err := a.db.AddProtectionRequest(ctx, req); err != nil {
 		return "", err
 	}
-	return a.reviewProtection(ctx, req)
+	ref := protectionRef(d.Payload, e)
+	return a.reviewProtection(ctx, req, &ref)
+}
+
+// protectionRef is the ref a workflow deploys, for the policy's
+// branches: and tags: rules: the payload's ref (refs/heads/ or
+// refs/tags/), or for a pull request's merge ref
+// (refs/pull/N/merge) its head branch, as stagegate's own runs of a pull
+// request are judged. go-github's event has no ref; the payload does
+// (https://docs.github.com/webhooks/webhook-events-and-payloads#deployment_protection_rule).
+func protectionRef(payload []byte, e *github.DeploymentProtectionRuleEvent) policy.Ref {
+	var p struct {
+		Ref string `json:"ref"`
+	}
+	_ = json.Unmarshal(payload, &p) // already parsed once; a missing ref is ""
+	if b, ok := strings.CutPrefix(p.Ref, "refs/heads/"); ok {
+		return policy.Ref{Branch: b}
+	}
+	if t, ok := strings.CutPrefix(p.Ref, "refs/tags/"); ok {
+		return policy.Ref{Tag: t}
+	}
+	if len(e.PullRequests) > 0 {
+		return policy.Ref{Branch: e.PullRequests[0].GetHead().GetRef()}
+	}
+	return policy.Ref{}
 }
 
 // callbackRun checks that a callback URL is the review endpoint of a
@@ -109,7 +135,7 @@ func (a *App) reviewPendingProtection(ctx context.Context, repo, sha string) {
 		return
 	}
 	for _, p := range pending {
-		if result, err := a.reviewProtection(ctx, p); err != nil {
+		if result, err := a.reviewProtection(ctx, p, nil); err != nil {
 			logger(ctx).Warn().Err(err).Int64("workflow_run", p.WorkflowRunID).Msg("protection rule review")
 		} else {
 			logger(ctx).Info().Int64("workflow_run", p.WorkflowRunID).Str("environment", p.Environment).Msg(result)
@@ -118,13 +144,14 @@ func (a *App) reviewPendingProtection(ctx context.Context, repo, sha string) {
 }
 
 // reviewProtection evaluates the gate for a request and answers it when
-// it decides.
-func (a *App) reviewProtection(ctx context.Context, p store.ProtectionRequest) (string, error) {
+// it decides. ref, when known (on the request's delivery), is checked
+// against the policy's branches: and tags:; a refusal answers at once.
+func (a *App) reviewProtection(ctx context.Context, p store.ProtectionRequest, ref *policy.Ref) (string, error) {
 	client, err := a.gh.Installation(ctx, p.InstallationID)
 	if err != nil {
 		return "", fmt.Errorf("installation client: %w", err)
 	}
-	gate, err := a.protectionGate(ctx, client, p)
+	gate, err := a.protectionGate(ctx, client, p, ref)
 	if _, transient := transientGitHub(err); transient {
 		return fmt.Sprintf("protection rule for %s waits: GitHub did not answer (%v)", p.Environment, err), nil
 	}
@@ -175,7 +202,7 @@ func answerProtection(ctx context.Context, client *github.Client, p store.Protec
 // protectionGate is the deploy gate of the request's commit. The
 // workflow's own jobs that have not finished (the deploy job waiting on
 // this rule among them) are left out: they wait for the answer.
-func (a *App) protectionGate(ctx context.Context, client *github.Client, p store.ProtectionRequest) (checks.Gate, error) {
+func (a *App) protectionGate(ctx context.Context, client *github.Client, p store.ProtectionRequest, ref *policy.Ref) (checks.Gate, error) {
 	owner, name := splitRepo(p.Repo)
 	gate := checks.Gate{Stage: "GitHub Actions", Environment: p.Environment, SHA: p.SHA}
 	run, _, err := client.Actions.GetWorkflowRunByID(ctx, owner, name, p.WorkflowRunID)
@@ -210,13 +237,21 @@ func (a *App) protectionGate(ctx context.Context, client *github.Client, p store
 	} else if err != nil && !errors.Is(err, pipelineconf.ErrNoPipeline) {
 		return gate, err
 	}
-	loaded, err := envpolicy.Load(ctx, client.Repositories, client.Repositories, envpolicy.Request{
-		Owner: owner, Repo: name, Environment: p.Environment, Commit: commit,
-	})
+	preq := envpolicy.Request{Owner: owner, Repo: name, Environment: p.Environment, Commit: commit}
+	if ref != nil {
+		preq.Branch, preq.Tag = ref.Branch, ref.Tag
+	}
+	loaded, err := envpolicy.Load(ctx, client.Repositories, client.Repositories, preq)
 	if err != nil {
 		return gate, fmt.Errorf("could not read the deploy policy of %s: %w", p.Environment, err)
 	}
 	pol := loaded.Policy
+	if ref != nil && pol.Known() {
+		// GitHub's environment exists (its rule called), so the policy is
+		// always known on GitHub; an environment stagegate's sources do
+		// not name is not refused here.
+		gate.Requirements = append(gate.Requirements, policyRequirement(loaded))
+	}
 	reqs, err := checks.LoadChecks(ctx, client.Checks, client.Repositories, owner, name, p.SHA, a.checkOptions(pol))
 	if err != nil {
 		return gate, err

@@ -118,7 +118,7 @@ func TestProtectionRuleCallbackElsewhereIsRefused(t *testing.T) {
 // to deploy it to production: stagegate's rule waits for the approval
 // instead of approving what no one reviewed.
 func TestProtectionRuleKeepsTheTrustedApproval(t *testing.T) {
-	h := newHarness(t, map[string]string{".stagegate.yml": guardedMain})
+	h := newHarness(t, map[string]string{".stagegate.yml": strings.Replace(guardedMain, ", branches: [main]", "", 1)})
 	actions := h.gh.AddApp("github-actions")
 	actions.AddInstallation("acme", "web")
 	sha := h.repo.Commit("no-deploy-stage", map[string]string{".stagegate.yml": `stages:
@@ -152,5 +152,25 @@ func TestProtectionRuleOfAPullRequestLooksAtItsHead(t *testing.T) {
 	got := waitAnswers(t, h.gh, 1)
 	if got[0].State != "rejected" || !strings.Contains(got[0].Comment, "lint") {
 		t.Errorf("answer %+v, want rejected naming lint", got[0])
+	}
+}
+
+// TestProtectionRuleKeepsTheTrustedBranches: the default branch's
+// environments: lets only main deploy to production. A workflow on a push
+// to another branch asks to deploy there: the rule rejects it at once,
+// naming the rule, whatever the branch's own file says.
+func TestProtectionRuleKeepsTheTrustedBranches(t *testing.T) {
+	h := newHarness(t, map[string]string{".stagegate.yml": guardedMain})
+	actions := h.gh.AddApp("github-actions")
+	actions.AddInstallation("acme", "web")
+	sha := h.repo.Commit("evil", map[string]string{".stagegate.yml": looseBranch}, "loosen")
+	_, body := h.repo.RequestBranchDeploymentProtection(actions, h.gh.App(), "evil", "deploy", "production")
+	h.sendAndWait("deployment_protection_rule", body)
+	got := waitAnswers(t, h.gh, 1)
+	if got[0].State != "rejected" || !containsAll(got[0].Comment, "production", "evil", "main") {
+		t.Errorf("answer %+v, want rejected naming the branch rule", got[0])
+	}
+	if h.repo.Head("evil") != sha {
+		t.Fatalf("branch moved")
 	}
 }

@@ -72,6 +72,16 @@ func (r *Repo) RequestDeploymentProtection(actions, protector *App, sha, job, en
 	}, job, environment)
 }
 
+// RequestBranchDeploymentProtection is RequestDeploymentProtection for a
+// workflow run on a push to branch, at its head.
+func (r *Repo) RequestBranchDeploymentProtection(actions, protector *App, branch, job, environment string) (int64, []byte) {
+	r.s.t.Helper()
+	sha := r.Head(branch)
+	return r.requestProtection(actions, protector, protectedDeploy{
+		sha: sha, headSHA: sha, ref: "refs/heads/" + branch, branch: branch, event: "push", prs: []any{},
+	}, job, environment)
+}
+
 // RequestPullRequestDeploymentProtection is RequestDeploymentProtection
 // for a workflow run on the pull_request event of pull request number.
 // As on GitHub, the run, its check suite and the checks of every other
