@@ -209,23 +209,6 @@ func (a *App) protectionGate(ctx context.Context, client *github.Client, p store
 	if err != nil {
 		return gate, fmt.Errorf("workflow run %d: %w", p.WorkflowRunID, err)
 	}
-	own := map[string]bool{}
-	lo := &github.ListCheckRunsOptions{Filter: github.String("latest"), ListOptions: github.ListOptions{PerPage: 100}}
-	for page := 0; page < 10; page++ {
-		res, resp, err := client.Checks.ListCheckRunsForRef(ctx, owner, name, p.SHA, lo)
-		if err != nil {
-			return gate, fmt.Errorf("check runs of %s: %w", short(p.SHA), err)
-		}
-		for _, cr := range res.CheckRuns {
-			if cr.GetCheckSuite().GetID() == run.GetCheckSuiteID() && cr.GetStatus() != "completed" {
-				own[cr.GetName()] = true
-			}
-		}
-		if resp.NextPage == 0 {
-			break
-		}
-		lo.Page = resp.NextPage
-	}
 	// The policy is the deploy gate's: the trusted sources' (the default
 	// branch's environments:, the organization's default, GitHub's
 	// settings), made stricter by the commit's own file. The commit alone
@@ -252,14 +235,30 @@ func (a *App) protectionGate(ctx context.Context, client *github.Client, p store
 		// not name is not refused here.
 		gate.Requirements = append(gate.Requirements, policyRequirement(loaded))
 	}
-	reqs, err := checks.LoadChecks(ctx, client.Checks, client.Repositories, owner, name, p.SHA, a.checkOptions(pol))
+	// The workflow's own jobs that have not finished (the deploy job
+	// waiting on this rule among them) wait for the answer: they are left
+	// out, but only in the run's own check suite, so that a job of the
+	// same name elsewhere (another workflow's build) still counts.
+	opts := a.checkOptions(pol)
+	skipped := map[string]bool{}
+	opts.Skip = func(cr *github.CheckRun) bool {
+		own := cr.GetCheckSuite().GetID() == run.GetCheckSuiteID() && cr.GetStatus() != "completed"
+		if own {
+			skipped[cr.GetName()] = true
+		}
+		return own
+	}
+	reqs, err := checks.LoadChecks(ctx, client.Checks, client.Repositories, owner, name, p.SHA, opts)
 	if err != nil {
 		return gate, err
 	}
 	for _, r := range withRequired(reqs, pol.Require) {
-		if !own[r.Name] {
-			gate.Requirements = append(gate.Requirements, r)
+		// A required name only the workflow's own unfinished job has is
+		// not waited for: it may wait on this very answer.
+		if r.Kind == checks.KindCheck && r.State == checks.Waiting && r.URL == "" && r.Detail == "has not reported yet" && skipped[r.Name] {
+			continue
 		}
+		gate.Requirements = append(gate.Requirements, r)
 	}
 	if manualBeyondGitHub(pol.ManualBy) {
 		r := checks.Requirement{Kind: checks.KindApproval, Name: "approval", State: checks.Waiting, Detail: "waiting for /deploy"}

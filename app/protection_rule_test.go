@@ -174,3 +174,23 @@ func TestProtectionRuleKeepsTheTrustedBranches(t *testing.T) {
 		t.Fatalf("branch moved")
 	}
 }
+
+// TestProtectionRuleSameNameInAnotherWorkflow: the deploying workflow's
+// own build job is still running and is left out, but another workflow's
+// build job of the same name failed, in its own check suite: that
+// failure rejects the deployment.
+func TestProtectionRuleSameNameInAnotherWorkflow(t *testing.T) {
+	h := newHarness(t, map[string]string{".stagegate.yml": protectedPipeline})
+	actions := h.gh.AddApp("github-actions")
+	actions.AddInstallation("acme", "web")
+	sha := h.repo.Head("main")
+	_, body := h.repo.RequestDeploymentProtection(actions, h.gh.App(), sha, "deploy", "production")
+	h.gh.CreateCheckRunAs(actions, "acme", "web", sha, "build", "in_progress", "")
+	other := h.gh.NewCheckSuiteAs(actions, "acme", "web", sha)
+	h.gh.CreateCheckRunInSuiteAs(actions, other, "build", "completed", "failure")
+	h.sendAndWait("deployment_protection_rule", body)
+	got := waitAnswers(t, h.gh, 1)
+	if got[0].State != "rejected" || !strings.Contains(got[0].Comment, "build") {
+		t.Errorf("answer %+v, want rejected naming the other workflow's build", got[0])
+	}
+}
