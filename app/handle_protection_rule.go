@@ -209,6 +209,14 @@ func (a *App) protectionGate(ctx context.Context, client *github.Client, p store
 	if err != nil {
 		return gate, fmt.Errorf("workflow run %d: %w", p.WorkflowRunID, err)
 	}
+	if hr := run.GetHeadRepository(); hr.GetID() != 0 && hr.GetID() != run.GetRepository().GetID() {
+		// A pull request from a fork runs the fork's code, which
+		// stagegate never deploys (its own deploy stages do not run for
+		// forks either); the fork's branch names mean nothing here.
+		gate.Requirements = append(gate.Requirements, checks.Requirement{Kind: checks.KindPolicy, Name: "fork", State: checks.Failed,
+			Detail: "the workflow runs code of the fork " + hr.GetFullName() + ", which stagegate does not approve for deploys"})
+		return gate, nil
+	}
 	// The policy is the deploy gate's: the trusted sources' (the default
 	// branch's environments:, the organization's default, GitHub's
 	// settings), made stricter by the commit's own file. The commit alone

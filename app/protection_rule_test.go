@@ -194,3 +194,21 @@ func TestProtectionRuleSameNameInAnotherWorkflow(t *testing.T) {
 		t.Errorf("answer %+v, want rejected naming the other workflow's build", got[0])
 	}
 }
+
+// TestProtectionRuleRejectsAFork: a pull_request workflow of a pull
+// request from a fork asks to deploy: the fork's code is never approved,
+// even from a fork branch called main and with every check passing.
+func TestProtectionRuleRejectsAFork(t *testing.T) {
+	h := newHarness(t, map[string]string{".stagegate.yml": protectedPipeline})
+	actions := h.gh.AddApp("github-actions")
+	actions.AddInstallation("acme", "web")
+	fork := h.gh.AddFork("acme", "web", "mallory")
+	head := fork.Commit("main", map[string]string{"main.go": "package main // mine\n"}, "mine")
+	h.gh.AddPullRequest("acme", "web", githubtest.PullRequest{Number: 9, User: "mallory", HeadRepo: "mallory/web", HeadRef: "main", HeadSHA: head})
+	_, body := h.repo.RequestPullRequestDeploymentProtection(actions, h.gh.App(), 9, "deploy", "production")
+	h.sendAndWait("deployment_protection_rule", body)
+	got := waitAnswers(t, h.gh, 1)
+	if got[0].State != "rejected" || !strings.Contains(got[0].Comment, "mallory/web") {
+		t.Errorf("answer %+v, want rejected naming the fork", got[0])
+	}
+}

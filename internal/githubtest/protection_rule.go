@@ -24,10 +24,11 @@ const (
 // workflowRun is a GitHub Actions run whose deploy job waits on an
 // environment's custom protection rules.
 type workflowRun struct {
-	id      int64
-	repo    *Repo
-	sha     string
-	suiteID int64
+	id       int64
+	repo     *Repo
+	headRepo *Repo
+	sha      string
+	suiteID  int64
 	// sha is the run's head_sha; branch its head_branch; event what
 	// started it.
 	branch, event string
@@ -100,8 +101,13 @@ func (r *Repo) RequestPullRequestDeploymentProtection(actions, protector *App, n
 			break
 		}
 	}
-	if pr == nil || (pr.HeadRepo != "" && pr.HeadRepo != r.FullName()) {
-		s.t.Fatalf("githubtest: RequestPullRequestDeploymentProtection: no pull request #%d from %s itself", number, r.FullName())
+	if pr == nil {
+		s.t.Fatalf("githubtest: RequestPullRequestDeploymentProtection: no pull request #%d in %s", number, r.FullName())
+	}
+	headRepo := r
+	if pr.HeadRepo != "" && pr.HeadRepo != r.FullName() {
+		owner, name, _ := strings.Cut(pr.HeadRepo, "/")
+		headRepo = s.Repo(owner, name)
 	}
 	base := r.Head(pr.BaseRef)
 	tree, err := s.git(r.dir, nil, "merge-tree", "--write-tree", base, pr.HeadSHA)
@@ -125,7 +131,7 @@ func (r *Repo) RequestPullRequestDeploymentProtection(actions, protector *App, n
 		"base": map[string]any{"ref": pr.BaseRef, "sha": base, "repo": map[string]any{"id": r.ID, "name": r.Name, "url": r.APIURL()}},
 	}
 	return r.requestProtection(actions, protector, protectedDeploy{
-		sha: mergeSHA, headSHA: pr.HeadSHA, ref: ref, branch: pr.HeadRef, event: "pull_request", prs: []any{minimal},
+		sha: mergeSHA, headSHA: pr.HeadSHA, ref: ref, branch: pr.HeadRef, event: "pull_request", prs: []any{minimal}, headRepo: headRepo,
 	}, job, environment)
 }
 
@@ -135,6 +141,9 @@ func (r *Repo) RequestPullRequestDeploymentProtection(actions, protector *App, n
 type protectedDeploy struct {
 	sha, headSHA, ref, branch, event string
 	prs                              []any
+	// headRepo is where the run's code comes from: a fork for a pull
+	// request from one (nil: this repository).
+	headRepo *Repo
 }
 
 func (r *Repo) requestProtection(actions, protector *App, d protectedDeploy, job, environment string) (int64, []byte) {
@@ -148,7 +157,10 @@ func (r *Repo) requestProtection(actions, protector *App, d protectedDeploy, job
 	if inst == nil {
 		s.t.Fatalf("githubtest: RequestDeploymentProtection: %s is not installed on %s", protector.Slug, r.FullName())
 	}
-	run := &workflowRun{id: s.newIDLocked(), repo: r, sha: d.headSHA, branch: d.branch, event: d.event, suiteID: cr.CheckSuiteID, actor: "octocat",
+	if d.headRepo == nil {
+		d.headRepo = r
+	}
+	run := &workflowRun{id: s.newIDLocked(), repo: r, headRepo: d.headRepo, sha: d.headSHA, branch: d.branch, event: d.event, suiteID: cr.CheckSuiteID, actor: "octocat",
 		pending: map[string]int64{environment: protector.ID}}
 	s.workflowRuns[run.id] = run
 	deploymentID := s.newIDLocked()
@@ -198,6 +210,9 @@ func (s *Server) getWorkflowRun(w http.ResponseWriter, r *http.Request, rc *reqC
 		"actor":            s.accountJSON(run.actor, s.accountIDLocked(run.actor), "User"),
 		"triggering_actor": s.accountJSON(run.actor, s.accountIDLocked(run.actor), "User"),
 		"repository":       s.repoJSONLocked(run.repo),
+		// A pull request from a fork runs the fork's code: head_repository
+		// is the fork (docWorkflowRun).
+		"head_repository": s.repoJSONLocked(run.headRepo),
 	}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, body)
