@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,10 +12,12 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/stagegate/stagegate/app/envpolicy"
 	"github.com/stagegate/stagegate/app/pipelineconf"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/checks"
 	"github.com/stagegate/stagegate/pipeline"
+	"github.com/stagegate/stagegate/pipeline/policy"
 )
 
 // stagegate as a custom deployment protection rule of GitHub Actions
@@ -31,7 +34,7 @@ import (
 
 // handleProtectionRule records a deployment_protection_rule request and
 // answers it at once when the gate decides.
-func (a *App) handleProtectionRule(ctx context.Context, e *github.DeploymentProtectionRuleEvent) (string, error) {
+func (a *App) handleProtectionRule(ctx context.Context, d store.Delivery, e *github.DeploymentProtectionRuleEvent) (string, error) {
 	if e.GetAction() != "requested" {
 		return "", ignored("deployment_protection_rule %s", e.GetAction())
 	}
@@ -45,6 +48,22 @@ func (a *App) handleProtectionRule(ctx context.Context, e *github.DeploymentProt
 	if sha == "" || env == "" || repo.Installation == 0 {
 		return "", ignored("deployment_protection_rule without a commit, environment or installation")
 	}
+	// The deployment's sha is the workflow's GITHUB_SHA: for a pull
+	// request, a merge commit no check is on. The checks (the workflow's
+	// own, every other CI's, and an approval by /deploy) are on the run's
+	// head_sha, the pull request's head
+	// (https://docs.github.com/actions/writing-workflows/choosing-when-your-workflow-runs/events-that-trigger-workflows#pull_request).
+	client, err := a.gh.Installation(ctx, repo.Installation)
+	if err != nil {
+		return "", fmt.Errorf("installation client: %w", err)
+	}
+	run, _, err := client.Actions.GetWorkflowRunByID(ctx, repo.Owner, repo.Name, runID)
+	if err != nil {
+		return "", fmt.Errorf("workflow run %d: %w", runID, err)
+	}
+	if head := run.GetHeadSHA(); head != "" {
+		sha = head
+	}
 	req := store.ProtectionRequest{
 		CallbackURL: e.GetDeploymentCallbackURL(), Environment: env, InstallationID: repo.Installation,
 		Repo: repo.FullName(), SHA: sha, WorkflowRunID: runID,
@@ -52,7 +71,31 @@ func (a *App) handleProtectionRule(ctx context.Context, e *github.DeploymentProt
 	if err := a.db.AddProtectionRequest(ctx, req); err != nil {
 		return "", err
 	}
-	return a.reviewProtection(ctx, req)
+	ref := protectionRef(d.Payload, e)
+	return a.reviewProtection(ctx, req, &ref)
+}
+
+// protectionRef is the ref a workflow deploys, for the policy's
+// branches: and tags: rules: the payload's ref (refs/heads/ or
+// refs/tags/), or for a pull request's merge ref
+// (refs/pull/N/merge) its head branch, as stagegate's own runs of a pull
+// request are judged. go-github's event has no ref; the payload does
+// (https://docs.github.com/webhooks/webhook-events-and-payloads#deployment_protection_rule).
+func protectionRef(payload []byte, e *github.DeploymentProtectionRuleEvent) policy.Ref {
+	var p struct {
+		Ref string `json:"ref"`
+	}
+	_ = json.Unmarshal(payload, &p) // already parsed once; a missing ref is ""
+	if b, ok := strings.CutPrefix(p.Ref, "refs/heads/"); ok {
+		return policy.Ref{Branch: b}
+	}
+	if t, ok := strings.CutPrefix(p.Ref, "refs/tags/"); ok {
+		return policy.Ref{Tag: t}
+	}
+	if len(e.PullRequests) > 0 {
+		return policy.Ref{Branch: e.PullRequests[0].GetHead().GetRef()}
+	}
+	return policy.Ref{}
 }
 
 // callbackRun checks that a callback URL is the review endpoint of a
@@ -92,7 +135,7 @@ func (a *App) reviewPendingProtection(ctx context.Context, repo, sha string) {
 		return
 	}
 	for _, p := range pending {
-		if result, err := a.reviewProtection(ctx, p); err != nil {
+		if result, err := a.reviewProtection(ctx, p, nil); err != nil {
 			logger(ctx).Warn().Err(err).Int64("workflow_run", p.WorkflowRunID).Msg("protection rule review")
 		} else {
 			logger(ctx).Info().Int64("workflow_run", p.WorkflowRunID).Str("environment", p.Environment).Msg(result)
@@ -101,13 +144,14 @@ func (a *App) reviewPendingProtection(ctx context.Context, repo, sha string) {
 }
 
 // reviewProtection evaluates the gate for a request and answers it when
-// it decides.
-func (a *App) reviewProtection(ctx context.Context, p store.ProtectionRequest) (string, error) {
+// it decides. ref, when known (on the request's delivery), is checked
+// against the policy's branches: and tags:; a refusal answers at once.
+func (a *App) reviewProtection(ctx context.Context, p store.ProtectionRequest, ref *policy.Ref) (string, error) {
 	client, err := a.gh.Installation(ctx, p.InstallationID)
 	if err != nil {
 		return "", fmt.Errorf("installation client: %w", err)
 	}
-	gate, err := a.protectionGate(ctx, client, p)
+	gate, err := a.protectionGate(ctx, client, p, ref)
 	if _, transient := transientGitHub(err); transient {
 		return fmt.Sprintf("protection rule for %s waits: GitHub did not answer (%v)", p.Environment, err), nil
 	}
@@ -158,61 +202,86 @@ func answerProtection(ctx context.Context, client *github.Client, p store.Protec
 // protectionGate is the deploy gate of the request's commit. The
 // workflow's own jobs that have not finished (the deploy job waiting on
 // this rule among them) are left out: they wait for the answer.
-func (a *App) protectionGate(ctx context.Context, client *github.Client, p store.ProtectionRequest) (checks.Gate, error) {
+func (a *App) protectionGate(ctx context.Context, client *github.Client, p store.ProtectionRequest, ref *policy.Ref) (checks.Gate, error) {
 	owner, name := splitRepo(p.Repo)
 	gate := checks.Gate{Stage: "GitHub Actions", Environment: p.Environment, SHA: p.SHA}
 	run, _, err := client.Actions.GetWorkflowRunByID(ctx, owner, name, p.WorkflowRunID)
 	if err != nil {
 		return gate, fmt.Errorf("workflow run %d: %w", p.WorkflowRunID, err)
 	}
-	own := map[string]bool{}
-	lo := &github.ListCheckRunsOptions{Filter: github.String("latest"), ListOptions: github.ListOptions{PerPage: 100}}
-	for page := 0; page < 10; page++ {
-		res, resp, err := client.Checks.ListCheckRunsForRef(ctx, owner, name, p.SHA, lo)
-		if err != nil {
-			return gate, fmt.Errorf("check runs of %s: %w", short(p.SHA), err)
-		}
-		for _, cr := range res.CheckRuns {
-			if cr.GetCheckSuite().GetID() == run.GetCheckSuiteID() && cr.GetStatus() != "completed" {
-				own[cr.GetName()] = true
-			}
-		}
-		if resp.NextPage == 0 {
-			break
-		}
-		lo.Page = resp.NextPage
+	if hr := run.GetHeadRepository(); hr.GetID() != 0 && hr.GetID() != run.GetRepository().GetID() {
+		// A pull request from a fork runs the fork's code, which
+		// stagegate never deploys (its own deploy stages do not run for
+		// forks either); the fork's branch names mean nothing here.
+		gate.Requirements = append(gate.Requirements, checks.Requirement{Kind: checks.KindPolicy, Name: "fork", State: checks.Failed,
+			Detail: "the workflow runs code of the fork " + hr.GetFullName() + ", which stagegate does not approve for deploys"})
+		return gate, nil
 	}
-	var stage *pipeline.Stage
+	// The policy is the deploy gate's: the trusted sources' (the default
+	// branch's environments:, the organization's default, GitHub's
+	// settings), made stricter by the commit's own file. The commit alone
+	// must not decide: a branch that drops its deploy stage or its
+	// approval would otherwise deploy unreviewed.
+	var commit *pipeline.Pipeline
 	if conf, err := pipelineconf.Load(ctx, client.Repositories, owner, name, p.SHA); err == nil && conf.Valid() {
-		for _, st := range conf.Pipeline.Stages {
-			if st.Deploy() && st.Environment == p.Environment {
-				stage = st
-				break
-			}
-		}
+		commit = conf.Pipeline
 	} else if err != nil && !errors.Is(err, pipelineconf.ErrNoPipeline) {
 		return gate, err
 	}
-	opts := checks.CheckOptions{OwnAppID: a.cfg.AppID, Exclude: checks.OwnCheck}
-	if stage != nil {
-		opts.Require = stage.Require
+	preq := envpolicy.Request{Owner: owner, Repo: name, Environment: p.Environment, Commit: commit}
+	if ref != nil {
+		preq.Branch, preq.Tag = ref.Branch, ref.Tag
+	}
+	loaded, err := envpolicy.Load(ctx, client.Repositories, client.Repositories, preq)
+	if err != nil {
+		return gate, fmt.Errorf("could not read the deploy policy of %s: %w", p.Environment, err)
+	}
+	pol := loaded.Policy
+	if ref != nil && pol.Known() {
+		// GitHub's environment exists (its rule called), so the policy is
+		// always known on GitHub; an environment stagegate's sources do
+		// not name is not refused here.
+		gate.Requirements = append(gate.Requirements, policyRequirement(loaded))
+	}
+	// The workflow's own jobs that have not finished (the deploy job
+	// waiting on this rule among them) wait for the answer: they are left
+	// out, but only in the run's own check suite, so that a job of the
+	// same name elsewhere (another workflow's build) still counts.
+	opts := a.checkOptions(pol)
+	skipped := map[string]bool{}
+	opts.Skip = func(cr *github.CheckRun) bool {
+		own := cr.GetCheckSuite().GetID() == run.GetCheckSuiteID() && cr.GetStatus() != "completed"
+		if own {
+			skipped[cr.GetName()] = true
+		}
+		return own
 	}
 	reqs, err := checks.LoadChecks(ctx, client.Checks, client.Repositories, owner, name, p.SHA, opts)
 	if err != nil {
 		return gate, err
 	}
-	for _, r := range reqs {
-		if !own[r.Name] {
-			gate.Requirements = append(gate.Requirements, r)
+	for _, r := range withRequired(reqs, pol.Require) {
+		// A required name only the workflow's own unfinished job has is
+		// not waited for: it may wait on this very answer.
+		if r.Kind == checks.KindCheck && r.State == checks.Waiting && r.URL == "" && r.Detail == "has not reported yet" && skipped[r.Name] {
+			continue
 		}
+		gate.Requirements = append(gate.Requirements, r)
 	}
-	if stage == nil {
-		return gate, nil
-	}
-	if stage.Approval == pipeline.ApprovalManual {
+	if manualBeyondGitHub(pol.ManualBy) {
 		r := checks.Requirement{Kind: checks.KindApproval, Name: "approval", State: checks.Waiting, Detail: "waiting for /deploy"}
 		if ap, err := a.db.GetApproval(ctx, p.Repo, p.SHA, store.ApprovalDeploy, p.Environment); err == nil {
-			r.State, r.Detail = checks.Met, "approved by @"+ap.Approver
+			// As in the deploy gate, the approver must still be allowed,
+			// and not be who started the workflow when self-review is
+			// prevented.
+			err := a.mayApprove(ctx, client, store.Run{Repo: p.Repo, SHA: p.SHA, Actor: run.GetActor().GetLogin()}, ap.Approver, p.Environment, pol)
+			if why, forbidden := isForbidden(err); forbidden {
+				r.Detail = "the approval no longer counts: " + why
+			} else if err != nil {
+				return gate, err
+			} else {
+				r.State, r.Detail = checks.Met, "approved by @"+ap.Approver
+			}
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return gate, err
 		}
@@ -223,6 +292,18 @@ func (a *App) protectionGate(ctx context.Context, client *github.Client, p store
 			State: checks.Waiting, Detail: "deploy of run " + holder + " in progress"})
 	}
 	return gate, nil
+}
+
+// manualBeyondGitHub reports whether a source other than GitHub's own
+// environment settings asks for an approval: GitHub enforces its
+// required reviewers on a workflow job itself, before or beside this rule.
+func manualBeyondGitHub(by []string) bool {
+	for _, name := range by {
+		if !strings.HasPrefix(name, envpolicy.GitHubSourcePrefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // waitingOn names what a waiting gate waits for.

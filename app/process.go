@@ -85,7 +85,7 @@ func (a *App) process(ctx context.Context, d store.Delivery) (string, error) {
 	case *github.InstallationRepositoriesEvent:
 		return a.handleInstallationRepositories(ctx, e)
 	case *github.DeploymentProtectionRuleEvent:
-		return a.handleProtectionRule(ctx, e)
+		return a.handleProtectionRule(ctx, d, e)
 	}
 	return "", ignored("no handler for %s", d.Event)
 }

@@ -24,6 +24,11 @@ type CheckOptions struct {
 	// required name it excludes is not waited for. Statuses are never
 	// excluded: stagegate reports through check runs only.
 	Exclude func(name string) bool
+	// Skip, when set, leaves out single check runs, whatever their name:
+	// a deployment protection rule leaves out the unfinished jobs of the
+	// workflow run that waits on it, but not a run of the same name in
+	// another check suite.
+	Skip func(cr *github.CheckRun) bool
 	// Require, when not empty, names the only check runs and status
 	// contexts that count; one that has not reported yet is waiting.
 	Require []string
@@ -66,7 +71,7 @@ func EvaluateChecks(runs []*github.CheckRun, combined *github.CombinedStatus, op
 	latest := map[runKey]*github.CheckRun{}
 	var order []runKey
 	for _, cr := range runs {
-		if cr == nil || cr.GetName() == "" || opts.excludes(cr) {
+		if cr == nil || cr.GetName() == "" || opts.excludes(cr) || (opts.Skip != nil && opts.Skip(cr)) {
 			continue
 		}
 		k := runKey{app: cr.GetApp().GetID(), name: cr.GetName()}

@@ -96,6 +96,9 @@ func needsProtection(sources []policy.Source) bool {
 	return false
 }
 
+// GitHubSourcePrefix begins the name of the source GitHubSource reads.
+const GitHubSourcePrefix = "GitHub's settings of environment "
+
 // GitHubSource reads GitHub's settings of environment env as a trusted
 // source: required reviewers (with prevent self-review), the wait timer
 // and the deployment branch policy, as the settings page shows them.
@@ -114,7 +117,7 @@ func GitHubSource(ctx context.Context, api EnvironmentsAPI, owner, repo, env str
 		}
 		return policy.Source{}, false, fmt.Errorf("reading GitHub's settings of environment %s: %w", env, err)
 	}
-	src := policy.Source{Name: "GitHub's settings of environment " + e.GetName(), Trusted: true, Defines: true}
+	src := policy.Source{Name: GitHubSourcePrefix + e.GetName(), Trusted: true, Defines: true}
 	for _, rule := range e.ProtectionRules {
 		switch rule.GetType() {
 		case "wait_timer":

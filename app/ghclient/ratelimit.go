@@ -61,6 +61,13 @@ func newRateLimit(p RateLimitPolicy, clk clock) middleware {
 					return resp, err
 				}
 				wait, limited := rateLimitWait(resp, clk.Now())
+				if limited && saysNoWait(resp) {
+					// "If your request continues to fail due to a
+					// secondary rate limit, wait for an exponentially
+					// increasing amount of time between retries"
+					// (https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api#handle-rate-limit-errors-appropriately).
+					wait <<= n - 1
+				}
 				if !limited || wait > p.MaxWait || !fitsDeadline(ctx, clk.Now(), wait) {
 					return resp, err
 				}
@@ -103,6 +110,12 @@ func rateLimitWait(resp *http.Response, now time.Time) (time.Duration, bool) {
 	}
 	// A plain 403 is a permission problem, not a limit.
 	return 0, false
+}
+
+// saysNoWait reports whether a rate-limit answer gives no time to wait:
+// no Retry-After and no spent quota with its reset.
+func saysNoWait(resp *http.Response) bool {
+	return resp.Header.Get("Retry-After") == "" && resp.Header.Get("X-RateLimit-Remaining") != "0"
 }
 
 // mentionsSecondaryLimit peeks at a 403's body, which is the only place a

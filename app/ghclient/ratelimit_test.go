@@ -3,6 +3,7 @@ package ghclient
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -104,6 +105,36 @@ func TestRateLimitMaxRetries(t *testing.T) {
 	}
 	if resp.StatusCode != 429 || len(srv.requests()) != 3 || len(clk.Sleeps()) != 2 {
 		t.Errorf("status %d, %d requests, waits %v; want 429, 3, 2 waits", resp.StatusCode, len(srv.requests()), clk.Sleeps())
+	}
+}
+
+// TestRateLimitSecondaryBackoff: a secondary limit that keeps coming
+// without saying how long to wait is waited out for longer each time, as
+// GitHub asks; one with Retry-After is waited as said.
+func TestRateLimitSecondaryBackoff(t *testing.T) {
+	secondary := reply{status: 403, body: `{"message":"You have exceeded a secondary rate limit."}`}
+	withHeader := reply{status: 429, header: map[string]string{"Retry-After": "5"}}
+	cases := []struct {
+		name  string
+		first reply
+		want  []time.Duration
+	}{
+		{"without headers", secondary, []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute}},
+		{"with Retry-After", withHeader, []time.Duration{5 * time.Second, 5 * time.Second, 5 * time.Second}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newScripted(t, tc.first, tc.first, tc.first, reply{status: 200, body: "ok"})
+			clk := newFakeClock()
+			c := httpClient(t, newRateLimit(RateLimitPolicy{MaxWait: 10 * time.Minute}, clk))
+			resp, _, err := do(t, c, context.Background(), "GET", srv.URL, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != 200 || !slices.Equal(clk.Sleeps(), tc.want) {
+				t.Errorf("status %d, waits %v; want 200 after %v", resp.StatusCode, clk.Sleeps(), tc.want)
+			}
+		})
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -23,10 +24,15 @@ const (
 // workflowRun is a GitHub Actions run whose deploy job waits on an
 // environment's custom protection rules.
 type workflowRun struct {
-	id      int64
-	repo    *Repo
-	sha     string
-	suiteID int64
+	id       int64
+	repo     *Repo
+	headRepo *Repo
+	sha      string
+	suiteID  int64
+	// sha is the run's head_sha; branch its head_branch; event what
+	// started it.
+	branch, event string
+	actor         string
 	// pending maps an environment to the App whose rule must answer.
 	pending map[string]int64
 }
@@ -61,9 +67,89 @@ func (s *Server) ProtectionAnswers() []ProtectionAnswer {
 // returns the run's id and that delivery's payload (fields as
 // docProtectionRuleEvent lists them).
 func (r *Repo) RequestDeploymentProtection(actions, protector *App, sha, job, environment string) (int64, []byte) {
+	r.s.t.Helper()
+	return r.requestProtection(actions, protector, protectedDeploy{
+		sha: sha, headSHA: sha, ref: "refs/heads/" + r.DefaultBranch, branch: r.DefaultBranch, event: "push", prs: []any{},
+	}, job, environment)
+}
+
+// RequestBranchDeploymentProtection is RequestDeploymentProtection for a
+// workflow run on a push to branch, at its head.
+func (r *Repo) RequestBranchDeploymentProtection(actions, protector *App, branch, job, environment string) (int64, []byte) {
+	r.s.t.Helper()
+	sha := r.Head(branch)
+	return r.requestProtection(actions, protector, protectedDeploy{
+		sha: sha, headSHA: sha, ref: "refs/heads/" + branch, branch: branch, event: "push", prs: []any{},
+	}, job, environment)
+}
+
+// RequestPullRequestDeploymentProtection is RequestDeploymentProtection
+// for a workflow run on the pull_request event of pull request number.
+// As on GitHub, the run, its check suite and the checks of every other
+// CI are on the pull request's head commit, but the job deploys
+// GITHUB_SHA, "the last merge commit of the pull request merge branch"
+// (https://docs.github.com/actions/writing-workflows/choosing-when-your-workflow-runs/events-that-trigger-workflows#pull_request):
+// the deployment's sha is a merge commit made here, at
+// refs/pull/<number>/merge, that no check is on.
+func (r *Repo) RequestPullRequestDeploymentProtection(actions, protector *App, number int, job, environment string) (int64, []byte) {
 	s := r.s
 	s.t.Helper()
-	checkID := s.CreateCheckRunAs(actions, r.Owner, r.Name, sha, job, "waiting", "")
+	var pr *PullRequest
+	for _, p := range s.PullRequests(r.Owner, r.Name) {
+		if p.Number == number {
+			pr = &p
+			break
+		}
+	}
+	if pr == nil {
+		s.t.Fatalf("githubtest: RequestPullRequestDeploymentProtection: no pull request #%d in %s", number, r.FullName())
+	}
+	headRepo := r
+	if pr.HeadRepo != "" && pr.HeadRepo != r.FullName() {
+		owner, name, _ := strings.Cut(pr.HeadRepo, "/")
+		headRepo = s.Repo(owner, name)
+	}
+	base := r.Head(pr.BaseRef)
+	tree, err := s.git(r.dir, nil, "merge-tree", "--write-tree", base, pr.HeadSHA)
+	if err != nil {
+		s.t.Fatalf("githubtest: merging pull request #%d: %v", number, err)
+	}
+	merge, err := s.git(r.dir, nil, "-c", "user.name=GitHub", "-c", "user.email=noreply@github.com", "commit-tree",
+		strings.TrimSpace(string(tree)), "-p", base, "-p", pr.HeadSHA, "-m", fmt.Sprintf("Merge %s into %s", pr.HeadSHA, base))
+	if err != nil {
+		s.t.Fatalf("githubtest: merge commit of pull request #%d: %v", number, err)
+	}
+	mergeSHA := strings.TrimSpace(string(merge))
+	ref := fmt.Sprintf("refs/pull/%d/merge", number)
+	if _, err := s.git(r.dir, nil, "update-ref", ref, mergeSHA); err != nil {
+		s.t.Fatalf("githubtest: %s: %v", ref, err)
+	}
+	minimal := map[string]any{
+		"url": fmt.Sprintf("%s/api/v3/repos/%s/pulls/%d", s.URL, r.FullName(), number),
+		"id":  number, "number": number,
+		"head": map[string]any{"ref": pr.HeadRef, "sha": pr.HeadSHA, "repo": map[string]any{"id": r.ID, "name": r.Name, "url": r.APIURL()}},
+		"base": map[string]any{"ref": pr.BaseRef, "sha": base, "repo": map[string]any{"id": r.ID, "name": r.Name, "url": r.APIURL()}},
+	}
+	return r.requestProtection(actions, protector, protectedDeploy{
+		sha: mergeSHA, headSHA: pr.HeadSHA, ref: ref, branch: pr.HeadRef, event: "pull_request", prs: []any{minimal}, headRepo: headRepo,
+	}, job, environment)
+}
+
+// protectedDeploy is what a waiting deployment job's run was started on:
+// sha is the deployment's (GITHUB_SHA), headSHA the run's head_sha, where
+// its check suite is.
+type protectedDeploy struct {
+	sha, headSHA, ref, branch, event string
+	prs                              []any
+	// headRepo is where the run's code comes from: a fork for a pull
+	// request from one (nil: this repository).
+	headRepo *Repo
+}
+
+func (r *Repo) requestProtection(actions, protector *App, d protectedDeploy, job, environment string) (int64, []byte) {
+	s := r.s
+	s.t.Helper()
+	checkID := s.CreateCheckRunAs(actions, r.Owner, r.Name, d.headSHA, job, "waiting", "")
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cr := s.checkRuns[checkID]
@@ -71,7 +157,11 @@ func (r *Repo) RequestDeploymentProtection(actions, protector *App, sha, job, en
 	if inst == nil {
 		s.t.Fatalf("githubtest: RequestDeploymentProtection: %s is not installed on %s", protector.Slug, r.FullName())
 	}
-	run := &workflowRun{id: s.newIDLocked(), repo: r, sha: sha, suiteID: cr.CheckSuiteID, pending: map[string]int64{environment: protector.ID}}
+	if d.headRepo == nil {
+		d.headRepo = r
+	}
+	run := &workflowRun{id: s.newIDLocked(), repo: r, headRepo: d.headRepo, sha: d.headSHA, branch: d.branch, event: d.event, suiteID: cr.CheckSuiteID, actor: "octocat",
+		pending: map[string]int64{environment: protector.ID}}
 	s.workflowRuns[run.id] = run
 	deploymentID := s.newIDLocked()
 	callback := fmt.Sprintf("%s/api/v3/repos/%s/actions/runs/%d/deployment_protection_rule", s.URL, r.FullName(), run.id)
@@ -79,21 +169,21 @@ func (r *Repo) RequestDeploymentProtection(actions, protector *App, sha, job, en
 	p := map[string]any{
 		"action":                  "requested",
 		"environment":             environment,
-		"event":                   "push",
-		"sha":                     sha,
-		"ref":                     "refs/heads/" + r.DefaultBranch,
+		"event":                   d.event,
+		"sha":                     d.sha,
+		"ref":                     d.ref,
 		"deployment_callback_url": callback,
 		"deployment": map[string]any{
 			"url": fmt.Sprintf("%s/api/v3/repos/%s/deployments/%d", s.URL, r.FullName(), deploymentID),
 			"id":  deploymentID, "node_id": nodeID("010:Deployment", deploymentID),
-			"sha": sha, "ref": r.DefaultBranch, "task": "deploy", "payload": map[string]any{},
+			"sha": d.sha, "ref": strings.TrimPrefix(d.ref, "refs/heads/"), "task": "deploy", "payload": map[string]any{},
 			"original_environment": environment, "environment": environment, "description": nil,
 			"creator": sender, "created_at": iso(s.nowLocked()), "updated_at": iso(s.nowLocked()),
 			"statuses_url":          fmt.Sprintf("%s/api/v3/repos/%s/deployments/%d/statuses", s.URL, r.FullName(), deploymentID),
 			"repository_url":        r.APIURL(),
 			"transient_environment": false, "production_environment": false,
 		},
-		"pull_requests": []any{},
+		"pull_requests": d.prs,
 		"repository":    s.repoJSONLocked(r),
 		"organization":  s.accountJSON(r.Owner, r.ownerID, "Organization"),
 		"installation":  map[string]any{"id": inst.id, "node_id": nodeID("029:Installation", inst.id)},
@@ -112,10 +202,17 @@ func (s *Server) getWorkflowRun(w http.ResponseWriter, r *http.Request, rc *reqC
 		return
 	}
 	body := map[string]any{
-		"id": run.id, "name": "deploy", "head_sha": run.sha, "head_branch": run.repo.DefaultBranch,
-		"event": "push", "status": "waiting", "conclusion": nil, "check_suite_id": run.suiteID,
-		"url":        fmt.Sprintf("%s/api/v3/repos/%s/actions/runs/%d", s.URL, run.repo.FullName(), run.id),
-		"repository": s.repoJSONLocked(run.repo),
+		"id": run.id, "name": "deploy", "head_sha": run.sha, "head_branch": run.branch,
+		"event": run.event, "status": "waiting", "conclusion": nil, "check_suite_id": run.suiteID,
+		"url": fmt.Sprintf("%s/api/v3/repos/%s/actions/runs/%d", s.URL, run.repo.FullName(), run.id),
+		// Who started the workflow (docWorkflowRun: actor, and
+		// triggering_actor for a re-run), the deployment's sender.
+		"actor":            s.accountJSON(run.actor, s.accountIDLocked(run.actor), "User"),
+		"triggering_actor": s.accountJSON(run.actor, s.accountIDLocked(run.actor), "User"),
+		"repository":       s.repoJSONLocked(run.repo),
+		// A pull request from a fork runs the fork's code: head_repository
+		// is the fork (docWorkflowRun).
+		"head_repository": s.repoJSONLocked(run.headRepo),
 	}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, body)
