@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -13,7 +14,8 @@ import (
 )
 
 // integration runs one `uses:` name with an SDK configuration ready.
-type integration func(ctx context.Context, cfg aws.Config, c engine.IntegrationCall) (engine.IntegrationResult, error)
+// poll is how often it asks AWS how a long operation goes.
+type integration func(ctx context.Context, cfg aws.Config, c engine.IntegrationCall, poll time.Duration) (engine.IntegrationResult, error)
 
 // Runner runs the AWS integrations; it is the engine's Integrations.
 type Runner struct {
@@ -26,6 +28,8 @@ type Runner struct {
 	// and the default credentials chain. Nil means config.LoadDefaultConfig,
 	// which honours the SDK's standard settings, AWS_ENDPOINT_URL included.
 	Load func(ctx context.Context) (aws.Config, error)
+	// Poll is how often a stack's state is asked for; zero means 5s.
+	Poll time.Duration
 
 	byName map[string]integration
 }
@@ -48,7 +52,11 @@ func (r *Runner) Run(ctx context.Context, c engine.IntegrationCall) (engine.Inte
 	if err != nil {
 		return engine.IntegrationResult{}, err
 	}
-	return run(ctx, cfg, c)
+	poll := r.Poll
+	if poll <= 0 {
+		poll = 5 * time.Second
+	}
+	return run(ctx, cfg, c, poll)
 }
 
 // config is the SDK configuration of a call: the role's credentials the

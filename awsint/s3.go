@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -23,7 +24,7 @@ import (
 
 // runS3 uploads a workspace directory under a bucket's prefix and, with
 // delete, removes the keys under the prefix the directory no longer has.
-func runS3(ctx context.Context, cfg aws.Config, c engine.IntegrationCall) (engine.IntegrationResult, error) {
+func runS3(ctx context.Context, cfg aws.Config, c engine.IntegrationCall, _ time.Duration) (engine.IntegrationResult, error) {
 	w := c.Action.With
 	bucket, source, prefix := str(w["bucket"]), str(w["source"]), str(w["prefix"])
 	cacheControl := str(w["cache_control"])
