@@ -34,6 +34,8 @@ type harness struct {
 	cfg  app.Config
 	// level is the app's log level.
 	level zerolog.Level
+	// opts, when set, adjusts the App's options before each start.
+	opts func(*app.Options)
 }
 
 func newHarness(t testing.TB, files map[string]string) *harness {
@@ -65,7 +67,11 @@ func (h *harness) start() {
 	h.t.Helper()
 	ctx := context.Background()
 	log := zerolog.New(zerolog.NewTestWriter(h.t)).Level(h.level).With().Timestamp().Logger()
-	a, err := app.New(ctx, h.cfg, app.Options{Logger: log, ShutdownGrace: 5 * time.Second})
+	opts := app.Options{Logger: log, ShutdownGrace: 5 * time.Second}
+	if h.opts != nil {
+		h.opts(&opts)
+	}
+	a, err := app.New(ctx, h.cfg, opts)
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -183,11 +183,12 @@ func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Clie
 	}()
 	previous, prevErr := a.previousResults(ctx, run)
 	gate := &deployGate{a: a, run: run, client: client, reporter: reporter, slot: s, pipeline: p}
-	e := &engine.Engine{Runner: a.opts.Runner, Observer: observers{reporter, rec}}
+	e := &engine.Engine{Runner: a.opts.Runner, Observer: observers{reporter, rec}, Integrations: a.cloud.runner}
 	res = e.Run(ctx, engine.Run{
 		ID: run.ID, Pipeline: p, Plan: plan, Event: ev, Gate: gate.Gate, GateSecrets: gate.secrets,
 		ArtifactDir: a.artifactDir(run.ID), TempDir: tmp,
 		LookupEnv: lookupPassEnv, LookupSecret: secrets, WithholdSecrets: run.Fork, Previous: previous,
+		ActionSecrets: a.cloud.actionSecrets(p, run),
 		Prepare: func(ctx context.Context) (string, error) {
 			if prevErr != nil {
 				return "", prevErr
