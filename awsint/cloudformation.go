@@ -36,6 +36,8 @@ type cloudFormation struct {
 	c      engine.IntegrationCall
 	poll   time.Duration
 	stack  string
+	// template and its text, to point annotations at a resource's line.
+	template, body string
 }
 
 func runCloudFormation(ctx context.Context, cfg aws.Config, c engine.IntegrationCall, poll time.Duration) (engine.IntegrationResult, error) {
@@ -64,6 +66,7 @@ func (cf *cloudFormation) changeSetInput() (*cfn.CreateChangeSetInput, error) {
 	if err != nil {
 		return nil, fmt.Errorf("template: %w", err)
 	}
+	cf.template, cf.body = str(w["template"]), string(body)
 	in := &cfn.CreateChangeSetInput{
 		StackName:    aws.String(cf.stack),
 		TemplateBody: aws.String(string(body)),
@@ -151,4 +154,16 @@ func parseParameters(raw []byte) (map[string]string, error) {
 		m[k] = s
 	}
 	return m, nil
+}
+
+// resourceLine is the line of the template that declares a resource, 1
+// when it cannot be found (a JSON template on one line, say).
+func resourceLine(body, logicalID string) int {
+	for i, line := range strings.Split(body, "\n") {
+		t := strings.TrimSpace(line)
+		if strings.HasPrefix(t, logicalID+":") || strings.HasPrefix(t, `"`+logicalID+`"`) {
+			return i + 1
+		}
+	}
+	return 1
 }

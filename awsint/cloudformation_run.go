@@ -202,7 +202,7 @@ func changeVerb(c types.ResourceChange) string {
 // not end complete.
 func (cf *cloudFormation) follow(ctx context.Context, since time.Time) (*types.Stack, error) {
 	seen := make(map[string]bool)
-	var failures []string
+	var failures []failure
 	for {
 		// The stack's state first, then its events: an event that
 		// arrives between the two is read on this pass or the next,
@@ -224,8 +224,9 @@ func (cf *cloudFormation) follow(ctx context.Context, since time.Time) (*types.S
 				line += ": " + r
 			}
 			cf.c.Log(line)
-			if strings.HasSuffix(string(e.ResourceStatus), "_FAILED") && aws.ToString(e.ResourceStatusReason) != "" {
-				failures = append(failures, fmt.Sprintf("%s (%s): %s", aws.ToString(e.LogicalResourceId), aws.ToString(e.ResourceType), aws.ToString(e.ResourceStatusReason)))
+			id, reason := aws.ToString(e.LogicalResourceId), aws.ToString(e.ResourceStatusReason)
+			if strings.HasSuffix(string(e.ResourceStatus), "_FAILED") && reason != "" && id != cf.stack {
+				failures = append(failures, failure{id: id, kind: aws.ToString(e.ResourceType), reason: reason})
 			}
 		}
 		status := string(stack.StackStatus)
@@ -235,12 +236,17 @@ func (cf *cloudFormation) follow(ctx context.Context, since time.Time) (*types.S
 			cf.c.Log("stack " + status)
 			return stack, nil
 		default:
+			// A workflow command per failed resource: the check shows it
+			// as an annotation on the resource's line of the template.
+			var reasons []string
 			for _, f := range failures {
-				cf.c.Log("error: " + f)
+				cf.c.Log(fmt.Sprintf("::error file=%s,line=%d,title=%s::%s", escapeProperty(cf.template), resourceLine(cf.body, f.id),
+					escapeProperty(f.id+" ("+f.kind+")"), escapeData(f.reason)))
+				reasons = append(reasons, fmt.Sprintf("%s (%s): %s", f.id, f.kind, f.reason))
 			}
 			msg := "ended " + status
-			if len(failures) > 0 {
-				msg += ": " + strings.Join(failures, "; ")
+			if len(reasons) > 0 {
+				msg += ": " + strings.Join(reasons, "; ")
 			} else if r := aws.ToString(stack.StackStatusReason); r != "" {
 				msg += ": " + r
 			}
@@ -305,4 +311,17 @@ func isNoChanges(reason string) bool {
 func noChanges(err error) bool {
 	var ae smithy.APIError
 	return errors.As(err, &ae) && ae.ErrorCode() == "ValidationError" && isNoChanges(ae.ErrorMessage())
+}
+
+// failure is a resource that failed during a stack operation.
+type failure struct{ id, kind, reason string }
+
+// escapeProperty and escapeData escape a workflow command's property
+// and message as GitHub Actions' runner does (ActionCommand.cs).
+func escapeProperty(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
+}
+
+func escapeData(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
 }
