@@ -138,7 +138,7 @@ func parseParameters(raw []byte) (map[string]string, error) {
 	if inner, ok := obj["Parameters"]; ok {
 		obj = nil
 		if err := json.Unmarshal(inner, &obj); err != nil {
-			return nil, fmt.Errorf("Parameters: %w", err)
+			return nil, fmt.Errorf("the Parameters key: %w", err)
 		}
 	}
 	m := make(map[string]string, len(obj))
