@@ -39,6 +39,7 @@ func NewRunner() *Runner {
 	return &Runner{byName: map[string]integration{
 		"aws/s3":             runS3,
 		"aws/cloudformation": runCloudFormation,
+		"aws/lambda":         runLambda,
 	}}
 }
 

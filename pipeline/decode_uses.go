@@ -124,6 +124,20 @@ func (d *decoder) with(in *Integration, n *node) map[string]any {
 	if len(missing) > 0 {
 		d.errs.add(n.pos, `"with" of %s is missing required %s`, in.Name, quoteList(missing))
 	}
+	if len(in.OneOf) > 0 {
+		var given []string
+		for _, k := range in.OneOf {
+			if slices.ContainsFunc(n.pairs, func(pr pair) bool { return pr.key.text == k }) {
+				given = append(given, k)
+			}
+		}
+		if len(given) != 1 {
+			d.errs.add(n.pos, `"with" of %s needs exactly one of %s, not %d`, in.Name, quoteList(in.OneOf), len(given))
+		}
+	}
+	if _, key := out["s3_key"]; key != (out["s3_bucket"] != nil) && in.Name == "aws/lambda" {
+		d.errs.add(n.pos, `"with" of %s needs s3_bucket and s3_key together`, in.Name)
+	}
 	return out
 }
 

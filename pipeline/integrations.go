@@ -55,6 +55,9 @@ type Integration struct {
 	Name    string
 	Summary string
 	Params  []Param
+	// OneOf, when set, names parameters of which exactly one must be
+	// given, such as the sources of a function's code.
+	OneOf []string
 	// Explain says what the action would do with these parameters; deploy
 	// is whether its stage deploys to an environment.
 	Explain func(with map[string]any, deploy bool) string
@@ -88,6 +91,11 @@ const (
 	stackPattern = `^[A-Za-z][A-Za-z0-9-]{0,127}$`
 	// https://docs.aws.amazon.com/IAM/latest/APIReference/API_Role.html
 	roleARNPattern = `^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$`
+	// https://docs.aws.amazon.com/lambda/latest/api/API_UpdateFunctionCode.html
+	functionPattern = `^(arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:)?[A-Za-z0-9_-]{1,64}$`
+	// https://docs.aws.amazon.com/lambda/latest/api/API_CreateAlias.html
+	// (at least one character that is not a digit)
+	aliasPattern = `^[0-9]*[A-Za-z_-][A-Za-z0-9_-]*$`
 	// A region such as us-east-1 or us-gov-west-1.
 	regionPattern = `^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`
 )
@@ -134,6 +142,36 @@ func NewIntegrations() Integrations {
 			},
 		},
 	}
+	all = append(all, &Integration{
+		Name:    "aws/lambda",
+		Summary: "update a Lambda function's code, publish a version and move an alias to it",
+		Params: []Param{
+			{Name: "function", Kind: ParamString, Required: true, Pattern: functionPattern, Shape: "a function name or ARN", Description: "Function to update."},
+			{Name: "zip", Kind: ParamString, Path: true, Description: "Zip file of the workspace holding the code (at most 50 MB)."},
+			{Name: "s3_bucket", Kind: ParamString, Pattern: bucketPattern, Shape: "an S3 bucket name (3 to 63 lower-case letters, digits, dots and hyphens)", Description: "Bucket of the code's zip; with s3_key."},
+			{Name: "s3_key", Kind: ParamString, Description: "Key of the code's zip in s3_bucket."},
+			{Name: "image_uri", Kind: ParamString, Pattern: `^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/\S+$`, Shape: "an Amazon ECR image URI", Description: "Container image of the code."},
+			{Name: "alias", Kind: ParamString, Pattern: aliasPattern, Shape: "an alias name (letters, digits, - and _, not only digits)", Description: "Alias moved to the published version, created if missing."},
+		},
+		OneOf: []string{"zip", "s3_key", "image_uri"},
+		Explain: func(w map[string]any, deploy bool) string {
+			src := str(w["zip"])
+			switch {
+			case w["s3_key"] != nil:
+				src = fmt.Sprintf("s3://%s/%s", w["s3_bucket"], w["s3_key"])
+			case w["image_uri"] != nil:
+				src = str(w["image_uri"])
+			}
+			s := fmt.Sprintf("update function %s's code from %s and publish a version", w["function"], src)
+			if a := str(w["alias"]); a != "" {
+				s += ", then move alias " + a + " to it"
+			}
+			if !deploy {
+				s += "; outside a deploy stage it only says so"
+			}
+			return s
+		},
+	})
 	m := make(Integrations, len(all))
 	for _, in := range all {
 		in.patterns = make(map[string]*regexp.Regexp)

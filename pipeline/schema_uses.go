@@ -36,6 +36,12 @@ func refineUses(defs jsonschema.Definitions) {
 			with.Properties.Set(p.Name, ps)
 		}
 		with.Required = requiredParams(in)
+		for _, k := range in.OneOf {
+			with.OneOf = append(with.OneOf, &jsonschema.Schema{Required: []string{k}})
+		}
+		if _, ok := in.Param("s3_key"); ok {
+			with.DependentRequired = map[string][]string{"s3_key": {"s3_bucket"}, "s3_bucket": {"s3_key"}}
+		}
 		action.AllOf = append(action.AllOf, &jsonschema.Schema{
 			If:   withRequired(props("uses", &jsonschema.Schema{Const: name}), []string{"uses"}),
 			Then: withRequired(props("with", with), requiredIf(len(with.Required) > 0, "with")),
