@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 
 	"github.com/stagegate/stagegate/app"
 	"github.com/stagegate/stagegate/internal/awstest"
@@ -97,5 +98,36 @@ func getJSON(t *testing.T, url string, v any) {
 	}
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A pull request shows the change set its template would make on the
+// stage's check, and changes nothing; the role's credentials come from
+// moto's STS through the App's OIDC token.
+func TestPullRequestShowsChangeSet(t *testing.T) {
+	stack := awstest.Name(t, "web")
+	h := newAWSHarness(t, "stages: [{name: s, actions: [{name: a, run: 'true'}]}]\n")
+	pipeline := `aws: {role: "arn:aws:iam::123456789012:role/plan", region: us-east-1}
+stages:
+  - name: infra
+    actions:
+      - name: stack
+        uses: aws/cloudformation
+        with: {stack: ` + stack + `, template: stack.yml}
+`
+	template := "Resources:\n  Queue:\n    Type: AWS::SQS::Queue\n"
+	sha := h.openPR(41, "infra", "", map[string]string{".stagegate.yml": pipeline, "stack.yml": template})
+	checks := h.waitChecks(sha, 60*time.Second)
+	infra := checks["stagegate/infra"]
+	if infra.Conclusion != "success" {
+		t.Fatalf("infra %s: %s\n%s", infra.Conclusion, infra.Output.Summary, infra.Output.Text)
+	}
+	if !containsAll(infra.Output.Text, "CHANGE", "add", "Queue", "AWS::SQS::Queue", "not executed") {
+		t.Errorf("the check does not show the change set:\n%s", infra.Output.Text)
+	}
+	cfg := awstest.Config(t)
+	out, err := cloudformation.NewFromConfig(cfg).DescribeStacks(context.Background(), &cloudformation.DescribeStacksInput{StackName: aws.String(stack)})
+	if err == nil && len(out.Stacks) > 0 && out.Stacks[0].StackStatus != "DELETE_COMPLETE" {
+		t.Errorf("a pull request left stack %s %s", stack, out.Stacks[0].StackStatus)
 	}
 }
