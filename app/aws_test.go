@@ -81,7 +81,7 @@ func TestRoleCredentialsReachTheAction(t *testing.T) {
 		t.Fatalf("build %s: %s\n%s", build.Conclusion, build.Output.Summary, build.Output.Text)
 	}
 	text := build.Output.Text
-	if !strings.Contains(text, "key=*** region=***") || !strings.Contains(text, "plain=none") {
+	if !strings.Contains(text, "key=*** region=eu-west-1") || !strings.Contains(text, "plain=none") {
 		t.Errorf("log does not show masked credentials for cloud and none for plain:\n%s", text)
 	}
 }

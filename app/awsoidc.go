@@ -13,6 +13,7 @@ import (
 	"github.com/stagegate/stagegate/awsint"
 	"github.com/stagegate/stagegate/oidc"
 	"github.com/stagegate/stagegate/pipeline"
+	"github.com/stagegate/stagegate/pipeline/engine"
 )
 
 // cloud is the App's side of AWS: the OpenID Connect issuer whose tokens
@@ -66,15 +67,15 @@ func (c *cloud) routes(next http.Handler) http.Handler {
 	return mux
 }
 
-// actionSecrets is the engine's hook giving an action with an aws: role
-// that role's credentials for the run.
-func (c *cloud) actionSecrets(p *pipeline.Pipeline, run store.Run) func(context.Context, *pipeline.Stage, *pipeline.Action) (map[string]string, error) {
+// actionEnv is the engine's hook giving an action with an aws: role that
+// role's credentials for the run.
+func (c *cloud) actionEnv(p *pipeline.Pipeline, run store.Run) func(context.Context, *pipeline.Stage, *pipeline.Action) (engine.AttemptEnv, error) {
 	if c.broker == nil {
-		return func(_ context.Context, st *pipeline.Stage, a *pipeline.Action) (map[string]string, error) {
+		return func(_ context.Context, st *pipeline.Stage, a *pipeline.Action) (engine.AttemptEnv, error) {
 			if cfg := pipeline.EffectiveAWS(p, st, a); cfg != nil && cfg.Role != "" {
-				return nil, errors.New("an AWS role needs stagegate's OpenID Connect issuer: set --public-url")
+				return engine.AttemptEnv{}, errors.New("an AWS role needs stagegate's OpenID Connect issuer: set --public-url")
 			}
-			return nil, nil
+			return engine.AttemptEnv{}, nil
 		}
 	}
 	ref := "refs/heads/" + run.Branch
@@ -84,7 +85,7 @@ func (c *cloud) actionSecrets(p *pipeline.Pipeline, run store.Run) func(context.
 	case run.PR != 0:
 		ref = fmt.Sprintf("refs/pull/%d/merge", run.PR)
 	}
-	return c.broker.ActionSecrets(p, oidc.Run{
+	return c.broker.ActionEnv(p, oidc.Run{
 		Repository: run.Repo, Ref: ref, SHA: run.SHA, Event: run.Event, RunID: run.ID, Trusted: !run.Fork,
 	})
 }

@@ -188,7 +188,7 @@ func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Clie
 		ID: run.ID, Pipeline: p, Plan: plan, Event: ev, Gate: gate.Gate, GateSecrets: gate.secrets,
 		ArtifactDir: a.artifactDir(run.ID), TempDir: tmp,
 		LookupEnv: lookupPassEnv, LookupSecret: secrets, WithholdSecrets: run.Fork, Previous: previous,
-		ActionSecrets: a.cloud.actionSecrets(p, run),
+		ActionEnv: a.cloud.actionEnv(p, run),
 		Prepare: func(ctx context.Context) (string, error) {
 			if prevErr != nil {
 				return "", prevErr

@@ -16,6 +16,7 @@ import (
 
 	"github.com/stagegate/stagegate/oidc"
 	"github.com/stagegate/stagegate/pipeline"
+	"github.com/stagegate/stagegate/pipeline/engine"
 )
 
 // Broker exchanges stagegate's tokens for AWS credentials.
@@ -29,19 +30,19 @@ type Broker struct {
 	Duration time.Duration
 }
 
-// ActionSecrets returns the engine's ActionSecrets hook for one run of p:
-// an action whose aws: names a role gets AWS_ACCESS_KEY_ID,
-// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and AWS_REGION for that role,
-// for its attempt alone. An untrusted run (a fork's pull request) gets no
-// role: asking for one is an error.
-func (b *Broker) ActionSecrets(p *pipeline.Pipeline, run oidc.Run) func(context.Context, *pipeline.Stage, *pipeline.Action) (map[string]string, error) {
-	return func(ctx context.Context, st *pipeline.Stage, a *pipeline.Action) (map[string]string, error) {
+// ActionEnv returns the engine's ActionEnv hook for one run of p: an
+// action whose aws: names a role gets AWS_ACCESS_KEY_ID,
+// AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN (masked) and AWS_REGION for
+// that role, for its attempt alone. An untrusted run (a fork's pull
+// request) gets no role: asking for one is an error.
+func (b *Broker) ActionEnv(p *pipeline.Pipeline, run oidc.Run) func(context.Context, *pipeline.Stage, *pipeline.Action) (engine.AttemptEnv, error) {
+	return func(ctx context.Context, st *pipeline.Stage, a *pipeline.Action) (engine.AttemptEnv, error) {
 		cfg := pipeline.EffectiveAWS(p, st, a)
 		if cfg == nil || cfg.Role == "" {
-			return nil, nil
+			return engine.AttemptEnv{}, nil
 		}
 		if !run.Trusted {
-			return nil, errors.New("this run is not trusted (a fork's pull request): it gets no AWS role")
+			return engine.AttemptEnv{}, errors.New("this run is not trusted (a fork's pull request): it gets no AWS role")
 		}
 		r := run
 		r.Stage, r.Action, r.Environment = st.Name, a.Name, ""
@@ -50,13 +51,17 @@ func (b *Broker) ActionSecrets(p *pipeline.Pipeline, run oidc.Run) func(context.
 		}
 		token, err := b.Issuer.Token(r, oidc.AudienceAWS, 5*time.Minute)
 		if err != nil {
-			return nil, err
+			return engine.AttemptEnv{}, err
 		}
 		stsCfg := b.Config.Copy()
 		if cfg.Region != "" {
 			stsCfg.Region = cfg.Region
 		}
-		return AssumeRole(ctx, stsCfg, cfg.Role, token, sessionName(r), b.Duration)
+		secrets, err := AssumeRole(ctx, stsCfg, cfg.Role, token, sessionName(r), b.Duration)
+		if err != nil {
+			return engine.AttemptEnv{}, err
+		}
+		return engine.AttemptEnv{Secrets: secrets, Plain: map[string]string{"AWS_REGION": stsCfg.Region}}, nil
 	}
 }
 
@@ -77,7 +82,8 @@ func sessionName(r oidc.Run) string {
 }
 
 // AssumeRole exchanges a web identity token for credentials of role, as
-// environment variables.
+// environment variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+// AWS_SESSION_TOKEN).
 func AssumeRole(ctx context.Context, cfg aws.Config, role, token, session string, d time.Duration) (map[string]string, error) {
 	if d == 0 {
 		d = 15 * time.Minute
@@ -100,6 +106,5 @@ func AssumeRole(ctx context.Context, cfg aws.Config, role, token, session string
 		"AWS_ACCESS_KEY_ID":     *c.AccessKeyId,
 		"AWS_SECRET_ACCESS_KEY": *c.SecretAccessKey,
 		"AWS_SESSION_TOKEN":     *c.SessionToken,
-		"AWS_REGION":            cfg.Region,
 	}, nil
 }

@@ -34,18 +34,19 @@ func TestBrokerAssumesTheActionsRole(t *testing.T) {
 	p := &pipeline.Pipeline{AWS: &pipeline.AWS{Role: role, Region: "eu-west-1"}}
 	st := &pipeline.Stage{Name: "prod", Environment: "production"}
 	a := &pipeline.Action{Name: "ship", Run: "true"}
-	hook := b.ActionSecrets(p, oidc.Run{Repository: "acme/web", Ref: "refs/heads/main", SHA: "abc", Event: "push", RunID: "7", Trusted: true})
-	env, err := hook(context.Background(), st, a)
+	hook := b.ActionEnv(p, oidc.Run{Repository: "acme/web", Ref: "refs/heads/main", SHA: "abc", Event: "push", RunID: "7", Trusted: true})
+	got, err := hook(context.Background(), st, a)
 	if err != nil {
 		t.Fatal(err)
 	}
+	env := got.Secrets
 	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"} {
 		if env[k] == "" {
 			t.Errorf("%s missing from %v", k, env)
 		}
 	}
-	if env["AWS_REGION"] != "eu-west-1" {
-		t.Errorf("AWS_REGION %q, want eu-west-1", env["AWS_REGION"])
+	if got.Plain["AWS_REGION"] != "eu-west-1" || env["AWS_REGION"] != "" {
+		t.Errorf("AWS_REGION %q plain, %q secret; want eu-west-1, not masked", got.Plain["AWS_REGION"], env["AWS_REGION"])
 	}
 	// The credentials are the role's session: STS says who they are.
 	cfg := awstest.Config(t)
@@ -66,13 +67,13 @@ func TestBrokerRefuses(t *testing.T) {
 	a := &pipeline.Action{Name: "unit", Run: "true"}
 	trusted := oidc.Run{Repository: "acme/web", Ref: "refs/heads/main", Event: "push", RunID: "1", Trusted: true}
 
-	env, err := b.ActionSecrets(&pipeline.Pipeline{AWS: &pipeline.AWS{Region: "eu-west-1"}}, trusted)(context.Background(), st, a)
-	if err != nil || env != nil {
+	env, err := b.ActionEnv(&pipeline.Pipeline{AWS: &pipeline.AWS{Region: "eu-west-1"}}, trusted)(context.Background(), st, a)
+	if err != nil || env.Secrets != nil || env.Plain != nil {
 		t.Errorf("no role: %v, %v; want nothing (the default chain applies)", env, err)
 	}
 	fork := trusted
 	fork.Trusted, fork.Event = false, "pull_request"
-	_, err = b.ActionSecrets(&pipeline.Pipeline{AWS: &pipeline.AWS{Role: role}}, fork)(context.Background(), st, a)
+	_, err = b.ActionEnv(&pipeline.Pipeline{AWS: &pipeline.AWS{Role: role}}, fork)(context.Background(), st, a)
 	if err == nil || !strings.Contains(err.Error(), "not trusted") {
 		t.Errorf("fork run: %v, want a refusal", err)
 	}

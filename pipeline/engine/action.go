@@ -77,7 +77,7 @@ func (rs *runState) attempt(ctx context.Context, st *pipeline.Stage, a *pipeline
 	defer os.Remove(outFile)
 
 	sg := rs.stagegateEnv(attemptInfo{stage: st, action: a.Name, attempt: n, outputFile: outFile})
-	own, err := rs.actionSecrets(ctx, st, a)
+	own, err := rs.actionEnv(ctx, st, a)
 	if err != nil {
 		r.Status, r.Reason = StatusFailure, err.Error()
 		return o

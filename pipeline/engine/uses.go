@@ -42,7 +42,7 @@ type IntegrationCall struct {
 	// to the workspace, Workspace.
 	Dir, Workspace string
 	// Env is the action's environment, as a script would have it,
-	// including the short-lived credentials of ActionSecrets.
+	// including the short-lived credentials of ActionEnv.
 	Env map[string]string
 	// Log writes a line to the action's log, masked.
 	Log func(line string)
@@ -91,19 +91,33 @@ func (rs *runState) runIntegration(ctx context.Context, st *pipeline.Stage, a *p
 	return res.Outputs
 }
 
-// actionSecrets asks the run for the attempt's own secret variables
-// (short-lived credentials) and masks them. Withheld secrets withhold
+// AttemptEnv are the variables Run.ActionEnv gives one attempt.
+type AttemptEnv struct {
+	// Secrets are masked in every log of the run from then on.
+	Secrets map[string]string
+	// Plain are not secret, such as a region, and not masked: masking
+	// them would blank every mention of them in the run's logs.
+	Plain map[string]string
+}
+
+// actionEnv asks the run for the attempt's own variables (short-lived
+// credentials) and masks the secret ones. Withheld secrets withhold
 // these too.
-func (rs *runState) actionSecrets(ctx context.Context, st *pipeline.Stage, a *pipeline.Action) (map[string]string, error) {
-	if rs.run.ActionSecrets == nil || rs.run.WithholdSecrets {
+func (rs *runState) actionEnv(ctx context.Context, st *pipeline.Stage, a *pipeline.Action) (map[string]string, error) {
+	if rs.run.ActionEnv == nil || rs.run.WithholdSecrets {
 		return nil, nil
 	}
-	secrets, err := rs.run.ActionSecrets(ctx, st, a)
+	got, err := rs.run.ActionEnv(ctx, st, a)
 	if err != nil {
 		return nil, err
 	}
-	for _, k := range slices.Sorted(maps.Keys(secrets)) {
-		rs.masks.add(secrets[k])
+	env := maps.Clone(got.Plain)
+	if env == nil {
+		env = make(map[string]string, len(got.Secrets))
 	}
-	return secrets, nil
+	for _, k := range slices.Sorted(maps.Keys(got.Secrets)) {
+		rs.masks.add(got.Secrets[k])
+		env[k] = got.Secrets[k]
+	}
+	return env, nil
 }

@@ -62,8 +62,8 @@ func TestUsesCallsIntegrations(t *testing.T) {
 	p.AWS = &pipeline.AWS{Role: "arn:aws:iam::123456789012:role/base", Region: "eu-west-1"}
 	p.Stages[1].AWS = &pipeline.AWS{Role: "arn:aws:iam::123456789012:role/prod"}
 	res := f.run(context.Background(), p, func(r *engine.Run) {
-		r.ActionSecrets = func(_ context.Context, st *pipeline.Stage, a *pipeline.Action) (map[string]string, error) {
-			return map[string]string{"AWS_SECRET_ACCESS_KEY": "s3cr3t-" + st.Name}, nil
+		r.ActionEnv = func(_ context.Context, st *pipeline.Stage, a *pipeline.Action) (engine.AttemptEnv, error) {
+			return engine.AttemptEnv{Secrets: map[string]string{"AWS_SECRET_ACCESS_KEY": "s3cr3t-" + st.Name}}, nil
 		}
 	})
 	if res.Status != engine.StatusSuccess {
@@ -107,27 +107,30 @@ func TestUsesFailureAndTimeout(t *testing.T) {
 
 // Credentials for an action reach that action alone, masked, and never a
 // run that withholds secrets.
-func TestActionSecrets(t *testing.T) {
+func TestActionEnv(t *testing.T) {
 	for _, withhold := range []bool{false, true} {
 		f := newFixture(t)
 		asked := 0
 		p := pipe(stage("s",
-			act("cloud", `echo "key=$AWS_SECRET_ACCESS_KEY"`),
+			act("cloud", `echo "key=$AWS_SECRET_ACCESS_KEY region=$AWS_REGION"`),
 			act("other", `echo "key=${AWS_SECRET_ACCESS_KEY:-none}"`, order(2)),
 		))
 		f.run(context.Background(), p, func(r *engine.Run) {
 			r.WithholdSecrets = withhold
-			r.ActionSecrets = func(_ context.Context, _ *pipeline.Stage, a *pipeline.Action) (map[string]string, error) {
+			r.ActionEnv = func(_ context.Context, _ *pipeline.Stage, a *pipeline.Action) (engine.AttemptEnv, error) {
 				asked++
 				if a.Name != "cloud" {
-					return nil, nil
+					return engine.AttemptEnv{}, nil
 				}
-				return map[string]string{"AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI"}, nil
+				return engine.AttemptEnv{
+					Secrets: map[string]string{"AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI"},
+					Plain:   map[string]string{"AWS_REGION": "eu-west-1"},
+				}, nil
 			}
 		})
-		wantCloud, wantAsked := "key=***", 2
+		wantCloud, wantAsked := "key=*** region=eu-west-1", 2
 		if withhold {
-			wantCloud, wantAsked = "key=", 0
+			wantCloud, wantAsked = "key= region=", 0
 		}
 		if got := f.rec.lines("s", "cloud", engine.Stdout); len(got) != 1 || got[0] != wantCloud {
 			t.Errorf("withhold=%v: cloud printed %q, want %q", withhold, got, wantCloud)
@@ -141,11 +144,11 @@ func TestActionSecrets(t *testing.T) {
 	}
 }
 
-func TestActionSecretsErrorFailsAttempt(t *testing.T) {
+func TestActionEnvErrorFailsAttempt(t *testing.T) {
 	f := newFixture(t)
 	res := f.run(context.Background(), pipe(stage("s", act("cloud", "touch ran"))), func(r *engine.Run) {
-		r.ActionSecrets = func(context.Context, *pipeline.Stage, *pipeline.Action) (map[string]string, error) {
-			return nil, errors.New("assume role: AccessDenied")
+		r.ActionEnv = func(context.Context, *pipeline.Stage, *pipeline.Action) (engine.AttemptEnv, error) {
+			return engine.AttemptEnv{}, errors.New("assume role: AccessDenied")
 		}
 	})
 	if a := actionResult(t, stageResult(t, res, "s"), "cloud"); a.Status != engine.StatusFailure || a.Reason != "assume role: AccessDenied" {
