@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/riverqueue/river"
@@ -57,6 +58,10 @@ type Options struct {
 	// (default checks.DefaultThrottle). Tests shrink both.
 	GitHubLimits  ghclient.Limits
 	ProgressEvery time.Duration
+	// AWS returns the base AWS SDK configuration (region, endpoint);
+	// config.LoadDefaultConfig when nil. Its credentials are never used
+	// for actions: they get a role's, through the OIDC issuer.
+	AWS func(context.Context) (aws.Config, error)
 }
 
 // App is a configured stagegate server.
@@ -78,6 +83,7 @@ type App struct {
 	// environment at a time.
 	waiters      waiters
 	environments environments
+	cloud        *cloud
 	// stopping is set once Stop has begun.
 	stopping atomic.Bool
 }
@@ -136,7 +142,11 @@ func New(ctx context.Context, cfg Config, opts Options) (*App, error) {
 	a.reg.MustRegister(&queueDepthCollector{q: a.queue, desc: queueDepthDesc})
 	a.ingest = newBatchIngester(db, a.queue, &a.log)
 	hook := &webhookHandler{secret: cfg.WebhookSecret, ingest: a.ingest, metrics: a.metrics, inFlight: newByteBudget(maxWebhookBytesInFlight)}
-	a.handler = withLogger(opts.Logger, routes(hook, db, a.reg))
+	if a.cloud, err = newCloud(ctx, cfg, opts.AWS); err != nil {
+		db.Close()
+		return nil, err
+	}
+	a.handler = withLogger(opts.Logger, a.cloud.routes(routes(hook, db, a.reg)))
 	return a, nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/stagegate/stagegate/awsint"
 	"github.com/stagegate/stagegate/pipeline"
 	"github.com/stagegate/stagegate/pipeline/engine"
 	"github.com/stagegate/stagegate/pipeline/runner/local"
@@ -143,6 +144,9 @@ type Options struct {
 	// sandboxed one gets a private HOME for the run, since the user's
 	// own is not visible inside.
 	Runner *local.Runner
+	// Integrations runs `uses:` actions; nil means the AWS integrations
+	// with the developer's own credentials (the SDK's default chain).
+	Integrations engine.Integrations
 }
 
 // Run executes the plan in the work tree with the local runner. It
@@ -174,7 +178,13 @@ func Run(ctx context.Context, o Options) (engine.Result, string) {
 		defer os.RemoveAll(scratch)
 		run.TempDir, run.Home = scratch, filepath.Join(scratch, "home")
 	}
-	e := &engine.Engine{Runner: r, Observer: o.Observer}
+	integrations := o.Integrations
+	if integrations == nil {
+		ar := awsint.NewRunner()
+		ar.HostCredentials = true
+		integrations = ar
+	}
+	e := &engine.Engine{Runner: r, Observer: o.Observer, Integrations: integrations}
 	res := e.Run(ctx, run)
 	if temporary {
 		if entries, err := os.ReadDir(artifacts); err != nil || len(entries) == 0 {

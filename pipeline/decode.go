@@ -3,6 +3,7 @@ package pipeline
 import (
 	"fmt"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -22,10 +23,15 @@ type decoder struct {
 	// conds caches compiled conditions by source: a stage repeated
 	// through aliases is compiled once.
 	conds map[string]*vm.Program
+	// integrations checks the actions' `uses:` and `with:`.
+	integrations Integrations
+	// roleARN and region check `aws:`.
+	roleARN, region *regexp.Regexp
 }
 
 func newDecoder(errs *errorList) *decoder {
-	return &decoder{errs: errs, budget: maxValues, conds: make(map[string]*vm.Program)}
+	return &decoder{errs: errs, budget: maxValues, conds: make(map[string]*vm.Program), integrations: NewIntegrations(),
+		roleARN: regexp.MustCompile(roleARNPattern), region: regexp.MustCompile(regionPattern)}
 }
 
 // spend charges n visited values to the budget and reports, once, when

@@ -40,6 +40,9 @@ func (d *decoder) pipeline(root *node) *Pipeline {
 	if pr, ok := f["environments"]; ok {
 		p.Environments = d.environments(pr.value, p.Secrets)
 	}
+	if pr, ok := f["aws"]; ok {
+		p.AWS = d.aws(pr.value)
+	}
 	if pr, ok := f["stages"]; ok {
 		p.Stages = d.stages(pr.value)
 	}

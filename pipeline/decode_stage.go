@@ -90,6 +90,9 @@ func (d *decoder) stage(n *node, index int) (*Stage, *node) {
 	if pr, ok := f["env"]; ok {
 		s.Env = d.env(pr.value, `"env"`)
 	}
+	if pr, ok := f["aws"]; ok {
+		s.AWS = d.aws(pr.value)
+	}
 	actionNames := make(map[string]named)
 	if pr, ok := f["actions"]; ok {
 		s.Actions = d.actions(pr.value, `"actions"`, where, actionNames)
@@ -276,6 +279,10 @@ func (d *decoder) action(n *node, list string, index int) (*Action, *node) {
 			}
 			a.Run = run
 		}
+	}
+	d.actionKind(a, n, where, f)
+	if pr, ok := f["aws"]; ok {
+		a.AWS = d.aws(pr.value)
 	}
 	if pr, ok := f["dir"]; ok {
 		if dir, ok := d.str(pr.value, `"dir"`); ok {

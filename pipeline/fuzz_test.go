@@ -82,7 +82,7 @@ func checkInvariants(t *testing.T, p *Pipeline) {
 		}
 		actions := make(map[string]bool)
 		for _, a := range append(append([]*Action{}, s.Actions...), s.OnFailure...) {
-			if checkName(a.Name) != "" || actions[a.Name] || strings.TrimSpace(a.Run) == "" {
+			if checkName(a.Name) != "" || actions[a.Name] || (strings.TrimSpace(a.Run) == "") == (a.Uses == "") {
 				t.Fatalf("stage %q: action %q invalid or not unique", s.Name, a.Name)
 			}
 			actions[a.Name] = true

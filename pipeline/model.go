@@ -33,6 +33,9 @@ type Pipeline struct {
 	// file, the organization's default); a commit's own entries can make
 	// a policy stricter, never looser.
 	Environments map[string]*EnvironmentPolicy `yaml:"environments" json:"environments,omitempty" jsonschema:"description=Deploy policy of each environment: approval, deployers, branches and tags, required checks and secrets. Counted from the default branch's file; a commit's own can only make it stricter."`
+	// AWS is the role and region of every action that needs AWS, unless
+	// a stage or action names its own.
+	AWS *AWS `yaml:"aws" json:"aws,omitempty" jsonschema:"description=AWS role and region for the actions; a stage's or action's own aws: replaces it key by key."`
 	// Stages run in order; the first failed stage stops the run.
 	Stages []*Stage `yaml:"stages" json:"stages" jsonschema:"minItems=1,maxItems=50,description=Stages in the order they run (at most 50)."`
 
@@ -76,6 +79,7 @@ type Stage struct {
 	// every check on the commit.
 	Require []string          `yaml:"require" json:"require,omitempty" jsonschema:"description=Names of the checks and commit statuses the deploy waits for; each must be present and pass. Without it every check on the commit must pass (deploy stages only)."`
 	Env     map[string]string `yaml:"env" json:"env,omitempty" jsonschema:"description=Environment variables for this stage's actions."`
+	AWS     *AWS              `yaml:"aws" json:"aws,omitempty" jsonschema:"description=AWS role and region for this stage's actions."`
 	Actions []*Action         `yaml:"actions" json:"actions" jsonschema:"minItems=1,maxItems=100,description=Actions; those with the same run_order run in parallel. A stage has at most 100 actions, on_failure included."`
 	// OnFailure runs when the stage fails, to roll back.
 	OnFailure []*Action `yaml:"on_failure" json:"on_failure,omitempty" jsonschema:"description=Actions run when the stage fails, such as a rollback."`
@@ -108,8 +112,17 @@ func (s *Stage) Deploy() bool { return s.Environment != "" }
 // Action is one command of a stage.
 type Action struct {
 	Name string `yaml:"name" json:"name" jsonschema:"pattern=^[A-Za-z0-9][A-Za-z0-9_.-]*$,maxLength=64,description=Action name, unique in its stage."`
-	// Run is a shell script, run with sh -e -c in the workspace.
-	Run string `yaml:"run" json:"run" jsonschema:"description=Shell script run with sh -e -c in the workspace."`
+	// Run is a shell script, run with sh -e -c in the workspace. An
+	// action has either Run or Uses.
+	Run string `yaml:"run" json:"run,omitempty" jsonschema:"description=Shell script run with sh -e -c in the workspace; an action has run or uses."`
+	// Uses names an integration (see Integrations) run with With.
+	Uses string `yaml:"uses" json:"uses,omitempty" jsonschema:"description=Integration the action runs instead of a script, such as aws/cloudformation; an action has run or uses."`
+	// With are the integration's parameters, decoded and checked by its
+	// Integration: strings, booleans, string lists and string maps.
+	With map[string]any `yaml:"with" json:"with,omitempty" jsonschema:"description=Parameters of the integration named by uses."`
+	// AWS is the action's own role and region, over its stage's and the
+	// pipeline's.
+	AWS *AWS `yaml:"aws" json:"aws,omitempty" jsonschema:"description=AWS role and region for this action."`
 	// Dir is the working directory relative to the workspace.
 	Dir string `yaml:"dir" json:"dir,omitempty" jsonschema:"description=Working directory relative to the workspace."`
 	// RunOrder groups actions: lower orders finish before higher ones start.
@@ -168,4 +181,35 @@ type Duration time.Duration
 type Pos struct {
 	Line int
 	Col  int
+}
+
+// AWS is where an action's AWS credentials come from. With a Role the
+// action gets short-lived credentials for it through stagegate's OpenID
+// Connect tokens; without one the SDK's default chain applies.
+type AWS struct {
+	Role   string `yaml:"role" json:"role,omitempty" jsonschema:"description=ARN of the IAM role assumed with stagegate's OpenID Connect token, such as arn:aws:iam::123456789012:role/deploy."`
+	Region string `yaml:"region" json:"region,omitempty" jsonschema:"description=AWS region, such as eu-west-1."`
+
+	Pos Pos `yaml:"-" json:"-"`
+}
+
+// EffectiveAWS merges the pipeline's, the stage's and the action's aws:
+// key by key, the nearest winning; nil when none is set.
+func EffectiveAWS(p *Pipeline, s *Stage, a *Action) *AWS {
+	var out *AWS
+	for _, level := range []*AWS{p.AWS, s.AWS, a.AWS} {
+		if level == nil {
+			continue
+		}
+		if out == nil {
+			out = &AWS{}
+		}
+		if level.Role != "" {
+			out.Role = level.Role
+		}
+		if level.Region != "" {
+			out.Region = level.Region
+		}
+	}
+	return out
 }

@@ -216,7 +216,16 @@ func TestEveryKeyDecoded(t *testing.T) {
 	check(p.On.Push)
 	check(p.On.PullRequest)
 	check(p.Stages[0])
-	check(p.Stages[0].Actions[0])
+	check(p.Stages[0].Actions[0].AWS)
+	// An action runs a script or uses an integration: between them the
+	// two actions set every key.
+	a := reflect.ValueOf(p.Stages[0].Actions[0]).Elem()
+	b := reflect.ValueOf(p.Stages[0].Actions[1]).Elem()
+	for f := range fieldsOf(a.Type()) {
+		if a.FieldByIndex(f.Index).IsZero() && b.FieldByIndex(f.Index).IsZero() {
+			t.Errorf("Action.%s (%q) was not decoded from all_keys.yml", f.Name, yamlName(f))
+		}
+	}
 	check(p.Environments["staging"])
 }
 

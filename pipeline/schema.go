@@ -142,6 +142,7 @@ func refineSchema(root *jsonschema.Schema) {
 		stage.DependentRequired[key] = []string{"environment"}
 	}
 
+	refineUses(defs)
 	action := defs["Action"]
 	nonBlank(prop(action, "run"))
 	dir := prop(action, "dir")

@@ -25,6 +25,7 @@ func newExplainCmd() *cobra.Command {
 				return &exitError{code: exitUsage, err: err}
 			}
 			console.Explain(cmd.OutOrStdout(), event, plan)
+			console.ExplainUses(cmd.OutOrStdout(), p, plan)
 			return nil
 		},
 	}

@@ -77,6 +77,17 @@ func (rs *runState) attempt(ctx context.Context, st *pipeline.Stage, a *pipeline
 	defer os.Remove(outFile)
 
 	sg := rs.stagegateEnv(attemptInfo{stage: st, action: a.Name, attempt: n, outputFile: outFile})
+	own, err := rs.actionEnv(ctx, st, a)
+	if err != nil {
+		r.Status, r.Reason = StatusFailure, err.Error()
+		return o
+	}
+	maps.Copy(sg, own)
+	if a.Uses != "" {
+		env := actionEnv(rs.baseFor(st), st.Env, a.Env, outs, sg)
+		o.outputs = rs.maskOutputs(rs.runIntegration(ctx, st, a, dir, env, l, r), l)
+		return o
+	}
 	stdout := &lineWriter{masks: rs.masks, line: l.line(Stdout)}
 	stderr := &lineWriter{masks: rs.masks, line: l.line(Stderr)}
 	spec := runner.Spec{

@@ -31,6 +31,8 @@ type Engine struct {
 	// 0 means no bound. Actions beyond it wait their turn, and their
 	// timeout starts only when they start.
 	MaxParallel int
+	// Integrations runs `uses:` actions; nil fails them.
+	Integrations Integrations
 
 	// emitMu serializes the observer, so observers need no locking of
 	// their own.
@@ -99,6 +101,11 @@ type Run struct {
 	// must not reach stages that did not pass a gate. Withheld secrets
 	// (WithholdSecrets) withhold these too.
 	GateSecrets func(stage *pipeline.Stage) map[string]string
+	// ActionEnv, when set, is called before each attempt of an action and
+	// returns variables for that attempt alone, such as short-lived cloud
+	// credentials (masked) and their region (not). An error fails the
+	// attempt. Withheld secrets (WithholdSecrets) withhold these too.
+	ActionEnv func(ctx context.Context, stage *pipeline.Stage, action *pipeline.Action) (AttemptEnv, error)
 	// Previous holds results of stages from an earlier run that are
 	// reused as they are, for a re-run from a later stage: a stage with a
 	// result here, matched by name, is not executed again, and its

@@ -1,0 +1,91 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/stagegate/stagegate/app/store"
+	"github.com/stagegate/stagegate/awsint"
+	"github.com/stagegate/stagegate/oidc"
+	"github.com/stagegate/stagegate/pipeline"
+	"github.com/stagegate/stagegate/pipeline/engine"
+)
+
+// cloud is the App's side of AWS: the OpenID Connect issuer whose tokens
+// AWS exchanges for a role's credentials, and the integrations, which
+// act only with those credentials, never the host's.
+type cloud struct {
+	issuer *oidc.Issuer // nil without a public URL
+	broker *awsint.Broker
+	runner *awsint.Runner
+}
+
+// newCloud loads or makes the signing key beside the App's credentials.
+func newCloud(ctx context.Context, cfg Config, load func(context.Context) (aws.Config, error)) (*cloud, error) {
+	if load == nil {
+		load = func(ctx context.Context) (aws.Config, error) { return config.LoadDefaultConfig(ctx) }
+	}
+	c := &cloud{runner: awsint.NewRunner()}
+	c.runner.Load = load
+	if cfg.PublicURL == "" {
+		return c, nil
+	}
+	key, err := oidc.LoadOrCreateKey(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if c.issuer, err = oidc.New(cfg.PublicURL, key); err != nil {
+		return nil, err
+	}
+	base, err := load(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("AWS configuration: %w", err)
+	}
+	if base.Region == "" {
+		// STS answers in every region; a role's own region replaces it.
+		base.Region = "us-east-1"
+	}
+	c.broker = &awsint.Broker{Issuer: c.issuer, Config: base}
+	return c, nil
+}
+
+// routes serves the issuer's documents in front of next.
+func (c *cloud) routes(next http.Handler) http.Handler {
+	if c.issuer == nil {
+		return next
+	}
+	mux := http.NewServeMux()
+	docs := c.issuer.Handler()
+	mux.Handle("GET "+oidc.DiscoveryPath, docs)
+	mux.Handle("GET "+oidc.JWKSPath, docs)
+	mux.Handle("/", next)
+	return mux
+}
+
+// actionEnv is the engine's hook giving an action with an aws: role that
+// role's credentials for the run.
+func (c *cloud) actionEnv(p *pipeline.Pipeline, run store.Run) func(context.Context, *pipeline.Stage, *pipeline.Action) (engine.AttemptEnv, error) {
+	if c.broker == nil {
+		return func(_ context.Context, st *pipeline.Stage, a *pipeline.Action) (engine.AttemptEnv, error) {
+			if cfg := pipeline.EffectiveAWS(p, st, a); cfg != nil && cfg.Role != "" {
+				return engine.AttemptEnv{}, errors.New("an AWS role needs stagegate's OpenID Connect issuer: set --public-url")
+			}
+			return engine.AttemptEnv{}, nil
+		}
+	}
+	ref := "refs/heads/" + run.Branch
+	switch {
+	case run.Tag != "":
+		ref = "refs/tags/" + run.Tag
+	case run.PR != 0:
+		ref = fmt.Sprintf("refs/pull/%d/merge", run.PR)
+	}
+	return c.broker.ActionEnv(p, oidc.Run{
+		Repository: run.Repo, Ref: ref, SHA: run.SHA, Event: run.Event, RunID: run.ID, Trusted: !run.Fork,
+	})
+}

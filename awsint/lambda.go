@@ -1,0 +1,133 @@
+package awsint
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/stagegate/stagegate/pipeline/engine"
+)
+
+// maxLambdaZip is the largest zip UpdateFunctionCode takes directly;
+// larger code goes through S3.
+// https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+const maxLambdaZip = 50 << 20
+
+// runLambda updates a function's code, waits for the update, publishes a
+// version and moves the alias to it. The alias moves last, once the
+// version exists, so a failed update leaves it where it was. Outside a
+// deploy stage it only says what it would do.
+func runLambda(ctx context.Context, cfg aws.Config, c engine.IntegrationCall, poll time.Duration) (engine.IntegrationResult, error) {
+	res, err := lambdaDeploy(ctx, cfg, c, poll)
+	if err != nil {
+		return res, fmt.Errorf("aws/lambda: %w", err)
+	}
+	return res, nil
+}
+
+func lambdaDeploy(ctx context.Context, cfg aws.Config, c engine.IntegrationCall, poll time.Duration) (engine.IntegrationResult, error) {
+	w := c.Action.With
+	fn, alias := str(w["function"]), str(w["alias"])
+	client := lambda.NewFromConfig(cfg)
+	in := &lambda.UpdateFunctionCodeInput{FunctionName: &fn}
+	source := ""
+	switch {
+	case w["zip"] != nil:
+		root, err := os.OpenRoot(c.Workspace)
+		if err != nil {
+			return engine.IntegrationResult{}, fmt.Errorf("workspace: %w", err)
+		}
+		defer root.Close()
+		if in.ZipFile, err = readBounded(root, str(w["zip"]), maxLambdaZip); err != nil {
+			return engine.IntegrationResult{}, fmt.Errorf("zip: %w", err)
+		}
+		source = str(w["zip"])
+	case w["s3_key"] != nil:
+		in.S3Bucket, in.S3Key = aws.String(str(w["s3_bucket"])), aws.String(str(w["s3_key"]))
+		source = fmt.Sprintf("s3://%s/%s", *in.S3Bucket, *in.S3Key)
+	case w["image_uri"] != nil:
+		in.ImageUri = aws.String(str(w["image_uri"]))
+		source = *in.ImageUri
+	default:
+		return engine.IntegrationResult{}, errors.New("no code: give zip, s3_key or image_uri")
+	}
+	current, err := client.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: &fn})
+	if err != nil {
+		return engine.IntegrationResult{}, fmt.Errorf("function %s: %w", fn, err)
+	}
+	previous := ""
+	if alias != "" {
+		a, err := client.GetAlias(ctx, &lambda.GetAliasInput{FunctionName: &fn, Name: &alias})
+		var nf *ltypes.ResourceNotFoundException
+		switch {
+		case errors.As(err, &nf):
+		case err != nil:
+			return engine.IntegrationResult{}, fmt.Errorf("alias %s: %w", alias, err)
+		default:
+			previous = aws.ToString(a.FunctionVersion)
+		}
+	}
+	outputs := map[string]string{"previous_version": previous}
+	if !c.Apply {
+		c.Log(fmt.Sprintf("would update function %s (code %s) from %s, publish a version and move alias %q from version %q; only a deploy stage does",
+			fn, aws.ToString(current.CodeSha256), source, alias, previous))
+		return engine.IntegrationResult{Outputs: outputs}, nil
+	}
+	updated, err := client.UpdateFunctionCode(ctx, in)
+	if err != nil {
+		return engine.IntegrationResult{}, fmt.Errorf("update code of %s: %w", fn, err)
+	}
+	c.Log(fmt.Sprintf("updating function %s from %s (code %s)", fn, source, aws.ToString(updated.CodeSha256)))
+	if err := waitFunctionUpdated(ctx, client, fn, poll); err != nil {
+		return engine.IntegrationResult{}, err
+	}
+	// CodeSha256 makes the publish fail if someone else changed the
+	// code meanwhile, rather than publish their code under this run.
+	v, err := client.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: &fn, CodeSha256: updated.CodeSha256,
+		Description: aws.String("stagegate run " + c.RunID)})
+	if err != nil {
+		return engine.IntegrationResult{}, fmt.Errorf("publish a version of %s: %w", fn, err)
+	}
+	version := aws.ToString(v.Version)
+	c.Log(fmt.Sprintf("published version %s of %s", version, fn))
+	outputs["version"], outputs["code_sha256"] = version, aws.ToString(updated.CodeSha256)
+	if alias == "" {
+		return engine.IntegrationResult{Outputs: outputs}, nil
+	}
+	if previous == "" {
+		_, err = client.CreateAlias(ctx, &lambda.CreateAliasInput{FunctionName: &fn, Name: &alias, FunctionVersion: &version})
+	} else {
+		_, err = client.UpdateAlias(ctx, &lambda.UpdateAliasInput{FunctionName: &fn, Name: &alias, FunctionVersion: &version})
+	}
+	if err != nil {
+		return engine.IntegrationResult{}, fmt.Errorf("move alias %s to version %s (it stays at %q): %w", alias, version, previous, err)
+	}
+	c.Log(fmt.Sprintf("alias %s: version %q -> %s", alias, previous, version))
+	return engine.IntegrationResult{Outputs: outputs}, nil
+}
+
+// waitFunctionUpdated polls until the code update has ended, failing
+// with Lambda's reason when it failed.
+func waitFunctionUpdated(ctx context.Context, client *lambda.Client, fn string, poll time.Duration) error {
+	for {
+		cfg, err := client.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: &fn})
+		if err != nil {
+			return fmt.Errorf("function %s: %w", fn, err)
+		}
+		switch cfg.LastUpdateStatus {
+		case ltypes.LastUpdateStatusSuccessful, "":
+			return nil
+		case ltypes.LastUpdateStatusFailed:
+			return fmt.Errorf("update of %s failed: %s", fn, aws.ToString(cfg.LastUpdateStatusReason))
+		}
+		if err := sleep(ctx, poll); err != nil {
+			return err
+		}
+	}
+}
