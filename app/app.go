@@ -49,6 +49,9 @@ type Options struct {
 	// LogCap is how many bytes of one attempt's log are stored (default
 	// DefaultLogCap).
 	LogCap int64
+	// RunLogCap is how many bytes of one run's logs are stored, all its
+	// attempts together (default DefaultRunLogCap).
+	RunLogCap int64
 	// FreeSpace measures the space available in a directory; statfs by
 	// default.
 	FreeSpace func(dir string) (uint64, error)
@@ -207,9 +210,12 @@ const maxWaitingRuns = 64
 
 // logPolicy is how much of each run's logs is stored.
 func (a *App) logPolicy() *logPolicy {
-	p := &logPolicy{cap: a.opts.LogCap, minFree: a.cfg.MinFreeSpace, dataDir: a.cfg.DataDir, freeSpace: a.opts.FreeSpace}
+	p := &logPolicy{cap: a.opts.LogCap, runCap: a.opts.RunLogCap, minFree: a.cfg.MinFreeSpace, dataDir: a.cfg.DataDir, freeSpace: a.opts.FreeSpace}
 	if p.cap <= 0 {
 		p.cap = DefaultLogCap
+	}
+	if p.runCap <= 0 {
+		p.runCap = DefaultRunLogCap
 	}
 	if p.freeSpace == nil {
 		p.freeSpace = statfsFree

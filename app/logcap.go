@@ -15,6 +15,10 @@ import (
 const (
 	// DefaultLogCap is how much of one attempt's log is stored.
 	DefaultLogCap = 10 << 20
+	// DefaultRunLogCap is how much of one run's logs is stored: a file of
+	// 50 stages of 100 actions, each printing just under DefaultLogCap,
+	// would otherwise store 50 GB per push.
+	DefaultRunLogCap = 100 << 20
 	// DefaultMinFreeSpace is the free space in the data dir below which
 	// logs are no longer stored.
 	DefaultMinFreeSpace = 1 << 30
@@ -31,6 +35,9 @@ type logPolicy struct {
 	// cap is the most bytes of one attempt's log stored: the first half
 	// and the last half, the middle cut with a note.
 	cap int64
+	// runCap is the most bytes of one run's logs stored; lines past it
+	// are dropped, the cut noted.
+	runCap int64
 	// minFree is the free space of the data dir below which no log line
 	// is stored; freeSpace measures it.
 	minFree   uint64
@@ -60,6 +67,8 @@ func keyOf(l engine.LogLine) logKey { return logKey{l.Stage, l.Action, l.Attempt
 type admittedLog struct {
 	bytes int64
 	cut   bool
+	// dropped counts what the run's cap kept out of the store.
+	dropped int64
 }
 
 // spaceWatch remembers the last probe of the free space.
@@ -98,7 +107,15 @@ func (r *recorder) admit(l engine.LogLine) {
 		a = &admittedLog{}
 		r.admitted[keyOf(l)] = a
 	}
-	a.bytes += int64(len(l.Text)) + lineOverhead
+	n := int64(len(l.Text)) + lineOverhead
+	// What the attempt keeps stored is at most the cap, head and tail.
+	grows := min(a.bytes+n, r.policy.cap) - min(a.bytes, r.policy.cap)
+	if r.policy.runCap > 0 && r.runStored+grows > r.policy.runCap {
+		a.dropped += n
+		return
+	}
+	r.runStored += grows
+	a.bytes += n
 	if !a.cut && a.bytes > r.policy.cap/2 {
 		a.cut = true
 		r.events <- recorded{e: systemLine(l, fmt.Sprintf("stagegate: this log is over %s; from here only its last %s is stored",
@@ -112,10 +129,17 @@ func (r *recorder) admit(l engine.LogLine) {
 func (r *recorder) finishLog(e engine.ActionFinished) {
 	k := logKey{e.Stage, e.Action, e.Attempt, e.Rollback}
 	a := r.admitted[k]
-	if a == nil || !a.cut {
+	if a == nil {
 		return
 	}
 	l := engine.LogLine{Stage: e.Stage, Action: e.Action, Attempt: e.Attempt, Rollback: e.Rollback}
+	if a.dropped > 0 {
+		r.note(systemLine(l, fmt.Sprintf("stagegate: this run's logs reached the run's cap of %s; %s of this log are not stored (this check still shows the tail)",
+			humanize.IBytes(uint64(r.policy.runCap)), humanize.IBytes(uint64(a.dropped)))))
+	}
+	if !a.cut {
+		return
+	}
 	r.note(systemLine(l, fmt.Sprintf("stagegate: this log was %s; only its first and last %s are stored",
 		humanize.IBytes(uint64(a.bytes)), humanize.IBytes(uint64(r.policy.cap/2)))))
 }

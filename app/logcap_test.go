@@ -145,3 +145,36 @@ func TestRetentionPrunes(t *testing.T) {
 		t.Error("an expired delivery is left")
 	}
 }
+
+// Many actions, each printing under the per-attempt cap, store no more
+// than the run's cap between them: 50 stages of 100 actions cannot store
+// 50 GB per push.
+func TestRunLogsStoredToTheRunCap(t *testing.T) {
+	const logCap, runCap = 64 << 10, 256 << 10
+	var b strings.Builder
+	b.WriteString("stages:\n  - name: s\n    actions:\n")
+	for i := range 10 {
+		// 60 lines of about 900 bytes: under logCap, never cut.
+		b.WriteString(`      - { name: a` + strconv.Itoa(i) + `, run_order: ` + strconv.Itoa(i+1) + `, run: 'i=0; while [ $i -lt 60 ]; do printf "line %06d %0900d\n" $i 0; i=$((i+1)); done' }` + "\n")
+	}
+	h := newHarness(t, map[string]string{".stagegate.yml": b.String()})
+	h.stop()
+	h.options = func(o *app.Options) { o.LogCap, o.RunLogCap = logCap, runCap }
+	h.start()
+	sha := h.push("main", map[string]string{"a": "1"})
+	checks := h.waitChecks(sha, 120*time.Second)
+	waitFor(t, func() bool { return h.runFinished(sha) })
+	n, size, _, err := h.app.StoredLog(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored := size + int64(n)*64; stored > runCap+2<<10 {
+		t.Errorf("stored %d lines, %d bytes, over the run's %d cap", n, stored, runCap)
+	}
+	if n == 0 {
+		t.Error("nothing stored")
+	}
+	if c := checks["stagegate/s"]; c.Conclusion != "success" || !strings.Contains(c.Output.Text, "this run's logs reached the run's cap of 256 KiB") {
+		t.Errorf("the run cap is not noted on the check (%s):\n%s", c.Conclusion, c.Output.Text)
+	}
+}

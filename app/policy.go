@@ -23,8 +23,9 @@ import (
 // p's.
 func deployPolicy(ctx context.Context, client *github.Client, run store.Run, p *pipeline.Pipeline, env string) (*envpolicy.Loaded, error) {
 	owner, name := splitRepo(run.Repo)
+	ev := eventOf(run)
 	l, err := envpolicy.Load(ctx, client.Repositories, client.Repositories, envpolicy.Request{
-		Owner: owner, Repo: name, Environment: env, Commit: p, Branch: run.Branch, Tag: run.Tag,
+		Owner: owner, Repo: name, Environment: env, Commit: p, Branch: run.Branch, Tag: run.Tag, Event: &ev,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("could not read the deploy policy of %s: %w", env, err)

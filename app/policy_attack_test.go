@@ -138,3 +138,38 @@ stages:
 		t.Errorf("a branch's non-deploy stage got production's secret:\n%s", text)
 	}
 }
+
+// (f) A default branch whose deploy stage says who may deploy only by its
+// `if:` (approval none, no `environments:`) keeps other branches out: a
+// branch that drops the condition does not deploy.
+func TestAttackBranchCannotDropTrustedStageCondition(t *testing.T) {
+	const mainOnly = `stages:
+  - { name: build, actions: [{ name: compile, run: 'echo built' }] }
+  - name: deploy
+    if: branch == "main"
+    environment: production
+    actions: [{ name: ship, run: 'echo shipping' }]
+`
+	h := newHarness(t, map[string]string{".stagegate.yml": mainOnly})
+	unconditioned := strings.Replace(mainOnly, "    if: branch == \"main\"\n", "", 1)
+	sha := h.push("evil", map[string]string{".stagegate.yml": unconditioned})
+	got := h.waitChecks(sha, 20*time.Second)
+	if len(h.gh.Deployments("acme", "web")) != 0 {
+		t.Fatalf("a branch deployed to production by dropping the default branch's if:%s", describeChecks(got))
+	}
+	deploy := got["stagegate/deploy"]
+	if deploy.Conclusion != "failure" || !containsAll(deploy.Output.Title+deploy.Output.Summary, "production") {
+		t.Errorf("the refused deploy check should name the environment: %s %q %q", deploy.Conclusion, deploy.Output.Title, deploy.Output.Summary)
+	}
+	if strings.Contains(deploy.Output.Text, "shipping") {
+		t.Errorf("the deploy action ran:\n%s", deploy.Output.Text)
+	}
+	if !strings.Contains(deploy.Output.Summary, `if `+"`"+`branch == "main"`+"`") {
+		t.Errorf("the refusal should name the default branch's condition: %q", deploy.Output.Summary)
+	}
+	// The default branch itself still deploys.
+	mainSHA := h.push("main", map[string]string{".stagegate.yml": mainOnly, "change": "1"})
+	if got := h.waitChecks(mainSHA, 20*time.Second); got["stagegate/deploy"].Conclusion != "success" {
+		t.Errorf("main did not deploy:%s", describeChecks(got))
+	}
+}

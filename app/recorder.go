@@ -30,6 +30,9 @@ type recorder struct {
 	// view of the data dir's free space.
 	admitted map[logKey]*admittedLog
 	space    spaceWatch
+	// runStored is what the run's attempts keep stored, counted as
+	// admit charges it.
+	runStored int64
 
 	events chan recorded
 	done   sync.WaitGroup

@@ -55,22 +55,18 @@ const readChunk = 64 << 10
 
 // readBody reads a delivery's body within the caps and returns it with
 // the bytes it took from the in-flight budget, which the caller gives
-// back. A declared length over the cap, or one the budget cannot hold,
-// is refused before any byte is read; a body without a length is
-// reserved chunk by chunk as it arrives.
+// back. A declared length over the cap is refused before any byte is
+// read. Bytes are reserved chunk by chunk as they arrive, whether the
+// length is declared or not: a sender that announces 25 MB and then
+// stalls holds one chunk of the budget, not 25 MB, so a few idle
+// connections cannot keep GitHub's deliveries out.
 func (h *webhookHandler) readBody(r *http.Request) (body []byte, taken int64, err error) {
+	limit := int64(maxWebhookBody)
 	if n := r.ContentLength; n >= 0 {
 		if n > maxWebhookBody {
 			return nil, 0, errTooLarge
 		}
-		if !h.inFlight.take(n) {
-			return nil, 0, errBusy
-		}
-		body = make([]byte, n)
-		if _, err := io.ReadFull(r.Body, body); err != nil {
-			return nil, n, fmt.Errorf("read body: %w", err)
-		}
-		return body, n, nil
+		limit = n
 	}
 	// Chunks, joined at the end: growing one slice would copy the body
 	// over and over.
@@ -86,7 +82,7 @@ func (h *webhookHandler) readBody(r *http.Request) (body []byte, taken int64, er
 		size += int64(n)
 		chunks = append(chunks, chunk[:n])
 		switch {
-		case size > maxWebhookBody:
+		case size > limit:
 			return nil, taken, errTooLarge
 		case errors.Is(err, io.EOF):
 			return bytes.Join(chunks, nil), taken, nil

@@ -2,6 +2,9 @@ package app
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"net"
 	"net/http"
@@ -148,5 +151,57 @@ func TestHTTPServerLimits(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
 		t.Fatalf("200 KB of headers: %d, want 431", resp.StatusCode)
+	}
+}
+
+// A sender that announces large bodies and then sends nothing (a
+// slowloris) holds no more of the budget than it has sent: GitHub's
+// deliveries still get through while it waits on its connections.
+func TestWebhookStalledSendersHoldOnlyWhatTheySent(t *testing.T) {
+	const budget = 1 << 20
+	h := newLimitedHook(budget)
+	var stalled []*io.PipeWriter
+	var ended []chan struct{}
+	for range 4 {
+		pr, pw := io.Pipe()
+		stalled = append(stalled, pw)
+		req := httptest.NewRequest(http.MethodPost, "/webhook", nil)
+		req.Body, req.ContentLength = pr, budget/2
+		done := make(chan struct{})
+		ended = append(ended, done)
+		go func() {
+			defer close(done)
+			h.ServeHTTP(httptest.NewRecorder(), req)
+		}()
+		// A request refused at once never reads its byte; closing the
+		// pipe ends the write.
+		go func() { _, _ = pw.Write([]byte("{")) }()
+	}
+	// Every stalled request has been read from, or refused.
+	deadline := time.Now().Add(20 * time.Second)
+	for h.inFlight.held() < 4*readChunk {
+		if time.Now().After(deadline) {
+			t.Fatalf("the stalled requests hold %d bytes", h.inFlight.held())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	body := `{"zen":"hi"}`
+	mac := hmac.New(sha256.New, []byte("s"))
+	mac.Write([]byte(body))
+	req := httptest.NewRequest(http.MethodPost, "/webhook", strings.NewReader(body))
+	req.Header.Set("X-GitHub-Event", "ping")
+	req.Header.Set("X-GitHub-Delivery", "d1")
+	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		t.Errorf("a signed delivery while stalled senders wait: %d %q, want 200", rec.Code, rec.Body.String())
+	}
+	for i, pw := range stalled {
+		pw.CloseWithError(io.ErrUnexpectedEOF)
+		<-ended[i]
+	}
+	if held := h.inFlight.held(); held != 0 {
+		t.Fatalf("%d bytes still held after every request ended", held)
 	}
 }

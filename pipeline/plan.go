@@ -56,6 +56,14 @@ func Decide(p *Pipeline, ev Event) Plan {
 	return plan
 }
 
+// StageRuns reports whether s's `if:` holds for ev, as a run's plan
+// would decide it; a condition that cannot be decided does not hold.
+// Policy asks it of the trusted file's deploy stages: a stage that would
+// not run for ev does not speak for ev's ref.
+func StageRuns(s *Stage, ev Event) bool {
+	return planStage(s, ev, newMeter()).Run
+}
+
 // planStage evaluates a stage's `if:` for a run that has started.
 func planStage(s *Stage, ev Event, m *meter) StagePlan {
 	sp := StagePlan{Stage: s}

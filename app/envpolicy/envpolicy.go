@@ -37,6 +37,9 @@ type Request struct {
 	Commit *pipeline.Pipeline
 	// Branch or Tag is the ref being deployed.
 	Branch, Tag string
+	// Event is the event of the run being deployed, against which the
+	// `if:` of the trusted files' deploy stages is checked; nil skips it.
+	Event *pipeline.Event
 }
 
 // Loaded is a merged policy with what it was merged from.
@@ -59,10 +62,10 @@ func Load(ctx context.Context, repos pipelineconf.RepoAPI, envs EnvironmentsAPI,
 	}
 	var sources []policy.Source
 	if trusted.Repo != nil {
-		sources = append(sources, policy.FromPipeline(trusted.Repo.Pipeline, r.Environment, trusted.Repo.Path, true)...)
+		sources = append(sources, policy.FromPipeline(trusted.Repo.Pipeline, r.Environment, trusted.Repo.Path, true, r.Event)...)
 	}
 	if trusted.Org != nil {
-		sources = append(sources, policy.FromPipeline(trusted.Org.Pipeline, r.Environment, trusted.Org.Path, true)...)
+		sources = append(sources, policy.FromPipeline(trusted.Org.Pipeline, r.Environment, trusted.Org.Path, true, r.Event)...)
 	}
 	gh, found, err := GitHubSource(ctx, envs, r.Owner, r.Repo, r.Environment)
 	if err != nil {
@@ -71,7 +74,7 @@ func Load(ctx context.Context, repos pipelineconf.RepoAPI, envs EnvironmentsAPI,
 	if found {
 		sources = append(sources, gh)
 	}
-	sources = append(sources, policy.FromPipeline(r.Commit, r.Environment, "this commit's "+pipeline.DefaultFile, false)...)
+	sources = append(sources, policy.FromPipeline(r.Commit, r.Environment, "this commit's "+pipeline.DefaultFile, false, nil)...)
 	l := &Loaded{Policy: policy.Merge(r.Environment, sources), Ref: policy.Ref{Branch: r.Branch, Tag: r.Tag}, Trusted: trusted}
 	if r.Tag == "" && r.Branch != "" && needsProtection(sources) {
 		b, resp, err := envs.GetBranch(ctx, r.Owner, r.Repo, r.Branch, 0)

@@ -15,7 +15,13 @@ import (
 // of each stage deploying there, each a source of its own so that their
 // lists restrict one another. Names match without regard to case, as
 // GitHub's environment names do.
-func FromPipeline(p *pipeline.Pipeline, env, name string, trusted bool) []Source {
+//
+// ev, when not nil, is the event of the run being deployed. A stage whose
+// `if:` does not hold for it would not deploy on that ref from p, so it
+// does not define the environment for it: a default branch whose deploy
+// stage says `if: branch == "main"` lets no other branch deploy by
+// dropping the condition. Its restrictions still count.
+func FromPipeline(p *pipeline.Pipeline, env, name string, trusted bool, ev *pipeline.Event) []Source {
 	if p == nil {
 		return nil
 	}
@@ -34,10 +40,15 @@ func FromPipeline(p *pipeline.Pipeline, env, name string, trusted bool) []Source
 		if !st.Deploy() || !strings.EqualFold(st.Environment, env) {
 			continue
 		}
-		out = append(out, Source{
+		src := Source{
 			Name: fmt.Sprintf("stage %s of %s", st.Name, name), Trusted: trusted, Defines: true,
 			Rules: Rules{Approval: st.Approval, Deployers: st.Deployers, Require: st.Require},
-		})
+		}
+		if ev != nil && st.If != "" && !pipeline.StageRuns(st, *ev) {
+			src.Defines = false
+			src.Withheld = fmt.Sprintf("%s deploys there only when its if `%s` holds, and it does not on %s", src.Name, strings.TrimSpace(st.If), ev.Describe())
+		}
+		out = append(out, src)
 	}
 	return out
 }

@@ -64,7 +64,10 @@ type Source struct {
 	// Defines is set when the source names the environment: a trusted
 	// source doing so is what makes the environment deployable.
 	Defines bool
-	Rules   Rules
+	// Withheld says why a trusted source that names the environment does
+	// not define it for this deploy, for the refusal.
+	Withheld string
+	Rules    Rules
 }
 
 // Ref is what is being deployed: a branch or a tag, and for a branch
@@ -103,8 +106,9 @@ type Policy struct {
 	WaitTimer   time.Duration
 	WaitTimerBy string
 
-	deployers []list // each list must allow a non-writer
-	reviewers []list // each list must include the approver
+	withheld  []string // why trusted sources naming it do not define it here
+	deployers []list   // each list must allow a non-writer
+	reviewers []list   // each list must include the approver
 	refs      []refSource
 }
 
@@ -128,6 +132,9 @@ func Merge(env string, sources []Source) Policy {
 		r := s.Rules
 		if s.Trusted && s.Defines {
 			p.Defined = append(p.Defined, s.Name)
+		}
+		if s.Trusted && s.Withheld != "" {
+			p.withheld = append(p.withheld, s.Withheld)
 		}
 		if r.Approval == pipeline.ApprovalManual {
 			p.Manual = true
@@ -183,6 +190,9 @@ func (p Policy) Known() bool { return len(p.Defined) > 0 }
 // AllowsRef says whether ref may deploy to the environment, and if not,
 // which rule refuses it, in words for the deploy's check.
 func (p Policy) AllowsRef(ref Ref) (bool, string) {
+	if !p.Known() && len(p.withheld) > 0 {
+		return false, fmt.Sprintf("environment %s is not defined for %s: %s", p.Environment, ref, strings.Join(p.withheld, "; "))
+	}
 	if !p.Known() {
 		return false, fmt.Sprintf("environment %s is not defined by the default branch's %s, the organization's default or GitHub's environment settings; it can be deployed to once it is, in reviewed code",
 			p.Environment, pipeline.DefaultFile)

@@ -150,7 +150,7 @@ stages:
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := FromPipeline(p, "production", "main's file", true)
+	src := FromPipeline(p, "production", "main's file", true, nil)
 	if len(src) != 2 || !src[0].Defines || !src[0].Trusted || src[0].Rules.Refs == nil || src[1].Rules.Require[0] != "e2e" {
 		t.Fatalf("sources %+v", src)
 	}
@@ -162,7 +162,7 @@ stages:
 	if ok, _, _ := pol.MayApprove(Approver{Login: "alice"}, ""); ok {
 		t.Error("alice is not a deployer of the stage")
 	}
-	if got := FromPipeline(p, "nowhere", "f", true); len(got) != 0 {
+	if got := FromPipeline(p, "nowhere", "f", true, nil); len(got) != 0 {
 		t.Errorf("an environment the file does not name: %+v", got)
 	}
 
@@ -182,5 +182,40 @@ stages: [{ name: s, actions: [{ name: a, run: a }] }]
 	}
 	if got := EnvironmentsChanged(p, p); got != nil {
 		t.Errorf("unchanged %v", got)
+	}
+}
+
+// A trusted stage whose `if:` does not hold for the deploying run's event
+// does not make the environment deployable for it, but its restrictions
+// still count.
+func TestFromPipelineStageCondition(t *testing.T) {
+	p, err := pipeline.Parse("f.yml", []byte(`stages:
+  - { name: ship, if: 'branch == "main"', environment: production, approval: manual, actions: [{ name: a, run: a }] }
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		ev     *pipeline.Event
+		known  bool
+		reason string
+	}{
+		{"no event", nil, true, ""},
+		{"main", &pipeline.Event{Kind: pipeline.EventPush, Branch: "main"}, true, ""},
+		{"other branch", &pipeline.Event{Kind: pipeline.EventPush, Branch: "evil"}, false, "if `branch == \"main\"` holds"},
+		{"tag", &pipeline.Event{Kind: pipeline.EventPush, Tag: "v1"}, false, "stage ship of main's file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pol := Merge("production", FromPipeline(p, "production", "main's file", true, tt.ev))
+			if pol.Known() != tt.known || !pol.Manual {
+				t.Fatalf("known %v manual %v, want known %v and manual", pol.Known(), pol.Manual, tt.known)
+			}
+			ok, why := pol.AllowsRef(Ref{Branch: "evil"})
+			if ok != tt.known || !strings.Contains(why, tt.reason) {
+				t.Errorf("AllowsRef = %v %q, want %v and %q", ok, why, tt.known, tt.reason)
+			}
+		})
 	}
 }
