@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -65,6 +66,7 @@ type webhookHandler struct {
 	// inFlight is taken for every byte of a body read before its
 	// signature is checked.
 	inFlight *byteBudget
+	chunks   chunkPool
 }
 
 // payloadHeader is the part of every payload the handler reads.
@@ -87,10 +89,11 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // serve answers the delivery and returns the result for the metrics.
 func (h *webhookHandler) serve(w http.ResponseWriter, r *http.Request, event string) string {
 	log := zerolog.Ctx(r.Context())
-	body, taken, err := h.readBody(r)
+	chunks, taken, err := h.readBody(r)
 	// Once the signature is checked the bytes are no longer anyone's:
 	// they are GitHub's delivery or garbage.
 	defer h.inFlight.give(taken)
+	defer h.chunks.put(chunks)
 	switch {
 	case errors.Is(err, errTooLarge):
 		http.Error(w, "payload larger than 25 MB", http.StatusRequestEntityTooLarge)
@@ -106,7 +109,7 @@ func (h *webhookHandler) serve(w http.ResponseWriter, r *http.Request, event str
 		return "bad_request"
 	}
 	// Only SHA-256 counts: the SHA-1 header alone is not accepted.
-	if !validSignature(h.secret, body, r.Header.Get("X-Hub-Signature-256")) {
+	if !validSignature(h.secret, chunks, r.Header.Get("X-Hub-Signature-256")) {
 		log.Warn().Str(logKeyDelivery, r.Header.Get("X-GitHub-Delivery")).Msg("webhook signature invalid")
 		http.Error(w, "invalid or missing X-Hub-Signature-256", http.StatusUnauthorized)
 		return "unauthorized"
@@ -116,6 +119,7 @@ func (h *webhookHandler) serve(w http.ResponseWriter, r *http.Request, event str
 		http.Error(w, "X-GitHub-Event and X-GitHub-Delivery are required", http.StatusBadRequest)
 		return "bad_request"
 	}
+	body := bytes.Join(chunks, nil)
 	var head payloadHeader
 	if err := json.Unmarshal(body, &head); err != nil {
 		http.Error(w, "body is not a JSON object", http.StatusBadRequest)
@@ -152,9 +156,9 @@ func (h *webhookHandler) serve(w http.ResponseWriter, r *http.Request, event str
 	return "queued"
 }
 
-// validSignature checks GitHub's "sha256=<hex>" HMAC of the raw body in
-// constant time.
-func validSignature(secret, body []byte, header string) bool {
+// validSignature checks GitHub's "sha256=<hex>" HMAC of the raw body,
+// given in chunks, in constant time.
+func validSignature(secret []byte, body [][]byte, header string) bool {
 	hexSig, ok := strings.CutPrefix(header, "sha256=")
 	if !ok {
 		return false
@@ -164,7 +168,9 @@ func validSignature(secret, body []byte, header string) bool {
 		return false
 	}
 	mac := hmac.New(sha256.New, secret)
-	mac.Write(body)
+	for _, b := range body {
+		mac.Write(b)
+	}
 	return hmac.Equal(got, mac.Sum(nil))
 }
 

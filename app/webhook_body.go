@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -53,14 +52,18 @@ func (b *byteBudget) held() int64 {
 // at a time.
 const readChunk = 64 << 10
 
-// readBody reads a delivery's body within the caps and returns it with
-// the bytes it took from the in-flight budget, which the caller gives
-// back. A declared length over the cap is refused before any byte is
-// read. Bytes are reserved chunk by chunk as they arrive, whether the
-// length is declared or not: a sender that announces 25 MB and then
-// stalls holds one chunk of the budget, not 25 MB, so a few idle
-// connections cannot keep GitHub's deliveries out.
-func (h *webhookHandler) readBody(r *http.Request) (body []byte, taken int64, err error) {
+// readBody reads a delivery's body within the caps into chunks, and
+// returns them with the bytes it took from the in-flight budget, which
+// the caller gives back, as it gives the chunks back to the pool. A
+// declared length over the cap is refused before any byte is read. Bytes
+// are reserved chunk by chunk as they arrive, whether the length is
+// declared or not: a sender that announces 25 MB and then stalls holds
+// one chunk of the budget, not 25 MB, so a few idle connections cannot
+// keep GitHub's deliveries out. The chunks stay apart until the
+// signature is checked (validSignature reads them in turn), so an
+// unauthenticated body is never copied, and pooled chunks mean a flood
+// of them reuses the same memory instead of leaving garbage behind.
+func (h *webhookHandler) readBody(r *http.Request) (chunks [][]byte, taken int64, err error) {
 	limit := int64(maxWebhookBody)
 	if n := r.ContentLength; n >= 0 {
 		if n > maxWebhookBody {
@@ -68,27 +71,42 @@ func (h *webhookHandler) readBody(r *http.Request) (body []byte, taken int64, er
 		}
 		limit = n
 	}
-	// Chunks, joined at the end: growing one slice would copy the body
-	// over and over.
-	var chunks [][]byte
 	var size int64
 	for {
 		if !h.inFlight.take(readChunk) {
-			return nil, taken, errBusy
+			return chunks, taken, errBusy
 		}
 		taken += readChunk
-		chunk := make([]byte, readChunk)
+		chunk := h.chunks.get()
 		n, err := fill(r.Body, chunk)
 		size += int64(n)
 		chunks = append(chunks, chunk[:n])
 		switch {
 		case size > limit:
-			return nil, taken, errTooLarge
+			return chunks, taken, errTooLarge
 		case errors.Is(err, io.EOF):
-			return bytes.Join(chunks, nil), taken, nil
+			return chunks, taken, nil
 		case err != nil:
-			return nil, taken, fmt.Errorf("read body: %w", err)
+			return chunks, taken, fmt.Errorf("read body: %w", err)
 		}
+	}
+}
+
+// chunkPool recycles the read buffers of webhook bodies.
+type chunkPool struct{ p sync.Pool }
+
+func (c *chunkPool) get() []byte {
+	if b, ok := c.p.Get().(*[]byte); ok {
+		return (*b)[:readChunk]
+	}
+	return make([]byte, readChunk)
+}
+
+// put takes back chunks from readBody; none may be used afterwards.
+func (c *chunkPool) put(chunks [][]byte) {
+	for _, b := range chunks {
+		b = b[:cap(b)]
+		c.p.Put(&b)
 	}
 }
 
