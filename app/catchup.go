@@ -89,6 +89,8 @@ func (a *App) logInstallations(ctx context.Context) {
 	opts := &github.ListOptions{PerPage: 100}
 	n := 0
 	for {
+		// What a page says is as old as the request for it.
+		asOf := time.Now()
 		insts, resp, err := client.Apps.ListInstallations(ctx, opts)
 		if err != nil {
 			logger(ctx).Warn().Err(err).Msg("list installations")
@@ -101,7 +103,7 @@ func (a *App) logInstallations(ctx context.Context) {
 				Str("type", inst.GetAccount().GetType()).Bool("suspended", suspended).
 				Str("repositories", inst.GetRepositorySelection()).Msg("installation")
 			if err := a.db.UpsertInstallation(ctx, store.Installation{ID: inst.GetID(), AccountLogin: inst.GetAccount().GetLogin(),
-				AccountType: inst.GetAccount().GetType(), Suspended: suspended}); err != nil {
+				AccountType: inst.GetAccount().GetType(), Suspended: suspended, UpdatedAt: asOf}); err != nil {
 				logger(ctx).Error().Err(err).Msg("record installation")
 			}
 			a.logOrgDefault(ctx, inst)

@@ -192,6 +192,14 @@ func TestInstallations(t *testing.T) {
 	if got, _ := db.InstallationActive(ctx, 1); got {
 		t.Error("deleted installation is active")
 	}
+	// A listing read before the deletion was stored does not undo it.
+	stale := store.Installation{ID: 1, AccountLogin: "acme", AccountType: "Organization", UpdatedAt: time.Now().Add(-time.Minute)}
+	if err := db.UpsertInstallation(ctx, stale); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := db.InstallationActive(ctx, 1); got {
+		t.Error("an older listing undid the deletion")
+	}
 
 	if err := db.AddInstallationRepos(ctx, 1, []string{"acme/web", "acme/cli"}); err != nil {
 		t.Fatal(err)

@@ -19,7 +19,9 @@ type Installation struct {
 	UpdatedAt time.Time
 }
 
-// UpsertInstallation stores inst, replacing what was known about it.
+// UpsertInstallation stores inst, replacing what was known about it
+// unless what is stored was learnt later than inst.UpdatedAt: a listing
+// read at start must not undo a webhook processed meanwhile.
 func (db *DB) UpsertInstallation(ctx context.Context, inst Installation) error {
 	if inst.UpdatedAt.IsZero() {
 		inst.UpdatedAt = db.now()
@@ -31,7 +33,8 @@ ON CONFLICT (id) DO UPDATE SET
     account_type = excluded.account_type,
     suspended = excluded.suspended,
     deleted = excluded.deleted,
-    updated_at = excluded.updated_at`,
+    updated_at = excluded.updated_at
+WHERE installations.updated_at <= excluded.updated_at`,
 		inst.ID, inst.AccountLogin, inst.AccountType, inst.Suspended, inst.Deleted, millis(inst.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("store: upsert installation %d: %w", inst.ID, err)
