@@ -3,12 +3,8 @@
 package main
 
 import (
-	"bufio"
-	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -66,26 +62,7 @@ func flood(t testing.TB, url string) map[int]int {
 }
 
 // peakRSSMB is the process's peak resident memory so far (VmHWM).
-func peakRSSMB(t testing.TB, pid int) float64 {
-	t.Helper()
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if kb, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			n, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(kb), "kB")))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return float64(n) / 1024
-		}
-	}
-	t.Fatal("no VmHWM")
-	return 0
-}
+func peakRSSMB(t testing.TB, pid int) float64 { return statusMB(t, pid, "VmHWM") }
 
 // An unauthenticated flood cannot make the server hold what it sends:
 // the bodies in flight are bounded, the rest are refused unread.

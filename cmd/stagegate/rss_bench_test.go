@@ -38,7 +38,10 @@ func BenchmarkServeRSS(b *testing.B) {
 	b.ReportMetric(queued, "queued200-MB")
 }
 
-func rssMB(t testing.TB, pid int) float64 {
+func rssMB(t testing.TB, pid int) float64 { return statusMB(t, pid, "VmRSS") }
+
+// statusMB reads one memory field of /proc/<pid>/status, in MB.
+func statusMB(t testing.TB, pid int, field string) float64 {
 	t.Helper()
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
@@ -47,7 +50,7 @@ func rssMB(t testing.TB, pid int) float64 {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if kb, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+		if kb, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
 			n, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(kb), "kB")))
 			if err != nil {
 				t.Fatal(err)
@@ -55,7 +58,7 @@ func rssMB(t testing.TB, pid int) float64 {
 			return float64(n) / 1024
 		}
 	}
-	t.Fatal("no VmRSS")
+	t.Fatalf("no %s in /proc/%d/status", field, pid)
 	return 0
 }
 

@@ -5,6 +5,7 @@ package local
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -278,12 +279,20 @@ func sandboxRunner(t *testing.T) *Runner {
 	t.Helper()
 	sb := &Sandbox{}
 	if err := sb.Probe(context.Background()); err != nil {
-		if os.Getenv("STAGEGATE_REQUIRE_SANDBOX") == "1" {
-			t.Fatalf("the sandbox is required (STAGEGATE_REQUIRE_SANDBOX=1): %v", err)
-		}
-		t.Skipf("no working sandbox (apt-get install bubblewrap): %v", err)
+		sandboxMissing(t, fmt.Sprintf("no working sandbox: %v", err))
 	}
 	return &Runner{Grace: 500 * time.Millisecond, Sandbox: sb}
+}
+
+// sandboxMissing skips a test that needs what this machine's bubblewrap
+// lacks, naming the package to install, unless STAGEGATE_REQUIRE_SANDBOX=1
+// (CI) makes it a failure.
+func sandboxMissing(t *testing.T, why string) {
+	t.Helper()
+	if os.Getenv("STAGEGATE_REQUIRE_SANDBOX") == "1" {
+		t.Fatalf("the sandbox is required (STAGEGATE_REQUIRE_SANDBOX=1): %s", why)
+	}
+	t.Skipf("%s (apt-get install bubblewrap, 0.8 or later)", why)
 }
 
 // TestSandboxDirSymlinkDoesNotEscape commits, as a repository can, a
@@ -351,10 +360,7 @@ func TestSandboxShowsLittleOfEtc(t *testing.T) {
 func TestSandboxForbidsNestedUserNamespaces(t *testing.T) {
 	r := sandboxRunner(t)
 	if !r.Sandbox.disableUserns || !r.Sandbox.tmpfsSize {
-		if os.Getenv("STAGEGATE_REQUIRE_SANDBOX") == "1" {
-			t.Fatal("this bwrap lacks --disable-userns or --size: bubblewrap 0.8 or later is required")
-		}
-		t.Skip("this bwrap lacks --disable-userns or --size: upgrade bubblewrap (apt-get install bubblewrap) to 0.8 or later")
+		sandboxMissing(t, "this bwrap lacks --disable-userns or --size")
 	}
 	if _, err := os.Stat("/usr/bin/unshare"); err != nil {
 		t.Fatal("unshare (util-linux) is missing")
