@@ -33,12 +33,14 @@ const (
 	kindApp                   // app JWT required
 	kindToken                 // installation token required
 	kindRepo                  // installation token covering {owner}/{repo} with perm
+	kindUser                  // user access token (oauth.go)
 )
 
 type authMode struct {
 	kind  authKind
 	perm  string // e.g. "checks"; "" = none beyond coverage
 	level string // "read" or "write"
+	users bool   // user access tokens are taken too (oauth.go)
 }
 
 var (
@@ -50,6 +52,10 @@ var (
 // authRepo requires an installation token that covers the {owner}/{repo}
 // of the route and grants perm at level.
 func authRepo(perm, level string) authMode { return authMode{kind: kindRepo, perm: perm, level: level} }
+
+// orUser lets a user access token in as well, for the repositories the
+// user and the App can both see.
+func (m authMode) orUser() authMode { m.users = true; return m }
 
 func classifyCredential(h string) CredentialKind {
 	scheme, cred, ok := strings.Cut(strings.TrimSpace(h), " ")
@@ -65,8 +71,14 @@ func classifyCredential(h string) CredentialKind {
 		if strings.Count(cred, ".") == 2 {
 			return CredAppJWT
 		}
+		if strings.HasPrefix(cred, "ghu_") {
+			return CredUserToken
+		}
 		return CredInstallationToken
 	case "token":
+		if strings.HasPrefix(cred, "ghu_") {
+			return CredUserToken
+		}
 		return CredInstallationToken
 	}
 	return CredOther
@@ -96,6 +108,9 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, rc *reqCtx
 		}
 		rc.app, rc.authn = app, true
 		return true
+	}
+	if rc.cred == CredUserToken {
+		return s.authenticateUser(w, r, rc, mode)
 	}
 	// Installation-token routes.
 	switch rc.cred {
@@ -128,6 +143,11 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, rc *reqCtx
 		return false
 	}
 	rc.authn = true
+	if mode.kind == kindUser {
+		// An installation token has no user: GET /user is refused.
+		writeError(w, http.StatusForbidden, msgNotAccessible, docAuthenticatedUser)
+		return false
+	}
 	if mode.kind == kindToken {
 		return true
 	}
@@ -162,6 +182,12 @@ func (s *Server) identify(r *http.Request, rc *reqCtx) {
 		s.mu.Lock()
 		if tok, status, _ := s.lookupTokenLocked(credential(r)); tok != nil && status == 0 {
 			rc.tok, rc.inst, rc.app, rc.authn = tok, s.installations[tok.installationID], s.apps[tok.appID], true
+		}
+		s.mu.Unlock()
+	case CredUserToken:
+		s.mu.Lock()
+		if t := s.lookupUserTokenLocked(credential(r)); t != nil {
+			rc.app, rc.user, rc.authn = t.app, s.users[strings.ToLower(t.login)], true
 		}
 		s.mu.Unlock()
 	}

@@ -16,6 +16,7 @@ const (
 	CredNone              CredentialKind = "none"               // no Authorization header
 	CredAppJWT            CredentialKind = "app_jwt"            // "Bearer <a.b.c>" (a JWT, valid or not)
 	CredInstallationToken CredentialKind = "installation_token" // "token <t>" or "Bearer <t>" that is not a JWT
+	CredUserToken         CredentialKind = "user_token"         // "token ghu_…" or "Bearer ghu_…" (oauth.go)
 	CredOther             CredentialKind = "other"              // e.g. Basic auth
 )
 
@@ -76,6 +77,7 @@ type reqCtx struct {
 	inst  *installation
 	tok   *token
 	repo  *Repo
+	user  *user // behind a user access token (oauth.go)
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, rc *reqCtx)

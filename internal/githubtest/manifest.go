@@ -155,6 +155,7 @@ func (s *Server) registerManifestAppLocked(m Manifest, owner, ownerType string) 
 	a.permissions = perms
 	a.events = append([]string{}, m.DefaultEvents...)
 	a.clientSecret = randomHex(20)
+	s.oauth.appLocked(a).callbacks = slices.Clone(m.CallbackURLs)
 	a.hook = appHook{id: s.newIDLocked(), secret: randomHex(20), active: m.HookActive()}
 	if m.HookAttributes != nil {
 		a.hook.url = m.HookAttributes.URL

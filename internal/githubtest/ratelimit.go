@@ -101,6 +101,8 @@ func (s *Server) spendRateLimit(w http.ResponseWriter, r *http.Request, rc *reqC
 	switch {
 	case rc.inst != nil:
 		key = fmt.Sprintf("installation:%d", rc.inst.id)
+	case rc.user != nil && rc.app != nil:
+		key = fmt.Sprintf("user:%d:app:%d", rc.user.id, rc.app.ID)
 	case rc.app != nil:
 		key = fmt.Sprintf("app:%d", rc.app.ID)
 	default:

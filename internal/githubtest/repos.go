@@ -118,7 +118,7 @@ func (s *Server) repoByIDLocked(id int64) *Repo {
 }
 
 func (s *Server) repoRoutes() {
-	s.handle("GET /api/v3/repos/{owner}/{repo}", authRepo("metadata", "read"), s.getRepo)
+	s.handle("GET /api/v3/repos/{owner}/{repo}", authRepo("metadata", "read").orUser(), s.getRepo)
 	s.handle("GET /api/v3/repos/{owner}/{repo}/contents", authRepo("contents", "read"), s.getContents)
 	s.handle("GET /api/v3/repos/{owner}/{repo}/contents/{path...}", authRepo("contents", "read"), s.getContents)
 	s.handle("GET /api/v3/repos/{owner}/{repo}/compare/{basehead...}", authRepo("contents", "read"), s.compare)
@@ -149,6 +149,10 @@ func (s *Server) commitsDispatch(w http.ResponseWriter, r *http.Request, rc *req
 func (s *Server) getRepo(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	s.mu.Lock()
 	body := s.repoJSONLocked(rc.repo)
+	if rc.user != nil {
+		// A user's token also says what the user may do (oauth.go).
+		body["permissions"] = roleFlags(s.roleLocked(rc.repo, rc.user))
+	}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, body)
 }

@@ -72,6 +72,7 @@ type Server struct {
 	hookWG         sync.WaitGroup
 	manifestCodes  map[string]*manifestCode
 	manifestApps   []ManifestApp
+	oauth          oauthState // user access tokens (oauth.go)
 }
 
 // Option configures a Server.
@@ -225,6 +226,7 @@ func (s *Server) routes() {
 	s.hookRoutes()
 	s.manifestRoutes()
 	s.protectionRoutes()
+	s.oauthRoutes()
 	// Anything else under the API is GitHub's 404, and is logged so a test
 	// can see that the code under test called an endpoint the fake lacks.
 	s.handle("/api/v3/", authAny, func(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
