@@ -3,6 +3,7 @@ package githubtest
 import (
 	"crypto/rand"
 	"encoding/json"
+	"html"
 	"math/big"
 	"net/http"
 	"net/url"
@@ -187,7 +188,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	oa := s.oauth.appLocked(app)
 	if len(oa.callbacks) == 0 {
 		writeHTML(w, http.StatusBadRequest, "Application error",
-			"<p>The App has no callback URL, so it cannot sign users in.</p>")
+			`<p>The App has no callback URL, so it cannot sign users in: <a href="`+docCallbackURL+`">callback URLs</a>.</p>`)
 		return
 	}
 	redirect := q.Get("redirect_uri")
@@ -208,7 +209,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.oauth.webUser == "" {
 		writeHTML(w, http.StatusOK, "Sign in to GitHub",
-			`<p id="sign-in">Sign in to continue to `+app.Name+`.</p>`)
+			`<p id="sign-in">Sign in to continue to `+html.EscapeString(app.Name)+` (<a href="`+docUserToken+`">why</a>).</p>`)
 		return
 	}
 	code := randomHex(10)
