@@ -34,6 +34,12 @@ type Config struct {
 	// MinFreeSpace is the free space of DataDir, in bytes, below which
 	// log lines are not stored (webhooks still are); zero means no floor.
 	MinFreeSpace uint64
+	// OAuthClientID and OAuthClientSecret are the App's OAuth client, for
+	// signing in to the pages (app/webauth); the setup flow stores them.
+	// SessionKey seals the session cookies; empty means the key file in
+	// DataDir (wire_webauth.go).
+	OAuthClientID, OAuthClientSecret string
+	SessionKey                       []byte
 }
 
 // DefaultRetention is how long log lines and deliveries are kept.

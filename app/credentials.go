@@ -16,12 +16,16 @@ const credentialsFile = "github-app.json"
 // Credentials identify the GitHub App: what GitHub returns when an App is
 // created from a manifest.
 type Credentials struct {
-	AppID         int64     `json:"app_id"`
-	Slug          string    `json:"slug"`
-	HTMLURL       string    `json:"html_url"`
-	PrivateKey    string    `json:"pem"`
-	WebhookSecret string    `json:"webhook_secret"`
-	CreatedAt     time.Time `json:"created_at"`
+	AppID         int64  `json:"app_id"`
+	Slug          string `json:"slug"`
+	HTMLURL       string `json:"html_url"`
+	PrivateKey    string `json:"pem"`
+	WebhookSecret string `json:"webhook_secret"`
+	// ClientID and ClientSecret are the App's OAuth client, for signing
+	// in to the pages.
+	ClientID     string    `json:"client_id,omitempty"`
+	ClientSecret string    `json:"client_secret,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
 }
 
 // loadCredentials reads the credentials the setup flow stored; ok is
@@ -83,5 +87,8 @@ func (c Credentials) apply(cfg *Config) {
 	}
 	if len(cfg.WebhookSecret) == 0 {
 		cfg.WebhookSecret = []byte(c.WebhookSecret)
+	}
+	if cfg.OAuthClientID == "" && cfg.OAuthClientSecret == "" {
+		cfg.OAuthClientID, cfg.OAuthClientSecret = c.ClientID, c.ClientSecret
 	}
 }

@@ -13,6 +13,7 @@ type Manifest struct {
 	URL            string            `json:"url"`
 	HookAttributes HookAttributes    `json:"hook_attributes"`
 	RedirectURL    string            `json:"redirect_url"`
+	CallbackURLs   []string          `json:"callback_urls"`
 	Public         bool              `json:"public"`
 	Permissions    map[string]string `json:"default_permissions"`
 	Events         []string          `json:"default_events"`
@@ -55,8 +56,11 @@ func NewManifest(name, publicURL string) Manifest {
 		URL:            base,
 		HookAttributes: HookAttributes{URL: base + "/webhook", Active: true},
 		RedirectURL:    base + "/setup/callback",
-		Permissions:    AppPermissions,
-		Events:         AppEvents,
+		// Where GitHub sends a browser back after signing in to the
+		// pages (app/webauth).
+		CallbackURLs: []string{base + "/oauth/callback"},
+		Permissions:  AppPermissions,
+		Events:       AppEvents,
 	}
 }
 

@@ -305,5 +305,6 @@ func (s *setup) convert(ctx context.Context, code string) (Credentials, appOwner
 	return Credentials{
 		AppID: cfg.GetID(), Slug: cfg.GetSlug(), HTMLURL: cfg.GetHTMLURL(),
 		PrivateKey: cfg.GetPEM(), WebhookSecret: cfg.GetWebhookSecret(), CreatedAt: time.Now().UTC(),
+		ClientID: cfg.GetClientID(), ClientSecret: cfg.GetClientSecret(),
 	}, owner, nil
 }

@@ -171,6 +171,14 @@ func TestSetupCreatesTheAppAndServesWithoutRestart(t *testing.T) {
 	if !strings.Contains(string(raw), fmt.Sprintf(`"app_id": %d`, created[0].App.ID)) {
 		t.Errorf("stored credentials lack the App id %d:\n%s", created[0].App.ID, raw)
 	}
+	// With the App's OAuth client, for signing in to the pages.
+	if !strings.Contains(string(raw), `"client_id": "`+created[0].App.ClientID()+`"`) ||
+		!strings.Contains(string(raw), `"client_secret": "`+created[0].App.ClientSecret()+`"`) {
+		t.Errorf("stored credentials lack the OAuth client:\n%s", raw)
+	}
+	if got := created[0].Manifest.CallbackURLs; len(got) != 1 || got[0] != s.url+"/oauth/callback" {
+		t.Errorf("the manifest's callback_urls = %v", got)
+	}
 	// The same process now serves webhooks signed with the new secret.
 	waitReady(t, s.url)
 	body = `{"zen":"Keep it logically awesome.","hook_id":1}`

@@ -16,6 +16,7 @@ import (
 
 	"github.com/stagegate/stagegate/app"
 	"github.com/stagegate/stagegate/app/ghclient"
+	"github.com/stagegate/stagegate/app/webauth"
 	"github.com/stagegate/stagegate/pipeline/runner/local"
 )
 
@@ -28,6 +29,7 @@ type serveSetting struct {
 
 func newServeCmd() *cobra.Command {
 	var addr, appID, keyFile, secret, githubURL, database, dataDir, publicURL, logLevel, grace, retention, minFree string
+	var oauthID, oauthSecret string
 	settings := []serveSetting{
 		{"addr", "STAGEGATE_ADDR", "listen address", ":8080", &addr},
 		{"app-id", "STAGEGATE_APP_ID", "GitHub App id", "", &appID},
@@ -40,6 +42,8 @@ func newServeCmd() *cobra.Command {
 		{"log-level", "STAGEGATE_LOG_LEVEL", "debug, info, warn or error", "info", &logLevel},
 		{"shutdown-grace", "STAGEGATE_SHUTDOWN_GRACE", "on SIGTERM, how long running pipelines may finish before they are stopped and queued again", "30s", &grace},
 		{"retention", "STAGEGATE_RETENTION", "how long log lines and webhook deliveries are kept, such as 30d or 72h (at least 24h)", "30d", &retention},
+		{"oauth-client-id", "STAGEGATE_OAUTH_CLIENT_ID", "the App's OAuth client id, for signing in to the pages (stored by the setup flow)", "", &oauthID},
+		{"oauth-client-secret", "STAGEGATE_OAUTH_CLIENT_SECRET", "the App's OAuth client secret (stored by the setup flow)", "", &oauthSecret},
 		{"min-free-space", "STAGEGATE_MIN_FREE_SPACE", "free space in the data dir below which logs are no longer stored (webhooks still are), such as 1GB; 0 for no floor", "1GB", &minFree},
 	}
 	sandbox := sandboxFlags{serve: true}
@@ -62,6 +66,9 @@ are read from STAGEGATE_SECRET_<NAME> variables.`,
 				// Flags show in /proc/<pid>/cmdline to every local user.
 				fmt.Fprintln(cmd.ErrOrStderr(), "stagegate: warning: --webhook-secret is visible to other users of this machine; prefer STAGEGATE_WEBHOOK_SECRET")
 			}
+			if cmd.Flags().Changed("oauth-client-secret") {
+				fmt.Fprintln(cmd.ErrOrStderr(), "stagegate: warning: --oauth-client-secret is visible to other users of this machine; prefer STAGEGATE_OAUTH_CLIENT_SECRET")
+			}
 			level, err := zerolog.ParseLevel(logLevel)
 			if err != nil {
 				return usageError(&app.SettingError{Flag: "log-level", Env: "STAGEGATE_LOG_LEVEL", Problem: "must be debug, info, warn or error"})
@@ -83,6 +90,12 @@ are read from STAGEGATE_SECRET_<NAME> variables.`,
 				Addr: addr, WebhookSecret: []byte(secret), GitHubURL: githubURL,
 				Database: database, DataDir: dataDir, PublicURL: publicURL,
 				Retention: keep, MinFreeSpace: floor,
+				OAuthClientID: oauthID, OAuthClientSecret: oauthSecret,
+			}
+			if v := os.Getenv("STAGEGATE_SESSION_KEY"); v != "" {
+				if cfg.SessionKey, err = webauth.ParseKey(v); err != nil {
+					return usageError(fmt.Errorf("STAGEGATE_SESSION_KEY: %w", err))
+				}
 			}
 			if appID != "" {
 				id, err := strconv.ParseInt(appID, 10, 64)
