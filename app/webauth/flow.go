@@ -174,9 +174,18 @@ func oauthError(err error) string {
 
 // logout is POST /logout with the session's CSRF token.
 func (a *Authenticator) logout(w http.ResponseWriter, r *http.Request) {
-	if _, ok := a.current(r); ok && !a.VerifyCSRF(r) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	s, ok := a.current(r)
+	if ok && !a.VerifyCSRF(r) {
 		http.Error(w, "This form has expired; reload the page and try again.", http.StatusForbidden)
 		return
+	}
+	if ok {
+		a.revoked.add(s.Token, time.Unix(s.Exp, 0), a.cfg.Now())
+		ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+		// Best effort: the session ends here whatever GitHub answers.
+		_ = a.revokeAtGitHub(ctx, s.Token)
+		cancel()
 	}
 	a.jar.clear(w, sessionCookie)
 	http.Redirect(w, r, "/", http.StatusSeeOther)

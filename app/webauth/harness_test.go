@@ -38,6 +38,7 @@ type env struct {
 	site   *httptest.Server
 	clock  *clock
 	secret string
+	cfg    webauth.Config
 }
 
 func newEnv(t *testing.T, edit ...func(*webauth.Config)) *env {
@@ -74,6 +75,7 @@ func newEnv(t *testing.T, edit ...func(*webauth.Config)) *env {
 	for _, f := range edit {
 		f(&cfg)
 	}
+	e.cfg = cfg
 	e.auth, err = webauth.New(cfg)
 	if err != nil {
 		t.Fatal(err)

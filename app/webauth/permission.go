@@ -52,6 +52,9 @@ func (a *Authenticator) Permission(ctx context.Context, r *http.Request, owner, 
 		a.perms.put(key, "", now.Add(a.cfg.PermissionTTL))
 		return "", nil
 	case resp != nil && resp.StatusCode == http.StatusUnauthorized:
+		// Revoked at GitHub (signed out elsewhere, or the user withdrew
+		// the App's authorization): this session is over.
+		a.revoked.add(s.Token, time.Unix(s.Exp, 0), now)
 		return "", ErrSignedOut
 	default:
 		return "", fmt.Errorf("read %s/%s as %s: %w", owner, repo, s.Login, err)

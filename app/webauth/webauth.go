@@ -67,6 +67,7 @@ type Authenticator struct {
 	origin   string // PublicURL's scheme://host, for the Origin check
 	perms    *permCache
 	refresh  *refresher
+	revoked  *revoked
 	callback string
 }
 
@@ -139,6 +140,7 @@ func New(cfg Config) (*Authenticator, error) {
 		RedirectURL: a.callback,
 	}
 	a.refresh = newRefresher(a)
+	a.revoked = newRevoked(cfg.CacheSize)
 	return a, nil
 }
 
@@ -208,7 +210,7 @@ func (a *Authenticator) readSession(r *http.Request) (session, bool) {
 		return session{}, false
 	}
 	var s session
-	if a.seal.open(sessionCookie, c.Value, &s) != nil || s.Token == "" || s.CSRF == "" {
+	if a.seal.open(sessionCookie, c.Value, &s) != nil || s.Token == "" || s.CSRF == "" || a.revoked.has(s.Token) {
 		return session{}, false
 	}
 	if !a.cfg.Now().Before(time.Unix(s.Exp, 0)) {
@@ -230,7 +232,7 @@ func (a *Authenticator) current(r *http.Request) (session, bool) {
 	if !ok {
 		s, ok = a.readSession(r)
 	}
-	if !ok || s.Token == "" || (s.TokenExp != 0 && !a.cfg.Now().Before(time.Unix(s.TokenExp, 0))) {
+	if !ok || s.Token == "" || a.revoked.has(s.Token) || (s.TokenExp != 0 && !a.cfg.Now().Before(time.Unix(s.TokenExp, 0))) {
 		return session{}, false
 	}
 	return s, true

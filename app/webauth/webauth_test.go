@@ -1,6 +1,7 @@
 package webauth_test
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -402,5 +403,43 @@ func TestSessionKeyFile(t *testing.T) {
 	}
 	if _, err := webauth.LoadOrCreateKey(dir); err == nil || !strings.Contains(err.Error(), "hex") {
 		t.Fatalf("bad key file: %v", err)
+	}
+}
+
+// TestSignOutEndsCopiesOfTheCookie: the cookie is self-contained, so
+// signing out also revokes the user's token, here and at GitHub; a copy
+// of the cookie taken before is worth nothing after.
+func TestSignOutEndsCopiesOfTheCookie(t *testing.T) {
+	e := newEnv(t)
+	alice := e.signIn(t, "alice")
+	tok := csrfOf(t, alice.get(e.site.URL+"/r/acme/widgets"))
+	stolen := e.cookie(alice, "stagegate_session").Value
+	if p := alice.post(e.site.URL+"/logout", url.Values{"csrf": {tok}}, nil); p.body != "home" {
+		t.Fatalf("logout: %d %q", p.status, p.body)
+	}
+	thief := newBrowser(t)
+	e.setCookie(thief, "stagegate_session", stolen)
+	if p := thief.noRedirects().get(e.site.URL + "/r/acme/widgets"); p.status != http.StatusSeeOther {
+		t.Fatalf("the copied cookie after sign-out: %d %q", p.status, p.body)
+	}
+	if n := len(e.gh.CallsTo("DELETE /applications/{client_id}/token")); n != 1 {
+		t.Fatalf("token revocations at GitHub: %d", n)
+	}
+	// Another replica, which never saw the sign-out, learns it from
+	// GitHub at the first call and ends the session there too.
+	replica, err := webauth.New(e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest("GET", e.site.URL+"/r/acme/widgets", nil)
+	req.AddCookie(&http.Cookie{Name: "stagegate_session", Value: stolen})
+	if _, ok := replica.CurrentLogin(req); !ok {
+		t.Fatal("the replica does not read the cookie at all")
+	}
+	if perm, err := replica.Permission(req.Context(), req, "acme", "widgets"); perm != "" || !errors.Is(err, webauth.ErrSignedOut) {
+		t.Fatalf("the replica's permission with the revoked token: %q %v", perm, err)
+	}
+	if login, ok := replica.CurrentLogin(req); ok {
+		t.Fatalf("the replica still has %s signed in", login)
 	}
 }

@@ -159,6 +159,45 @@ func (s *Server) oauthRoutes() {
 	s.mux.HandleFunc("GET /login/oauth/authorize", s.authorize)
 	s.mux.HandleFunc("POST /login/oauth/access_token", s.accessToken)
 	s.handle("GET /api/v3/user", authMode{kind: kindUser}, s.getAuthenticatedUser)
+	s.handle("DELETE /api/v3/applications/{client_id}/token", authAny, s.deleteAppToken)
+}
+
+// docDeleteToken: the App revokes one of its user tokens, authenticated
+// with Basic auth as client_id:client_secret.
+const docDeleteToken = "https://docs.github.com/rest/apps/oauth-applications#delete-an-app-token"
+
+// deleteAppToken is DELETE /applications/{client_id}/token with
+// {"access_token": ...}: 204, and the token (and its refresh token) no
+// longer work. Wrong client credentials, or a token of another App or
+// none, are a 404 here: the docs list only 204 and 422, and GitHub hides
+// what the caller may not see.
+func (s *Server) deleteAppToken(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	id, secret, ok := r.BasicAuth()
+	body, _, okBody := decodeBody(w, r)
+	if !okBody {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	app := s.appByClientIDLocked(r.PathValue("client_id"))
+	if !ok || app == nil || id != app.ClientID() || app.clientSecret == "" || secret != app.clientSecret {
+		writeError(w, http.StatusNotFound, "Not Found", docDeleteToken)
+		return
+	}
+	rc.app, rc.authn = app, true
+	v, _ := body["access_token"].(string)
+	if v == "" {
+		writeValidationFailed(w, docDeleteToken, fieldError{Resource: "OauthAccess", Code: "missing_field", Field: "access_token"})
+		return
+	}
+	t := s.oauth.tokens[v]
+	if t == nil || t.app != app || t.revoked {
+		writeError(w, http.StatusNotFound, "Not Found", docDeleteToken)
+		return
+	}
+	t.revoked = true
+	delete(s.oauth.refreshs, t.refresh)
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Server) appByClientIDLocked(id string) *App {

@@ -236,3 +236,34 @@ func TestUserTokenExpiryAndRefresh(t *testing.T) {
 		t.Fatalf("non-expiring token after 30 days: %d", r.status)
 	}
 }
+
+func TestDeleteAppToken(t *testing.T) {
+	f, secret := oauthFixture(t)
+	cid := f.srv.App().ClientID()
+	tok, _ := exchange(t, f.srv, url.Values{"client_id": {cid}, "client_secret": {secret}, "code": {codeFor(t, f)}}, "application/json")
+	access := tok["access_token"].(string)
+	del := func(user, pass string, body string) int {
+		req, _ := http.NewRequest("DELETE", f.srv.APIURL()+"applications/"+cid+"/token", strings.NewReader(body))
+		req.SetBasicAuth(user, pass)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := del(cid, "wrong", `{"access_token":"`+access+`"}`); got != 404 {
+		t.Fatalf("wrong secret: %d", got)
+	}
+	if got := del(cid, secret, `{}`); got != 422 {
+		t.Fatalf("no token: %d", got)
+	}
+	if got := del(cid, secret, `{"access_token":"`+access+`"}`); got != 204 {
+		t.Fatalf("delete: %d", got)
+	}
+	wantGitHubError(t, do(t, "GET", f.srv.APIURL()+"user", "token "+access, nil), 401, msgBadCredentials)
+	refresh := url.Values{"client_id": {cid}, "client_secret": {secret}, "grant_type": {"refresh_token"}, "refresh_token": {tok["refresh_token"].(string)}}
+	if got, _ := exchange(t, f.srv, refresh, "application/json"); got["error"] != "bad_refresh_token" {
+		t.Fatalf("refresh of a deleted token: %v", got)
+	}
+}
