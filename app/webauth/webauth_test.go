@@ -443,3 +443,40 @@ func TestSignOutEndsCopiesOfTheCookie(t *testing.T) {
 		t.Fatalf("the replica still has %s signed in", login)
 	}
 }
+
+// TestConcurrentRefreshSpendsTheRefreshTokenOnce: a page, its stream and
+// its assets arrive together with the same expired token; a refresh
+// token works once, so they must share one renewal.
+func TestConcurrentRefreshSpendsTheRefreshTokenOnce(t *testing.T) {
+	e := newEnv(t)
+	b := e.signIn(t, "alice")
+	cookie := e.cookie(b, "stagegate_session").Value
+	e.advance(8 * time.Hour)
+	const n = 8
+	errs := make(chan string, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			c := newBrowser(t)
+			e.setCookie(c, "stagegate_session", cookie)
+			resp, err := c.noRedirects().c.Get(e.site.URL + "/r/acme/widgets")
+			if err != nil {
+				errs <- err.Error()
+				return
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				errs <- resp.Status
+				return
+			}
+			errs <- ""
+		}()
+	}
+	for i := 0; i < n; i++ {
+		if msg := <-errs; msg != "" {
+			t.Errorf("request %d: %s", i, msg)
+		}
+	}
+	if toks := e.gh.UserTokens("alice"); len(toks) != 2 {
+		t.Fatalf("tokens issued: %d, want 2 (one renewal for all)", len(toks))
+	}
+}
