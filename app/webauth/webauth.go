@@ -253,12 +253,15 @@ func (a *Authenticator) CurrentLogin(r *http.Request) (string, bool) {
 	return u.Login, ok
 }
 
-// LoginRedirect sends the browser to sign in and come back to r's page
-// (to / after a non-GET request, whose body would be lost anyway).
+// LoginRedirect sends the browser to sign in and come back to r's page;
+// after a form's POST, whose body would be lost anyway, back to the page
+// the form was on when that is on this site.
 func (a *Authenticator) LoginRedirect(w http.ResponseWriter, r *http.Request) {
 	next := "/"
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
 		next = r.URL.RequestURI()
+	} else if ref, err := url.Parse(r.Referer()); err == nil && ref.Scheme+"://"+ref.Host == a.origin {
+		next = ref.RequestURI()
 	}
 	http.Redirect(w, r, "/login?next="+url.QueryEscape(next), http.StatusSeeOther)
 }

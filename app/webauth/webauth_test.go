@@ -480,3 +480,24 @@ func TestConcurrentRefreshSpendsTheRefreshTokenOnce(t *testing.T) {
 		t.Fatalf("tokens issued: %d, want 2 (one renewal for all)", len(toks))
 	}
 }
+
+// TestLoginRedirectAfterAPost: a form posted while signed out comes back
+// to the page it was on, if that page is on this site.
+func TestLoginRedirectAfterAPost(t *testing.T) {
+	e := newEnv(t)
+	for _, tc := range []struct{ referer, want string }{
+		{e.site.URL + "/r/acme/widgets?x=1", "/login?next=" + url.QueryEscape("/r/acme/widgets?x=1")},
+		{"https://evil.com/r/acme/widgets", "/login?next=%2F"},
+		{"", "/login?next=%2F"},
+	} {
+		req := httptest.NewRequest("POST", e.site.URL+"/r/acme/widgets/act", nil)
+		if tc.referer != "" {
+			req.Header.Set("Referer", tc.referer)
+		}
+		rec := httptest.NewRecorder()
+		e.auth.LoginRedirect(rec, req)
+		if got := rec.Header().Get("Location"); rec.Code != http.StatusSeeOther || got != tc.want {
+			t.Errorf("Referer %q: %d %q, want %q", tc.referer, rec.Code, got, tc.want)
+		}
+	}
+}
