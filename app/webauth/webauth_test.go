@@ -501,3 +501,34 @@ func TestLoginRedirectAfterAPost(t *testing.T) {
 		}
 	}
 }
+
+// TestFailedRenewalSignsOut: an expired token whose refresh token GitHub
+// refuses ends the session; the next page asks to sign in again.
+func TestFailedRenewalSignsOut(t *testing.T) {
+	e := newEnv(t)
+	b := e.signIn(t, "alice")
+	// The user revokes the App's authorization on GitHub: the token and
+	// its refresh token die there.
+	req, _ := http.NewRequest("DELETE", e.gh.APIURL()+"applications/"+e.gh.App().ClientID()+"/token",
+		strings.NewReader(`{"access_token":"`+e.gh.UserTokens("alice")[0]+`"}`))
+	req.SetBasicAuth(e.gh.App().ClientID(), e.secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("revoke: %d", resp.StatusCode)
+	}
+	e.advance(8 * time.Hour)
+	p := b.noRedirects().get(e.site.URL + "/r/acme/widgets")
+	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.header.Get("Location"), "/login?") {
+		t.Fatalf("after a refused renewal: %d %q", p.status, p.header.Get("Location"))
+	}
+	if c := e.cookie(b, "stagegate_session"); c != nil {
+		t.Fatalf("the dead session's cookie is kept: %v", c)
+	}
+	if n := len(e.gh.UserTokens("alice")); n != 1 {
+		t.Fatalf("tokens issued: %d", n)
+	}
+}
