@@ -24,9 +24,10 @@ const loginTTL = 10 * time.Minute
 // loginState is what the login cookie holds, sealed: the state sent to
 // GitHub, bound to this browser, and where to go afterwards.
 type loginState struct {
-	State string `json:"s"`
-	Next  string `json:"n"`
-	Exp   int64  `json:"e"`
+	State    string `json:"s"`
+	Verifier string `json:"v"` // PKCE: only this browser's sign-in can use its code
+	Next     string `json:"n"`
+	Exp      int64  `json:"e"`
 }
 
 func randomToken() string {
@@ -67,7 +68,7 @@ func (a *Authenticator) login(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
-	st := loginState{State: randomToken(), Next: next, Exp: a.cfg.Now().Add(loginTTL).Unix()}
+	st := loginState{State: randomToken(), Verifier: oauth2.GenerateVerifier(), Next: next, Exp: a.cfg.Now().Add(loginTTL).Unix()}
 	v, err := a.seal.seal(loginCookie, st)
 	if err != nil {
 		http.Error(w, "could not start the sign-in", http.StatusInternalServerError)
@@ -75,7 +76,7 @@ func (a *Authenticator) login(w http.ResponseWriter, r *http.Request) {
 	}
 	a.jar.set(w, loginCookie, v, loginTTL)
 	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, a.oauth.AuthCodeURL(st.State), http.StatusSeeOther)
+	http.Redirect(w, r, a.oauth.AuthCodeURL(st.State, oauth2.S256ChallengeOption(st.Verifier)), http.StatusSeeOther)
 }
 
 func (a *Authenticator) fail(w http.ResponseWriter, status int, msg string) {
@@ -117,7 +118,7 @@ func (a *Authenticator) oauthCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), oauth2.HTTPClient, a.cfg.HTTPClient), 30*time.Second)
 	defer cancel()
-	tok, err := a.oauth.Exchange(ctx, code)
+	tok, err := a.oauth.Exchange(ctx, code, oauth2.VerifierOption(st.Verifier))
 	if err != nil {
 		a.fail(w, http.StatusBadGateway, "GitHub did not accept the sign-in: "+oauthError(err))
 		return

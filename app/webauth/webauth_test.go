@@ -184,6 +184,19 @@ func TestCallbackAttacks(t *testing.T) {
 			t.Fatalf("other redirect_uri: %d %q", p.status, p.body)
 		}
 	})
+	t.Run("stolen code (PKCE)", func(t *testing.T) {
+		// alice's way back from GitHub leaks (a proxy log, a Referer);
+		// mallory starts her own sign-in and hands alice's code to the
+		// callback with her own state. Only alice's verifier fits it.
+		victim := newBrowser(t)
+		leaked := codeFrom(startLogin(victim))
+		mallory := newBrowser(t)
+		state := startLogin(mallory).Query().Get("state")
+		p := mallory.get(cb + "?code=" + leaked.Query().Get("code") + "&state=" + state)
+		if p.status != http.StatusBadGateway || signedIn(mallory) {
+			t.Fatalf("the stolen code signed mallory in as alice: %d %q", p.status, p.body)
+		}
+	})
 	t.Run("user denied", func(t *testing.T) {
 		b := newBrowser(t)
 		state := startLogin(b).Query().Get("state")

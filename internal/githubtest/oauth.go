@@ -2,6 +2,8 @@ package githubtest
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"html"
 	"math/big"
@@ -32,6 +34,12 @@ const (
 	// refresh token good for 6 months; a refresh revokes the old pair.
 	docRefresh           = "https://docs.github.com/apps/creating-github-apps/authenticating-with-a-github-app/refreshing-user-access-tokens"
 	docAuthenticatedUser = "https://docs.github.com/rest/users/users#get-the-authenticated-user"
+	// docPKCE: authorize takes code_challenge with code_challenge_method
+	// S256 (the only method), and the exchange must then bring the
+	// code_verifier. What GitHub answers a wrong verifier is not
+	// documented; the fake answers bad_verification_code, as for any
+	// code that does not fit the request.
+	docPKCE = "https://github.blog/changelog/2025-07-14-pkce-support-for-oauth-and-github-app-authentication"
 
 	oauthCodeTTL    = 10 * time.Minute
 	userTokenTTL    = 8 * time.Hour
@@ -61,6 +69,7 @@ type oauthCode struct {
 	app         *App
 	login       string
 	redirectURI string
+	challenge   string // PKCE S256 code_challenge; "" without PKCE
 	expires     time.Time
 	used        bool
 }
@@ -246,13 +255,19 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, u.String(), http.StatusFound)
 		return
 	}
+	challenge := q.Get("code_challenge")
+	if challenge != "" && q.Get("code_challenge_method") != "S256" {
+		writeHTML(w, http.StatusBadRequest, "Application error",
+			`<p>Only the S256 code_challenge_method is supported (<a href="`+docPKCE+`">PKCE</a>).</p>`)
+		return
+	}
 	if s.oauth.webUser == "" {
 		writeHTML(w, http.StatusOK, "Sign in to GitHub",
 			`<p id="sign-in">Sign in to continue to `+html.EscapeString(app.Name)+` (<a href="`+docUserToken+`">why</a>).</p>`)
 		return
 	}
 	code := randomHex(10)
-	s.oauth.codes[code] = &oauthCode{app: app, login: s.oauth.webUser, redirectURI: redirect,
+	s.oauth.codes[code] = &oauthCode{app: app, login: s.oauth.webUser, redirectURI: redirect, challenge: challenge,
 		expires: s.nowLocked().Add(oauthCodeTTL)}
 	u, _ := url.Parse(redirect) // registered, so it parses
 	v := u.Query()
@@ -305,6 +320,10 @@ func (s *Server) accessToken(w http.ResponseWriter, r *http.Request) {
 		writeTokenError(w, r, "redirect_uri_mismatch", "The redirect_uri MUST match the registered callback URL for this application.")
 		return
 	}
+	if c.challenge != "" && pkceChallenge(f.Get("code_verifier")) != c.challenge {
+		writeTokenError(w, r, "bad_verification_code", "The code passed is incorrect or expired.")
+		return
+	}
 	c.used = true
 	writeTokenAnswer(w, r, s.issueUserTokenLocked(app, c.login, now))
 }
@@ -321,6 +340,15 @@ func (s *Server) issueUserTokenLocked(app *App, login string, now time.Time) *us
 	k := strings.ToLower(login)
 	s.oauth.issued[k] = append(s.oauth.issued[k], t)
 	return t
+}
+
+// pkceChallenge is the S256 challenge of a verifier (RFC 7636).
+func pkceChallenge(verifier string) string {
+	if verifier == "" {
+		return "\x00" // matches no challenge
+	}
+	sum := sha256.Sum256([]byte(verifier))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 func randomToken(prefix string, n int) string {

@@ -2,6 +2,7 @@ package githubtest
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -265,5 +266,34 @@ func TestDeleteAppToken(t *testing.T) {
 	refresh := url.Values{"client_id": {cid}, "client_secret": {secret}, "grant_type": {"refresh_token"}, "refresh_token": {tok["refresh_token"].(string)}}
 	if got, _ := exchange(t, f.srv, refresh, "application/json"); got["error"] != "bad_refresh_token" {
 		t.Fatalf("refresh of a deleted token: %v", got)
+	}
+}
+
+// TestOAuthPKCE: a code asked for with a code_challenge is exchanged only
+// with its verifier.
+func TestOAuthPKCE(t *testing.T) {
+	f, secret := oauthFixture(t)
+	cid := f.srv.App().ClientID()
+	verifier := "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+	challenge := "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM" // RFC 7636, appendix B
+	code := func() string {
+		loc, _ := authorizeCode(t, f.srv, url.Values{"client_id": {cid}, "code_challenge": {challenge}, "code_challenge_method": {"S256"}})
+		return loc.Query().Get("code")
+	}
+	for _, tc := range []struct{ name, verifier, want string }{
+		{"no verifier", "", "bad_verification_code"},
+		{"wrong verifier", verifier + "x", "bad_verification_code"},
+	} {
+		got, _ := exchange(t, f.srv, url.Values{"client_id": {cid}, "client_secret": {secret}, "code": {code()}, "code_verifier": {tc.verifier}}, "application/json")
+		if got["error"] != tc.want {
+			t.Errorf("%s: %v", tc.name, got)
+		}
+	}
+	got, _ := exchange(t, f.srv, url.Values{"client_id": {cid}, "client_secret": {secret}, "code": {code()}, "code_verifier": {verifier}}, "application/json")
+	if !strings.HasPrefix(fmt.Sprint(got["access_token"]), "ghu_") {
+		t.Fatalf("with the verifier: %v", got)
+	}
+	if _, status := authorizeCode(t, f.srv, url.Values{"client_id": {cid}, "code_challenge": {challenge}, "code_challenge_method": {"plain"}}); status != 400 {
+		t.Fatalf("plain challenge: %d", status)
 	}
 }
