@@ -42,7 +42,7 @@ func (f *refresher) do(ctx context.Context, s session) (session, error) {
 		return session{}, errors.New("webauth: the token expired and there is no refresh token")
 	}
 	key := sha256.Sum256([]byte(s.Refresh))
-	now := time.Now()
+	now := f.a.cfg.Now()
 	f.mu.Lock()
 	for k, c := range f.m {
 		if len(f.m) < maxRefresh/2 {
@@ -53,6 +53,12 @@ func (f *refresher) do(ctx context.Context, s session) (session, error) {
 		}
 	}
 	c := f.m[key]
+	if c != nil && now.Sub(c.at) > refreshKeep {
+		// A cookie that old was replaced long ago: it does not ride on
+		// the renewal; renewing again fails, as the refresh token is spent.
+		delete(f.m, key)
+		c = nil
+	}
 	if c == nil && len(f.m) >= maxRefresh {
 		f.mu.Unlock()
 		return session{}, errors.New("webauth: too many renewals at once")

@@ -390,6 +390,16 @@ func TestTokenRefresh(t *testing.T) {
 	if toks := e.gh.UserTokens("alice"); len(toks) != 2 {
 		t.Fatalf("tokens issued: %d, want still 2", len(toks))
 	}
+	// Minutes later the old cookie rides on nothing: its refresh token is
+	// spent, so it is signed out; the new one still works.
+	e.advance(3 * time.Minute)
+	e.setCookie(old, "stagegate_session", before)
+	if p := old.noRedirects().get(e.site.URL + "/r/acme/widgets"); p.status != http.StatusSeeOther {
+		t.Fatalf("an old cookie minutes after the renewal: %d %q", p.status, p.body)
+	}
+	if p := b.get(e.site.URL + "/r/acme/widgets"); !strings.HasPrefix(p.body, "login=alice") {
+		t.Fatalf("the renewed cookie: %q", p.body)
+	}
 	// Past the session's end: signed out.
 	e.advance(7 * 24 * time.Hour)
 	if p := b.noRedirects().get(e.site.URL + "/r/acme/widgets"); p.status != http.StatusSeeOther {
