@@ -189,7 +189,14 @@ func (a *Authenticator) logout(w http.ResponseWriter, r *http.Request) {
 		cancel()
 	}
 	a.jar.clear(w, sessionCookie)
-	http.Redirect(w, r, "/", http.StatusSeeOther)
+	// A page of its own rather than a redirect: back on a private page,
+	// the browser would be signed straight in again by GitHub, where the
+	// user is still signed in and has authorized the App.
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	fmt.Fprint(w, "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Signed out</title></head>"+
+		"<body><h1 id=\"signed-out\">You are signed out of stagegate</h1>"+
+		"<p>You are still signed in on GitHub, which signs you in here again when you open a private repository's page.</p></body></html>\n")
 }
 
 // client is a REST client acting as the user.
