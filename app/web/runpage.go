@@ -1,0 +1,161 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/stagegate/stagegate/app/store"
+)
+
+// pageLines is how many lines of a log one page shows: the tail by
+// default, or the page of ?from=.
+const pageLines = 1000
+
+// searchLimit bounds the matches a search lists.
+const searchLimit = 200
+
+type runPage struct {
+	Repo, Owner, Name string
+	Run               store.Run
+	Ref               string
+	Short             string
+	RunURL, RepoURL   string
+	Graph             graph
+	Gates             []gateView
+	Artifacts         []artifactView
+	Login             string
+	CSRF              string
+	CanRerun          bool
+	CanCancel         bool
+	CanDeploy         bool
+	Log               *logView
+}
+
+type artifactView struct {
+	Stage, Path string
+	URL         string
+}
+
+type logView struct {
+	Stage, Action string
+	State         stateView
+	Total         int64
+	From, To      int64
+	Lines         []lineView
+	First, Prev   string
+	Next, Last    string
+	RawURL        string
+	EventsURL     string
+	LastID        string
+	Live          bool
+	Query         string
+	Matches       []lineView
+	MoreMatches   bool
+}
+
+type lineView struct {
+	N      int64  `json:"n"`
+	Stream string `json:"s"`
+	// Mark names the attempt or rollback a line begins, "" when it
+	// continues the one before.
+	Mark string    `json:"m,omitempty"`
+	Segs []Segment `json:"g"`
+	Href string    `json:"-"`
+}
+
+// lineViews numbers lines from first and marks where each attempt begins;
+// prev is the line before them, if any.
+func lineViews(lines []store.LogLine, first int64, prev *store.LogLine, link func(n int64) string) []lineView {
+	out := make([]lineView, 0, len(lines))
+	for i, l := range lines {
+		v := lineView{N: first + int64(i), Stream: l.Stream, Segs: renderANSI(l.Text)}
+		if link != nil {
+			v.Href = link(v.N)
+		}
+		if prev == nil && (l.Attempt > 1 || l.Rollback) || prev != nil && (prev.Attempt != l.Attempt || prev.Rollback != l.Rollback) {
+			v.Mark = attemptName(l)
+		}
+		prev = &lines[i]
+		out = append(out, v)
+	}
+	return out
+}
+
+func attemptName(l store.LogLine) string {
+	name := "attempt " + strconv.Itoa(l.Attempt)
+	if l.Rollback {
+		name = "rollback, " + name
+	}
+	return name
+}
+
+// pageStart is the first line of the page that holds line n: pages start
+// at fixed lines, so a link to a line stays right as the log grows.
+func pageStart(n int64) int64 { return (n-1)/pageLines*pageLines + 1 }
+
+func (s *Server) loadRun(w http.ResponseWriter, r *http.Request, repo string) (store.Run, bool) {
+	run, err := s.cfg.Store.GetRun(r.Context(), r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) || err == nil && run.Repo != repo {
+		http.NotFound(w, r)
+		return store.Run{}, false
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return store.Run{}, false
+	}
+	return run, true
+}
+
+func (s *Server) runPage(w http.ResponseWriter, r *http.Request) {
+	repo, acc, ok := s.authorize(w, r)
+	if !ok {
+		return
+	}
+	run, ok := s.loadRun(w, r, repo)
+	if !ok {
+		return
+	}
+	ctx, now := r.Context(), time.Now()
+	g, gates, stages, err := s.loadGraph(ctx, run, now)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	base := "/" + repo + "/runs/" + url.PathEscape(run.ID)
+	p := runPage{Repo: repo, Owner: r.PathValue("owner"), Name: r.PathValue("repo"), Run: run, Ref: refOf(run),
+		Short: shortSHA(run.SHA), RunURL: base, RepoURL: "/" + repo, Graph: g, Gates: gateViews(gates, now),
+		Login: acc.login}
+	if s.cfg.Actions != nil && acc.canWrite() {
+		p.CSRF = s.cfg.Auth.CSRFToken(r)
+		p.CanRerun = run.Status == store.StatusCompleted
+		p.CanCancel = run.Status != store.StatusCompleted
+		p.CanDeploy = run.Status != store.StatusCompleted
+	}
+	for _, st := range stages {
+		for _, path := range st.Artifacts {
+			a := artifactView{Stage: st.Name, Path: path}
+			if s.cfg.Artifacts != nil {
+				a.URL = base + "/artifacts/" + escapePath(path)
+			}
+			p.Artifacts = append(p.Artifacts, a)
+		}
+	}
+	stage, action := r.URL.Query().Get("stage"), r.URL.Query().Get("action")
+	sel, found := selectAction(g, stage, action)
+	if (stage != "" || action != "") && !found {
+		http.NotFound(w, r)
+		return
+	}
+	if sel != nil {
+		lv, err := s.logView(r, run, base, *sel)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		p.Log = lv
+	}
+	s.render(w, r, "run", p)
+}
