@@ -51,12 +51,14 @@ func selectAction(g graph, stage, action string) (sel *actionView, found bool) {
 	return last, true
 }
 
+// logQuery is the query naming an action's log, stage first, as people
+// read it.
 func logQuery(stage, action string, extra ...string) string {
-	v := url.Values{"stage": {stage}, "action": {action}}
+	q := "stage=" + url.QueryEscape(stage) + "&action=" + url.QueryEscape(action)
 	for i := 0; i+1 < len(extra); i += 2 {
-		v.Set(extra[i], extra[i+1])
+		q += "&" + url.QueryEscape(extra[i]) + "=" + url.QueryEscape(extra[i+1])
 	}
-	return v.Encode()
+	return q
 }
 
 // logView reads the page of the action's log the request asks for: the

@@ -132,6 +132,23 @@ func layout(run store.Run, stages []store.Stage, actions []store.Action, gates [
 			}
 		}
 	}
+	// Actions the store recorded that the file does not name (a file
+	// changed under a resumed run) are shown too.
+	named := map[actionKey]bool{}
+	stageAt := map[string]int{}
+	for i, pl := range plan {
+		stageAt[pl.name] = i
+		for _, k := range pl.actions {
+			named[k] = true
+		}
+	}
+	for _, a := range actions {
+		k := actionKey{a.Stage, a.Name, a.Rollback}
+		if i, ok := stageAt[a.Stage]; ok && !named[k] {
+			named[k] = true
+			plan[i].actions = append(plan[i].actions, k)
+		}
+	}
 	node := 1
 	for _, pl := range plan {
 		sv := stageView{Name: pl.name, Environment: pl.env, Node: node}
