@@ -62,6 +62,7 @@ func (a *App) process(ctx context.Context, d store.Delivery) (string, error) {
 	if err != nil {
 		return "", ignored("unparseable %s payload: %v", d.Event, err)
 	}
+	a.recordVisibility(ctx, event)
 	if inst := installationOf(event); inst != 0 {
 		if active, err := a.db.InstallationActive(ctx, inst); err == nil && !active {
 			return "", ignored("installation %d is suspended or deleted", inst)

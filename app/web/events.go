@@ -118,7 +118,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 			sel, found := selectAction(g, stage, action)
-			actionDone = !found || run.Status == store.StatusCompleted ||
+			actionDone = !found || sel == nil || run.Status == store.StatusCompleted ||
 				sel.started && sel.State.Key != "running" && sel.State.Key != "waiting"
 		}
 		if run.Status == store.StatusCompleted || follow && actionDone {

@@ -16,15 +16,21 @@ import (
 )
 
 // selectAction finds the action whose log the page shows: the one asked
-// for, or else the first that failed, the first running, or the last
-// that ran. found is false when the one asked for is not in the run.
+// for, or else (of the stage asked for, if any) the first that failed,
+// the first running, or the last that ran. found is false when what was
+// asked for is not in the run.
 func selectAction(g graph, stage, action string) (sel *actionView, found bool) {
 	var failed, running, last *actionView
+	stageFound := stage == ""
 	for i := range g.Stages {
+		if stage != "" && g.Stages[i].Name != stage {
+			continue
+		}
+		stageFound = true
 		for j := range g.Stages[i].Actions {
 			a := &g.Stages[i].Actions[j]
-			if stage != "" || action != "" {
-				if a.Stage == stage && a.Name == action {
+			if action != "" {
+				if a.Name == action {
 					return a, true
 				}
 				continue
@@ -41,7 +47,7 @@ func selectAction(g graph, stage, action string) (sel *actionView, found bool) {
 		}
 	}
 	switch {
-	case stage != "" || action != "":
+	case action != "" || !stageFound:
 		return nil, false
 	case failed != nil:
 		return failed, true

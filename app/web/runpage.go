@@ -145,7 +145,7 @@ func (s *Server) runPage(w http.ResponseWriter, r *http.Request) {
 	}
 	stage, action := r.URL.Query().Get("stage"), r.URL.Query().Get("action")
 	sel, found := selectAction(g, stage, action)
-	if (stage != "" || action != "") && !found {
+	if !found {
 		http.NotFound(w, r)
 		return
 	}
