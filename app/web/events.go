@@ -28,8 +28,9 @@ const (
 
 // events streams a run's changes as server-sent events: "state" with
 // every node's state when one changes, "lines" with the new lines of the
-// action named by ?stage= and ?action=, numbered, and "end" when there
-// is nothing more to follow. An event's id says where the stream was, so
+// action named by ?stage= and ?action=, numbered, "logend" once that
+// action has ended and all its lines are sent, and "end" when the run
+// has. An event's id says where the stream was, so
 // a browser that reconnects (Last-Event-ID) misses nothing and gets
 // nothing twice.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
@@ -121,9 +122,16 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 			actionDone = !found || sel == nil || run.Status == store.StatusCompleted ||
 				sel.started && sel.State.Key != "running" && sel.State.Key != "waiting"
 		}
-		if run.Status == store.StatusCompleted || follow && actionDone {
+		if run.Status == store.StatusCompleted {
 			_ = st.send("end", "", []byte(`{}`))
 			return
+		}
+		if follow && actionDone {
+			// The log is complete; the stages' states still change.
+			if st.send("logend", "", []byte(`{}`)) != nil {
+				return
+			}
+			follow = false
 		}
 		select {
 		case <-ctx.Done():

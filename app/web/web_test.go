@@ -111,6 +111,12 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
+func newServer(t *testing.T, h http.Handler) string {
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
 // addRun stores a run of repo on branch whose build stage ran: compile
 // printed lines and failed.
 func (f *fixture) addRun(t *testing.T, repo, branch string, lines []string) store.Run {

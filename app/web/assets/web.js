@@ -77,6 +77,9 @@
       JSON.parse(e.data).forEach(function (l) { lines.appendChild(lineEl(l)); });
       if (atBottom) window.scrollTo(0, document.body.scrollHeight);
     });
+    es.addEventListener("logend", function () {
+      if (live) live.textContent = "";
+    });
     es.addEventListener("end", function () {
       es.close();
       if (live) live.textContent = "";
