@@ -76,7 +76,7 @@ func (s *Server) logView(r *http.Request, run store.Run, base string, a actionVi
 		return nil, err
 	}
 	q := logQuery(a.Stage, a.Name)
-	lv := &logView{Stage: a.Stage, Action: a.Name, State: a.State, Total: total,
+	lv := &logView{Stage: a.Stage, Action: a.Name, State: a.State, Node: a.Node, Total: total,
 		RawURL: base + "/log.txt?" + q, Query: strings.TrimSpace(r.URL.Query().Get("q"))}
 	from := max(total-pageLines+1, 1)
 	if f, err := strconv.ParseInt(r.URL.Query().Get("from"), 10, 64); err == nil && f >= 1 {

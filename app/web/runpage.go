@@ -42,18 +42,21 @@ type artifactView struct {
 type logView struct {
 	Stage, Action string
 	State         stateView
-	Total         int64
-	From, To      int64
-	Lines         []lineView
-	First, Prev   string
-	Next, Last    string
-	RawURL        string
-	EventsURL     string
-	LastID        string
-	Live          bool
-	Query         string
-	Matches       []lineView
-	MoreMatches   bool
+	// Node is the action's node in the graph, whose live state the
+	// log's heading mirrors.
+	Node        int
+	Total       int64
+	From, To    int64
+	Lines       []lineView
+	First, Prev string
+	Next, Last  string
+	RawURL      string
+	EventsURL   string
+	LastID      string
+	Live        bool
+	Query       string
+	Matches     []lineView
+	MoreMatches bool
 }
 
 type lineView struct {

@@ -30,6 +30,9 @@
     var nodes = document.querySelectorAll("[data-node]");
     if (nodes.length !== list.length) { return; }
     nodes.forEach(function (el) { setState(el, list[+el.getAttribute("data-node")]); });
+    document.querySelectorAll("[data-mirror]").forEach(function (el) {
+      setState(el, list[+el.getAttribute("data-mirror")]);
+    });
     var d = document.querySelector("[data-dur]");
     if (d && list[0]) d.textContent = list[0].d;
   }
