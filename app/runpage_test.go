@@ -70,7 +70,7 @@ func (h *harness) workspaceOf(runID string) string {
 	return filepath.Join(h.cfg.DataDir, "trusted", "workspaces", runID)
 }
 
-func letGo(t *testing.T, h *harness, runID string) {
+func letGo(t testing.TB, h *harness, runID string) {
 	t.Helper()
 	ws := h.workspaceOf(runID)
 	waitFor(t, func() bool { _, err := os.Stat(ws); return err == nil })
@@ -131,7 +131,7 @@ func TestRunPageLinkedFromChecks(t *testing.T) {
 
 // runIDOf is the id of the run of sha, from its summary check's external
 // id.
-func runIDOf(t *testing.T, h *harness, sha string) string {
+func runIDOf(t testing.TB, h *harness, sha string) string {
 	t.Helper()
 	var id string
 	waitFor(t, func() bool {

@@ -84,10 +84,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		// wake-up, as they are what must arrive at once.
 		if time.Since(loaded) >= s.cfg.PollEvery {
 			var err error
-			if run, err = s.cfg.Store.GetRun(ctx, run.ID); err != nil {
-				return
-			}
-			if g, _, _, err = s.loadGraph(ctx, run, time.Now()); err != nil {
+			if run, g, err = s.graphs.get(ctx, s, run.ID); err != nil {
 				return
 			}
 			loaded = time.Now()

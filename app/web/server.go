@@ -74,6 +74,7 @@ type Server struct {
 	cfg     Config
 	streams chan struct{}
 	pages   *templates
+	graphs  *graphCache
 }
 
 // New makes the pages' server.
@@ -100,7 +101,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{cfg: cfg, streams: make(chan struct{}, cfg.MaxStreams), pages: t}, nil
+	return &Server{cfg: cfg, streams: make(chan struct{}, cfg.MaxStreams), pages: t, graphs: newGraphCache(cfg.PollEvery / 2)}, nil
 }
 
 // Routes registers the pages on mux. GitHub logins and repository names
