@@ -63,3 +63,29 @@ func (c *graphCache) get(ctx context.Context, s *Server, runID string) (store.Ru
 	c.entries[runID] = cachedGraph{run: run, g: g, read: now}
 	return run, g, nil
 }
+
+// planCache keeps the plan of the runs' pipeline files: a run's file
+// never changes, and parsing it is most of a run page's work.
+type planCache struct {
+	mu    sync.Mutex
+	plans map[string][]planned
+}
+
+func newPlanCache() *planCache { return &planCache{plans: make(map[string][]planned)} }
+
+func (c *planCache) get(run store.Run) []planned {
+	c.mu.Lock()
+	p, ok := c.plans[run.ID]
+	c.mu.Unlock()
+	if ok {
+		return p
+	}
+	p = planOf(run)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.plans) >= maxCachedGraphs {
+		clear(c.plans)
+	}
+	c.plans[run.ID] = p
+	return p
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/stagegate/stagegate/app/store"
@@ -74,7 +75,7 @@ func (s *Server) loadGraph(ctx context.Context, run store.Run, now time.Time) (g
 	if err != nil {
 		return graph{}, nil, nil, err
 	}
-	return layout(run, stages, actions, gates, now), gates, stages, nil
+	return layout(run, s.plans.get(run), stages, actions, gates, now), gates, stages, nil
 }
 
 type actionKey struct {
@@ -82,7 +83,35 @@ type actionKey struct {
 	rollback    bool
 }
 
-func layout(run store.Run, stages []store.Stage, actions []store.Action, gates []store.GateState, now time.Time) graph {
+// planned is a stage of a run's pipeline file: its name, environment and
+// actions.
+type planned struct {
+	name, env string
+	actions   []actionKey
+}
+
+// planOf reads the stages and actions of a run's pipeline file; nil when
+// it no longer parses.
+func planOf(run store.Run) []planned {
+	p, err := pipeline.Parse(run.PipelinePath, []byte(run.Pipeline))
+	if err != nil {
+		return nil
+	}
+	var plan []planned
+	for _, st := range p.Stages {
+		pl := planned{name: st.Name, env: st.Environment}
+		for _, a := range st.Actions {
+			pl.actions = append(pl.actions, actionKey{st.Name, a.Name, false})
+		}
+		for _, a := range st.OnFailure {
+			pl.actions = append(pl.actions, actionKey{st.Name, a.Name, true})
+		}
+		plan = append(plan, pl)
+	}
+	return plan
+}
+
+func layout(run store.Run, filePlan []planned, stages []store.Stage, actions []store.Action, gates []store.GateState, now time.Time) graph {
 	g := graph{Run: stateOf(run.Status, run.Conclusion), RunDur: duration(run.StartedAt, run.FinishedAt, now)}
 	latest := map[actionKey]store.Action{}
 	for _, a := range actions {
@@ -101,21 +130,11 @@ func layout(run store.Run, stages []store.Stage, actions []store.Action, gates [
 	}
 	// The pipeline file gives every stage and action, run or not; a
 	// file that no longer parses leaves what the store recorded.
-	type planned struct {
-		name, env string
-		actions   []actionKey
-	}
-	var plan []planned
-	if p, err := pipeline.Parse(run.PipelinePath, []byte(run.Pipeline)); err == nil {
-		for _, st := range p.Stages {
-			pl := planned{name: st.Name, env: st.Environment}
-			for _, a := range st.Actions {
-				pl.actions = append(pl.actions, actionKey{st.Name, a.Name, false})
-			}
-			for _, a := range st.OnFailure {
-				pl.actions = append(pl.actions, actionKey{st.Name, a.Name, true})
-			}
-			plan = append(plan, pl)
+	plan, ok := filePlan, filePlan != nil
+	if ok {
+		plan = slices.Clone(filePlan)
+		for i := range plan {
+			plan[i].actions = slices.Clone(plan[i].actions)
 		}
 	} else {
 		index := map[string]int{}

@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -31,7 +32,27 @@ type runPage struct {
 	CanRerun          bool
 	CanCancel         bool
 	CanDeploy         bool
-	Log               *logView
+	// flush sends what is rendered so far; log reads the log shown.
+	// The page's head goes out before its log is read, so a long log
+	// never delays the stages' graph.
+	flush func()
+	log   func() (*logView, error)
+}
+
+// FlushHead sends the page so far to the browser.
+func (p runPage) FlushHead() string {
+	if p.flush != nil {
+		p.flush()
+	}
+	return ""
+}
+
+// Log reads the log the page shows, nil when no action has one yet.
+func (p runPage) Log() (*logView, error) {
+	if p.log == nil {
+		return nil, nil
+	}
+	return p.log()
 }
 
 type artifactView struct {
@@ -153,12 +174,13 @@ func (s *Server) runPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if sel != nil {
-		lv, err := s.logView(r, run, base, *sel)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		p.Log = lv
+		p.log = func() (*logView, error) { return s.logView(r, run, base, *sel) }
 	}
-	s.render(w, r, "run", p)
+	s.renderStreaming(w, r, "run", &p.flush, &p)
 }
+
+// LinesHTML is the page of lines as the page shows them.
+func (l *logView) LinesHTML() template.HTML { return linesHTML(l.Lines, true) }
+
+// MatchesHTML is the search's matches as the page shows them.
+func (l *logView) MatchesHTML() template.HTML { return linesHTML(l.Matches, false) }

@@ -75,6 +75,7 @@ type Server struct {
 	streams chan struct{}
 	pages   *templates
 	graphs  *graphCache
+	plans   *planCache
 }
 
 // New makes the pages' server.
@@ -101,7 +102,8 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{cfg: cfg, streams: make(chan struct{}, cfg.MaxStreams), pages: t, graphs: newGraphCache(cfg.PollEvery / 2)}, nil
+	return &Server{cfg: cfg, streams: make(chan struct{}, cfg.MaxStreams), pages: t,
+		graphs: newGraphCache(cfg.PollEvery / 2), plans: newPlanCache()}, nil
 }
 
 // Routes registers the pages on mux. GitHub logins and repository names

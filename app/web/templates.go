@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bufio"
 	"bytes"
 	"embed"
 	"fmt"
@@ -67,6 +68,28 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name string, dat
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "private, no-cache")
 	_, _ = buf.WriteTo(w)
+}
+
+// renderStreaming writes a page as it renders, flushing where the
+// template calls *flush: the head of a run page goes out before its log
+// is read. An error past the first byte can only end the page early; it
+// is logged.
+func (s *Server) renderStreaming(w http.ResponseWriter, r *http.Request, name string, flush *func(), data any) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "private, no-cache")
+	bw := bufio.NewWriterSize(w, 64<<10)
+	rc := http.NewResponseController(w)
+	*flush = func() {
+		if bw.Flush() == nil {
+			_ = rc.Flush()
+		}
+	}
+	if err := s.pages.pages[name].Execute(bw, data); err != nil {
+		_, _ = bw.WriteString("\n<p class=\"message\" role=\"alert\">stagegate could not show the rest of this page; the server's log says why.</p>")
+		s.cfg.Logger.Error().Err(err).Str("path", r.URL.Path).Msg("web page")
+	}
+	_ = bw.Flush()
 }
 
 // asset serves an embedded style sheet or script.

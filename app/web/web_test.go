@@ -87,7 +87,7 @@ type fixture struct {
 	hub     *web.Hub
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "stagegate.db"))
@@ -111,7 +111,7 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-func newServer(t *testing.T, h http.Handler) string {
+func newServer(t testing.TB, h http.Handler) string {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv.URL
@@ -119,7 +119,7 @@ func newServer(t *testing.T, h http.Handler) string {
 
 // addRun stores a run of repo on branch whose build stage ran: compile
 // printed lines and failed.
-func (f *fixture) addRun(t *testing.T, repo, branch string, lines []string) store.Run {
+func (f *fixture) addRun(t testing.TB, repo, branch string, lines []string) store.Run {
 	t.Helper()
 	ctx := context.Background()
 	run, err := f.db.CreateRun(ctx, store.Run{Repo: repo, SHA: "0123456789abcdef0123456789abcdef01234567", Event: "push",
@@ -137,7 +137,7 @@ func (f *fixture) addRun(t *testing.T, repo, branch string, lines []string) stor
 	return run
 }
 
-func (f *fixture) appendLines(t *testing.T, runID, stage, action string, lines []string) {
+func (f *fixture) appendLines(t testing.TB, runID, stage, action string, lines []string) {
 	t.Helper()
 	for len(lines) > 0 {
 		n := min(len(lines), 5000)
@@ -150,7 +150,7 @@ func (f *fixture) appendLines(t *testing.T, runID, stage, action string, lines [
 	}
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
