@@ -20,8 +20,13 @@ type webPages struct {
 	hub    *web.Hub
 	server *web.Server
 	// auth is how visitors sign in; web.PublicOnly until sign-in is
-	// configured: public repositories' pages only, no buttons.
-	auth web.Auth
+	// configured: public repositories' pages only, no buttons. actions
+	// are the run page's buttons (none when nil). routes, when set, adds
+	// routes of their own (sign-in's) beside the pages. All three are
+	// set before newWebPages.
+	auth    web.Auth
+	actions web.Actions
+	routes  func(*http.ServeMux)
 }
 
 // newWebPages makes the pages over the App's store and artifact
@@ -32,7 +37,7 @@ func (a *App) newWebPages() error {
 		a.pages.auth = web.PublicOnly{}
 	}
 	s, err := web.New(web.Config{
-		Store: a.db, Auth: a.pages.auth, Hub: a.pages.hub, Logger: a.log,
+		Store: a.db, Auth: a.pages.auth, Actions: a.pages.actions, Hub: a.pages.hub, Logger: a.log,
 		Artifacts: web.DirArtifacts{Dir: func(run store.Run) string { return a.dirs(run).Artifacts }},
 	})
 	if err != nil {
@@ -48,6 +53,9 @@ func (a *App) newWebPages() error {
 func (a *App) webRoutes(next http.Handler) http.Handler {
 	pages := http.NewServeMux()
 	a.pages.server.Routes(pages)
+	if a.pages.routes != nil {
+		a.pages.routes(pages)
+	}
 	own, _ := next.(*http.ServeMux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if own != nil {
