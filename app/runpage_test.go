@@ -162,6 +162,18 @@ func TestRunPageInABrowser(t *testing.T) {
 		t.Fatalf("open the run page: %v", err)
 	}
 	waitText(t, ctx, "#lines", "waiting for go", 30*time.Second)
+	stageWords := func() string {
+		t.Helper()
+		states, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("li.stage")).map(
+			s => s.querySelector("strong").textContent + "=" + s.querySelector(".word").textContent)`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(states, " ")
+	}
+	if got, want := stageWords(), "build=running test=queued release=queued"; got != want {
+		t.Errorf("while build runs, stages show %q, want %q", got, want)
+	}
 	letGo(t, h, runID)
 	start := time.Now()
 	waitText(t, ctx, "#lines", "the line after go", 30*time.Second)
@@ -169,14 +181,8 @@ func TestRunPageInABrowser(t *testing.T) {
 
 	// The run fails in test; the page says so without a reload.
 	waitText(t, ctx, "h1", "failed", time.Minute)
-	states, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("li.stage")).map(
-		s => s.querySelector("strong").textContent + "=" + s.querySelector(".word").textContent)`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"build=succeeded", "test=failed", "release=skipped"}
-	if strings.Join(states, " ") != strings.Join(want, " ") {
-		t.Errorf("stages show %q, want %q", states, want)
+	if got, want := stageWords(), "build=succeeded test=failed release=skipped"; got != want {
+		t.Errorf("stages show %q, want %q", got, want)
 	}
 	out := screenshotDir(t)
 	shoot(t, ctx, filepath.Join(out, "run-page.png"))

@@ -138,7 +138,14 @@ func environments(repo string, deploys []store.DeploymentRecord, now time.Time) 
 type orgPage struct {
 	Owner string
 	Repos []orgRepo
+	// Unchecked counts the private repositories past the page's bound of
+	// permission look-ups, not listed.
+	Unchecked int
 }
+
+// maxPermissionLookups bounds the private repositories an organisation's
+// page asks GitHub about.
+const maxPermissionLookups = 50
 
 type orgRepo struct {
 	Name, URL string
@@ -162,6 +169,7 @@ func (s *Server) orgPage(w http.ResponseWriter, r *http.Request) {
 	}
 	_, signedIn := s.cfg.Auth.CurrentLogin(r)
 	p := orgPage{Owner: owner}
+	asked := 0
 	for _, repo := range repos {
 		private, err := s.cfg.Store.RepoPrivate(ctx, repo)
 		if err != nil {
@@ -172,6 +180,13 @@ func (s *Server) orgPage(w http.ResponseWriter, r *http.Request) {
 			if !signedIn {
 				continue
 			}
+			// Each private repository costs a look-up of the user's
+			// permission at GitHub: a page asks for a bounded number.
+			if asked == maxPermissionLookups {
+				p.Unchecked++
+				continue
+			}
+			asked++
 			perm, err := s.cfg.Auth.Permission(ctx, r, owner, repo[len(owner)+1:])
 			if err != nil || perm == "" {
 				continue
@@ -188,7 +203,7 @@ func (s *Server) orgPage(w http.ResponseWriter, r *http.Request) {
 		}
 		p.Repos = append(p.Repos, o)
 	}
-	if len(p.Repos) == 0 {
+	if len(p.Repos) == 0 && p.Unchecked == 0 {
 		http.NotFound(w, r)
 		return
 	}
