@@ -32,6 +32,8 @@ type runPage struct {
 	CanRerun          bool
 	CanCancel         bool
 	CanDeploy         bool
+	// Selected is the graph node of the action whose log is shown.
+	Selected int
 	// flush sends what is rendered so far; log reads the log shown.
 	// The page's head goes out before its log is read, so a long log
 	// never delays the stages' graph.
@@ -174,6 +176,7 @@ func (s *Server) runPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if sel != nil {
+		p.Selected = sel.Node
 		p.log = func() (*logView, error) { return s.logView(r, run, base, *sel) }
 	}
 	s.renderStreaming(w, r, "run", &p.flush, &p)
