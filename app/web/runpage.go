@@ -2,11 +2,13 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stagegate/stagegate/app/store"
 )
@@ -97,7 +99,10 @@ type lineView struct {
 func lineViews(lines []store.LogLine, first int64, prev *store.LogLine, link func(n int64) string) []lineView {
 	out := make([]lineView, 0, len(lines))
 	for i, l := range lines {
-		v := lineView{N: first + int64(i), Stream: l.Stream, Segs: renderANSI(l.Text)}
+		v := lineView{N: first + int64(i), Stream: l.Stream, Segs: renderANSI(shownText(l.Text))}
+		if len(l.Text) > maxShownLine {
+			v.Segs = append(v.Segs, Segment{Class: "cut", Text: fmt.Sprintf(" … %d more bytes in the raw log", len(l.Text)-maxShownLine)})
+		}
 		if link != nil {
 			v.Href = link(v.N)
 		}
@@ -108,6 +113,24 @@ func lineViews(lines []store.LogLine, first int64, prev *store.LogLine, link fun
 		out = append(out, v)
 	}
 	return out
+}
+
+// maxShownLine bounds the bytes of one line a page or a stream shows: a
+// line may be 64 KB, and a page of a thousand of them would be 64 MB.
+// The raw log has the rest.
+const maxShownLine = 4 << 10
+
+// shownText is what the page shows of a line: at most maxShownLine
+// bytes, cut between characters.
+func shownText(s string) string {
+	if len(s) <= maxShownLine {
+		return s
+	}
+	cut := maxShownLine
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut]
 }
 
 func attemptName(l store.LogLine) string {
