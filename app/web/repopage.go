@@ -212,7 +212,7 @@ func (s *Server) orgPage(w http.ResponseWriter, r *http.Request) {
 
 // badge draws the state of a branch's newest run as an SVG badge.
 func (s *Server) badge(w http.ResponseWriter, r *http.Request) {
-	repo, _, ok := s.authorize(w, r)
+	repo, acc, ok := s.authorize(w, r)
 	if !ok {
 		return
 	}
@@ -232,7 +232,12 @@ func (s *Server) badge(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "image/svg+xml")
 	// Short: a badge is read on every view of a README, and GitHub's
 	// image proxy honours it.
-	w.Header().Set("Cache-Control", "max-age=30, must-revalidate")
+	cache := "public, max-age=30, must-revalidate"
+	if acc.private {
+		// Shown to a signed-in reader only: no shared cache keeps it.
+		cache = "private, max-age=30, must-revalidate"
+	}
+	w.Header().Set("Cache-Control", cache)
 	_ = s.pages.badge.Execute(w, badgeData(word, colour))
 }
 

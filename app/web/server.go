@@ -144,6 +144,9 @@ var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
 type access struct {
 	login      string
 	permission string
+	// private is the repository's visibility: what a shared cache may
+	// keep depends on it.
+	private bool
 }
 
 // canWrite reports whether the asker holds at least write: the rule of
@@ -174,7 +177,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) (repo string,
 		return "", access{}, false
 	}
 	login, signedIn := s.cfg.Auth.CurrentLogin(r)
-	acc.login = login
+	acc.login, acc.private = login, private
 	if signedIn {
 		perm, err := s.cfg.Auth.Permission(r.Context(), r, owner, name)
 		switch {

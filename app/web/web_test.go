@@ -423,11 +423,19 @@ func TestBadge(t *testing.T) {
 	tests := []struct{ branch, word string }{{"main", "failed"}, {"nope", "no runs"}, {"<x>", "no runs"}}
 	for _, tt := range tests {
 		resp, body := f.get(t, "/acme/open/badge.svg?branch="+url.QueryEscape(tt.branch), "")
-		if resp.Header.Get("Content-Type") != "image/svg+xml" || !strings.HasPrefix(resp.Header.Get("Cache-Control"), "max-age=") {
+		if resp.Header.Get("Content-Type") != "image/svg+xml" || !strings.HasPrefix(resp.Header.Get("Cache-Control"), "public, max-age=30") {
 			t.Errorf("badge headers: %v", resp.Header)
 		}
 		if !strings.HasPrefix(body, "<svg") || !strings.Contains(body, ">"+tt.word+"</text>") {
 			t.Errorf("badge of %q: %s", tt.branch, body)
 		}
+	}
+	// A private repository's badge, shown to its reader, is no shared
+	// cache's to keep.
+	f.addRun(t, "acme/secret", "main", nil)
+	must(t, f.db.SetRepoPrivate(ctx, "acme/secret", true))
+	resp, _ := f.get(t, "/acme/secret/badge.svg?branch=main", "reader")
+	if cc := resp.Header.Get("Cache-Control"); !strings.HasPrefix(cc, "private") {
+		t.Errorf("private badge Cache-Control %q", cc)
 	}
 }
