@@ -7,13 +7,16 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/stagegate/stagegate/app"
 	"github.com/stagegate/stagegate/checks"
+	"github.com/stagegate/stagegate/internal/githubtest"
 )
 
 // runPagePipeline builds, waits in build/wait for a file named go in the
@@ -277,4 +280,35 @@ func shoot(t *testing.T, ctx context.Context, path string) {
 	if err := os.WriteFile(path, png, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestRunPageHiddenOnceRepositoryGoesPrivate: a public repository made
+// private must not keep public pages until its next push. The App
+// subscribes to the repository event, and its privatized delivery puts
+// the pages behind sign-in at once.
+func TestRunPageHiddenOnceRepositoryGoesPrivate(t *testing.T) {
+	if !slices.Contains(app.AppEvents, "repository") {
+		t.Fatal("the App does not subscribe to the repository event: a repository made private keeps public pages")
+	}
+	h := runPageHarness(t, false)
+	sha := h.push("main", map[string]string{"a": "1"})
+	path := h.pagePath(sha)
+	letGo(t, h, path[strings.LastIndex(path, "/")+1:])
+	h.waitChecks(sha, time.Minute)
+	status := func() int {
+		resp, err := http.Get(h.srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := status(); got != http.StatusOK {
+		t.Fatalf("public run page: %d", got)
+	}
+	h.gh.SetPrivate("acme", "web", true)
+	if code, text := h.send("repository", githubtest.NewDeliveryID(), h.repo.Webhook("repository.privatized", nil)); code != http.StatusAccepted {
+		t.Fatalf("repository webhook: %d %s", code, text)
+	}
+	waitFor(t, func() bool { return status() == http.StatusNotFound })
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/google/go-github/v60/github"
 
@@ -109,8 +110,9 @@ func (a *App) recordGate(ctx context.Context, runID string, gate checks.Gate) {
 }
 
 // recordVisibility keeps whether the delivery's repository is private:
-// its pages are shown only to its readers.
-func (a *App) recordVisibility(ctx context.Context, event any) {
+// its pages are shown only to its readers. The latest delivery received
+// says, whatever order they are processed in.
+func (a *App) recordVisibility(ctx context.Context, d store.Delivery, event any) {
 	var (
 		name    string
 		private bool
@@ -133,7 +135,11 @@ func (a *App) recordVisibility(ctx context.Context, event any) {
 	if name == "" {
 		return
 	}
-	if err := a.db.SetRepoPrivate(ctx, name, private); err != nil {
+	at := d.ReceivedAt
+	if at.IsZero() {
+		at = time.Now()
+	}
+	if err := a.db.SetRepoPrivateAt(ctx, name, private, at); err != nil {
 		logger(ctx).Error().Err(err).Msg("record the repository's visibility")
 	}
 }

@@ -16,9 +16,18 @@ import (
 // SetRepoPrivate records whether a repository is private, as a webhook
 // delivery about it said.
 func (db *DB) SetRepoPrivate(ctx context.Context, repo string, private bool) error {
+	return db.SetRepoPrivateAt(ctx, repo, private, db.now())
+}
+
+// SetRepoPrivateAt records whether a repository is private, as a
+// delivery received at said; what a later delivery said stands.
+// Deliveries are processed in any order: a push sent before the
+// repository was made private must not make it public again.
+func (db *DB) SetRepoPrivateAt(ctx context.Context, repo string, private bool, at time.Time) error {
 	_, err := db.exec(ctx, `INSERT INTO repo_visibility (repo, private, updated_at) VALUES (?, ?, ?)
-ON CONFLICT (repo) DO UPDATE SET private = excluded.private, updated_at = excluded.updated_at`,
-		repo, private, db.now().UnixMilli())
+ON CONFLICT (repo) DO UPDATE SET private = excluded.private, updated_at = excluded.updated_at
+WHERE repo_visibility.updated_at <= excluded.updated_at`,
+		repo, private, at.UnixMilli())
 	if err != nil {
 		return fmt.Errorf("store: visibility of %s: %w", repo, err)
 	}

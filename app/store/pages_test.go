@@ -22,6 +22,24 @@ func TestRepoPrivate(t *testing.T) {
 			t.Errorf("private %v, %v; want %v", got, err, want)
 		}
 	}
+	// A delivery received earlier, processed later, changes nothing.
+	now := time.Now()
+	for _, step := range []struct {
+		private bool
+		at      time.Time
+		want    bool
+	}{
+		{true, now, true},
+		{false, now.Add(-time.Minute), true},
+		{false, now.Add(time.Minute), false},
+	} {
+		if err := db.SetRepoPrivateAt(ctx, "acme/order", step.private, step.at); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := db.RepoPrivate(ctx, "acme/order"); got != step.want {
+			t.Errorf("after private=%v at %v: private %v, want %v", step.private, step.at, got, step.want)
+		}
+	}
 }
 
 func TestPagesRunLists(t *testing.T) {
