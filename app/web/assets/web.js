@@ -6,6 +6,7 @@
   var log = document.getElementById("log");
   var lines = document.getElementById("lines");
   var live = document.getElementById("live");
+  var maxLines = 5000;
 
   function highlight() {
     var q = document.getElementById("q");
@@ -77,7 +78,18 @@
     es.addEventListener("lines", function (e) {
       var atBottom = lines.scrollHeight - lines.scrollTop - lines.clientHeight < 40 ||
         window.innerHeight + window.scrollY >= document.body.offsetHeight - 40;
-      JSON.parse(e.data).forEach(function (l) { lines.appendChild(lineEl(l)); });
+      var batch = JSON.parse(e.data);
+      batch.forEach(function (l) { lines.appendChild(lineEl(l)); });
+      // The page keeps the latest lines only: a long log followed for
+      // hours must not grow the page without bound.
+      var shown = lines.querySelectorAll(".ln");
+      for (var i = 0; i < shown.length - maxLines; i++) shown[i].remove();
+      var count = document.getElementById("count");
+      if (count && batch.length) {
+        var last = batch[batch.length - 1].n;
+        var first = lines.querySelector(".ln .n");
+        count.textContent = "lines " + (first ? first.textContent : last) + "–" + last + " of " + last;
+      }
       if (atBottom) window.scrollTo(0, document.body.scrollHeight);
     });
     es.addEventListener("logend", function () {
