@@ -87,6 +87,7 @@ type App struct {
 	waiters      waiters
 	environments environments
 	cloud        *cloud
+	pages        webPages
 	// stopping is set once Stop has begun.
 	stopping atomic.Bool
 }
@@ -149,7 +150,11 @@ func New(ctx context.Context, cfg Config, opts Options) (*App, error) {
 		db.Close()
 		return nil, err
 	}
-	a.handler = withLogger(opts.Logger, a.cloud.routes(routes(hook, db, a.reg)))
+	if err := a.newWebPages(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	a.handler = withLogger(opts.Logger, a.cloud.routes(a.webRoutes(routes(hook, db, a.reg))))
 	return a, nil
 }
 

@@ -36,6 +36,9 @@ type recorder struct {
 
 	events chan recorded
 	done   sync.WaitGroup
+	// changed, when set, is called after each write to the store: it
+	// wakes the run page's live streams.
+	changed func()
 }
 
 // recorded is an event for the writer; written, when not nil, is closed
@@ -101,6 +104,7 @@ func (r *recorder) write(ctx context.Context) {
 			// Write when the batch is full or the engine has gone quiet.
 			if w.pending() >= logBatch || len(r.events) == 0 {
 				w.flush(ctx)
+				r.wrote()
 			}
 			continue
 		}
@@ -108,11 +112,18 @@ func (r *recorder) write(ctx context.Context) {
 		if err := r.record(ctx, e); err != nil {
 			logger(ctx).Error().Err(err).Str(logKeyRun, r.runID).Msg("store run progress")
 		}
+		r.wrote()
 		if ev.written != nil {
 			close(ev.written)
 		}
 	}
 	w.flush(ctx)
+}
+
+func (r *recorder) wrote() {
+	if r.changed != nil {
+		r.changed()
+	}
 }
 
 func (r *recorder) record(ctx context.Context, e engine.Event) error {
