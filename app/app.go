@@ -150,6 +150,10 @@ func New(ctx context.Context, cfg Config, opts Options) (*App, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := a.wireSignIn(); err != nil { // wire_webauth.go
+		db.Close()
+		return nil, err
+	}
 	if err := a.newWebPages(); err != nil {
 		db.Close()
 		return nil, err

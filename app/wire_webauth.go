@@ -17,8 +17,13 @@ import (
 // are then refused to everyone). The session key comes from the
 // configuration (STAGEGATE_SESSION_KEY) or the key file in the data dir.
 func newWebAuth(cfg Config) (*webauth.Authenticator, error) {
-	if cfg.OAuthClientID == "" && cfg.OAuthClientSecret == "" {
+	switch {
+	case cfg.OAuthClientID == "" && cfg.OAuthClientSecret == "":
 		return nil, nil
+	case cfg.OAuthClientSecret == "":
+		return nil, &SettingError{Flag: "oauth-client-secret", Env: "STAGEGATE_OAUTH_CLIENT_SECRET", Problem: "is needed with the OAuth client id"}
+	case cfg.OAuthClientID == "":
+		return nil, &SettingError{Flag: "oauth-client-id", Env: "STAGEGATE_OAUTH_CLIENT_ID", Problem: "is needed with the OAuth client secret"}
 	}
 	if cfg.PublicURL == "" {
 		return nil, &SettingError{Flag: "public-url", Env: "STAGEGATE_PUBLIC_URL", Problem: "is needed to sign in to the pages (GitHub sends the browser back to it)"}
@@ -30,13 +35,18 @@ func newWebAuth(cfg Config) (*webauth.Authenticator, error) {
 			return nil, err
 		}
 	}
+	if len(key) != webauth.KeySize {
+		return nil, fmt.Errorf("the session key has %d bytes, want %d", len(key), webauth.KeySize)
+	}
 	auth, err := webauth.New(webauth.Config{
 		ClientID: cfg.OAuthClientID, ClientSecret: cfg.OAuthClientSecret,
 		WebURL: webBaseURL(cfg.GitHubURL), APIURL: cfg.GitHubURL, PublicURL: cfg.PublicURL,
 		SessionKey: key,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("sign-in to the pages: %w", err)
+		// The client and key are checked above: what is left is the
+		// public URL, which must be https for Secure cookies.
+		return nil, &SettingError{Flag: "public-url", Env: "STAGEGATE_PUBLIC_URL", Problem: "cannot serve sign-in to the pages: " + err.Error()}
 	}
 	return auth, nil
 }
@@ -153,4 +163,19 @@ func (w webActions) Deploy(ctx context.Context, login, repo, runID, environment 
 	}
 	_, err = w.a.approveDeploy(ctx, client, run, st, login, "web-"+randomHex(16))
 	return w.answer(ctx, err)
+}
+
+// wireSignIn gives the pages their sign-in, when the App has an OAuth
+// client (/login, /oauth/callback and /logout beside the pages), and
+// their buttons. It runs before newWebPages.
+func (a *App) wireSignIn() error {
+	auth, err := newWebAuth(a.cfg)
+	if err != nil {
+		return err
+	}
+	a.pages.actions = webActions{a: a}
+	if auth != nil {
+		a.pages.auth, a.pages.routes = auth, auth.Routes
+	}
+	return nil
 }

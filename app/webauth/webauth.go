@@ -256,12 +256,25 @@ func (a *Authenticator) CurrentLogin(r *http.Request) (string, bool) {
 // LoginRedirect sends the browser to sign in and come back to r's page;
 // after a form's POST, whose body would be lost anyway, back to the page
 // the form was on when that is on this site.
+//
+// A session whose token has only expired is renewed here when it has a
+// refresh token: the new cookie is set and the browser sent back to the
+// same page, without a trip through GitHub's pages. (Handler does the
+// same before the page, for servers that wrap their pages in it.)
 func (a *Authenticator) LoginRedirect(w http.ResponseWriter, r *http.Request) {
 	next := "/"
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
 		next = r.URL.RequestURI()
 	} else if ref, err := url.Parse(r.Referer()); err == nil && ref.Scheme+"://"+ref.Host == a.origin {
 		next = ref.RequestURI()
+	}
+	next = safeNext(next)
+	if s, ok := a.readSession(r); ok && a.tokenExpired(s) {
+		if fresh, err := a.refresh.do(r.Context(), s); err == nil && a.setSession(w, fresh) == nil {
+			http.Redirect(w, r, next, http.StatusSeeOther)
+			return
+		}
+		a.jar.clear(w, sessionCookie)
 	}
 	http.Redirect(w, r, "/login?next="+url.QueryEscape(next), http.StatusSeeOther)
 }

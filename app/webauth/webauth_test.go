@@ -555,3 +555,34 @@ func TestFailedRenewalSignsOut(t *testing.T) {
 		t.Fatalf("tokens issued: %d", n)
 	}
 }
+
+// TestRefreshWithoutTheHandler: pages not wrapped in Handler still get
+// the token renewed, by LoginRedirect, which sends the browser back to
+// the same page with the new cookie.
+func TestRefreshWithoutTheHandler(t *testing.T) {
+	e := newEnv(t)
+	b := e.signIn(t, "alice")
+	e.advance(8 * time.Hour)
+	req := httptest.NewRequest("GET", e.site.URL+"/r/acme/widgets?tab=1", nil)
+	req.AddCookie(e.cookie(b, "stagegate_session"))
+	if _, ok := e.auth.CurrentLogin(req); ok {
+		t.Fatal("an expired token still signs in")
+	}
+	rec := httptest.NewRecorder()
+	e.auth.LoginRedirect(rec, req)
+	if loc := rec.Header().Get("Location"); rec.Code != http.StatusSeeOther || loc != "/r/acme/widgets?tab=1" {
+		t.Fatalf("LoginRedirect of an expired session: %d %q", rec.Code, loc)
+	}
+	renewed := rec.Result().Cookies()
+	if len(renewed) != 1 || renewed[0].Name != "stagegate_session" {
+		t.Fatalf("cookies set: %v", renewed)
+	}
+	again := httptest.NewRequest("GET", e.site.URL+"/r/acme/widgets?tab=1", nil)
+	again.AddCookie(renewed[0])
+	if perm, err := e.auth.Permission(again.Context(), again, "acme", "widgets"); perm != "read" || err != nil {
+		t.Fatalf("with the renewed cookie: %q %v", perm, err)
+	}
+	if n := len(e.gh.UserTokens("alice")); n != 2 {
+		t.Fatalf("tokens issued: %d", n)
+	}
+}
