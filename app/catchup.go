@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/stagegate/stagegate/app/logkey"
 	"github.com/stagegate/stagegate/app/store"
 )
 
@@ -99,7 +100,7 @@ func (a *App) logInstallations(ctx context.Context) {
 		for _, inst := range insts {
 			n++
 			suspended := inst.SuspendedAt != nil
-			logger(ctx).Info().Int64(logKeyInstallation, inst.GetID()).Str("account", inst.GetAccount().GetLogin()).
+			logger(ctx).Info().Int64(logkey.Installation, inst.GetID()).Str("account", inst.GetAccount().GetLogin()).
 				Str("type", inst.GetAccount().GetType()).Bool("suspended", suspended).
 				Str("repositories", inst.GetRepositorySelection()).Msg("installation")
 			if err := a.db.UpsertInstallation(ctx, store.Installation{ID: inst.GetID(), AccountLogin: inst.GetAccount().GetLogin(),
@@ -155,7 +156,7 @@ func (a *App) catchUp(ctx context.Context) (int, error) {
 		if _, _, err := client.Apps.RedeliverHookDelivery(ctx, id); err != nil && !errors.As(err, &accepted) {
 			return n, fmt.Errorf("redeliver %s: %w", guid, err)
 		}
-		logger(ctx).Info().Str(logKeyDelivery, guid).Int64("hook_delivery", id).Msg("asked GitHub to redeliver")
+		logger(ctx).Info().Str(logkey.Delivery, guid).Int64("hook_delivery", id).Msg("asked GitHub to redeliver")
 		a.metrics.redeliveries.Inc()
 		n++
 	}
@@ -235,7 +236,7 @@ func (a *App) pruneArtifacts(ctx context.Context) {
 				continue
 			}
 			if err := os.RemoveAll(filepath.Join(root, e.Name())); err != nil {
-				logger(ctx).Warn().Err(err).Str(logKeyRun, e.Name()).Msg("remove old artifacts")
+				logger(ctx).Warn().Err(err).Str(logkey.Run, e.Name()).Msg("remove old artifacts")
 			}
 		}
 	}

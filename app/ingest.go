@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/rs/zerolog"
 
+	"github.com/stagegate/stagegate/app/logkey"
 	"github.com/stagegate/stagegate/app/queue"
 	"github.com/stagegate/stagegate/app/store"
 )
@@ -156,7 +157,7 @@ func (b *batchIngester) write(batch []ingestRequest) {
 				return err
 			}
 			if first != "" {
-				b.log.Warn().Str(logKeyDelivery, d.GUID).Str("first_delivery", first).
+				b.log.Warn().Str(logkey.Delivery, d.GUID).Str("first_delivery", first).
 					Msg("delivery body already taken under another GUID: a duplicate")
 				dup[i] = true
 				continue
@@ -172,7 +173,7 @@ func (b *batchIngester) write(batch []ingestRequest) {
 			if !inserted {
 				continue
 			}
-			jobs = append(jobs, processDeliveryArgs{GUID: d.GUID})
+			jobs = append(jobs, queue.ProcessDeliveryArgs{GUID: d.GUID})
 			if h, ok := pullHeadOf(d); ok {
 				if err := b.db.RecordPullHead(ctx, tx, h); err != nil {
 					return err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/dustin/go-humanize"
 
+	"github.com/stagegate/stagegate/app/logkey"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/pipeline/engine"
 )
@@ -188,7 +189,7 @@ func (w *logWriter) flush(ctx context.Context) {
 	}
 	defer func() { w.lines, w.notes = w.lines[:0], w.notes[:0] }()
 	if err := w.db.AppendLogLines(ctx, w.lines); err != nil {
-		logger(ctx).Error().Err(err).Str(logKeyRun, w.runID).Msg("store log lines")
+		logger(ctx).Error().Err(err).Str(logkey.Run, w.runID).Msg("store log lines")
 		return
 	}
 	trimmed := map[logKey]bool{}
@@ -215,7 +216,7 @@ func (w *logWriter) flush(ctx context.Context) {
 		t := w.tails[k]
 		l := store.LogLine{RunID: w.runID, Stage: k.stage, Action: k.action, Attempt: k.attempt, Rollback: k.rollback}
 		if err := w.db.DeleteActionLines(ctx, l, t.after, t.deleted); err != nil {
-			logger(ctx).Error().Err(err).Str(logKeyRun, w.runID).Msg("cut a log to its tail")
+			logger(ctx).Error().Err(err).Str(logkey.Run, w.runID).Msg("cut a log to its tail")
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/stagegate/stagegate/app/logkey"
 	"github.com/stagegate/stagegate/app/pipelineconf"
 	"github.com/stagegate/stagegate/checks"
 	"github.com/stagegate/stagegate/pipeline"
@@ -80,7 +81,7 @@ func (a *App) logOrgDefault(ctx context.Context, inst *github.Installation) {
 	account := inst.GetAccount().GetLogin()
 	client, err := a.gh.Installation(ctx, inst.GetID())
 	if err != nil {
-		logger(ctx).Warn().Err(err).Int64(logKeyInstallation, inst.GetID()).Msg("installation client")
+		logger(ctx).Warn().Err(err).Int64(logkey.Installation, inst.GetID()).Msg("installation client")
 		return
 	}
 	_, resp, err := client.Repositories.Get(ctx, account, orgDefaultRepo)
@@ -88,10 +89,10 @@ func (a *App) logOrgDefault(ctx context.Context, inst *github.Installation) {
 	case err == nil:
 		return
 	case resp != nil && resp.StatusCode == http.StatusNotFound:
-		logger(ctx).Warn().Int64(logKeyInstallation, inst.GetID()).Str("repo", account+"/"+orgDefaultRepo).
+		logger(ctx).Warn().Int64(logkey.Installation, inst.GetID()).Str("repo", account+"/"+orgDefaultRepo).
 			Msg("this installation cannot read " + account + "/" + orgDefaultRepo + " (private and not among its selected repositories, or missing): " +
 				"an organisation default pipeline there is not used; add the repository to the installation if it holds one")
 	default:
-		logger(ctx).Warn().Err(err).Int64(logKeyInstallation, inst.GetID()).Msg("reading " + account + "/" + orgDefaultRepo)
+		logger(ctx).Warn().Err(err).Int64(logkey.Installation, inst.GetID()).Msg("reading " + account + "/" + orgDefaultRepo)
 	}
 }

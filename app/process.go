@@ -9,12 +9,14 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/rs/zerolog"
 
+	"github.com/stagegate/stagegate/app/logkey"
+	"github.com/stagegate/stagegate/app/queue"
 	"github.com/stagegate/stagegate/app/store"
 )
 
 // deliveryWorker acts on one stored delivery.
 type deliveryWorker struct {
-	river.WorkerDefaults[processDeliveryArgs]
+	river.WorkerDefaults[queue.ProcessDeliveryArgs]
 	app *App
 }
 
@@ -26,14 +28,14 @@ func (e errIgnored) Error() string { return e.why }
 
 func ignored(format string, args ...any) error { return errIgnored{why: fmt.Sprintf(format, args...)} }
 
-func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[processDeliveryArgs]) error {
+func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[queue.ProcessDeliveryArgs]) error {
 	a := w.app
 	d, err := a.db.GetDelivery(ctx, job.Args.GUID)
 	if err != nil {
 		return fmt.Errorf("load delivery: %w", err)
 	}
-	log := a.log.With().Str(logKeyDelivery, d.GUID).Str(logKeyEvent, d.Event).
-		Int64(logKeyInstallation, d.InstallationID).Str(logKeyRepo, d.Repo).Logger()
+	log := a.log.With().Str(logkey.Delivery, d.GUID).Str(logkey.Event, d.Event).
+		Int64(logkey.Installation, d.InstallationID).Str(logkey.Repo, d.Repo).Logger()
 	ctx = log.WithContext(ctx)
 	result, err := a.process(ctx, d)
 	var ign errIgnored

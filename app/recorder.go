@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 
+	"github.com/stagegate/stagegate/app/logkey"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/pipeline/engine"
 )
@@ -106,7 +107,7 @@ func (r *recorder) write(ctx context.Context) {
 		}
 		w.flush(ctx)
 		if err := r.record(ctx, e); err != nil {
-			logger(ctx).Error().Err(err).Str(logKeyRun, r.runID).Msg("store run progress")
+			logger(ctx).Error().Err(err).Str(logkey.Run, r.runID).Msg("store run progress")
 		}
 		if ev.written != nil {
 			close(ev.written)

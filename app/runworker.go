@@ -12,6 +12,8 @@ import (
 	"github.com/google/go-github/v60/github"
 	"github.com/riverqueue/river"
 
+	"github.com/stagegate/stagegate/app/logkey"
+	"github.com/stagegate/stagegate/app/queue"
 	"github.com/stagegate/stagegate/app/source"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/checks"
@@ -21,14 +23,14 @@ import (
 
 // runWorker executes one run.
 type runWorker struct {
-	river.WorkerDefaults[runArgs]
+	river.WorkerDefaults[queue.RunArgs]
 	app *App
 }
 
 // Timeout: a run is bounded by its actions' own timeouts, not River's.
-func (w *runWorker) Timeout(*river.Job[runArgs]) time.Duration { return -1 }
+func (w *runWorker) Timeout(*river.Job[queue.RunArgs]) time.Duration { return -1 }
 
-func (w *runWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
+func (w *runWorker) Work(ctx context.Context, job *river.Job[queue.RunArgs]) error {
 	return w.app.execute(ctx, job.Args.RunID)
 }
 
@@ -43,8 +45,8 @@ func (a *App) execute(ctx context.Context, runID string) error {
 	if err != nil {
 		return fmt.Errorf("load run: %w", err)
 	}
-	log := a.log.With().Str(logKeyRun, run.ID).Str(logKeyRepo, run.Repo).Str(logKeySHA, run.SHA).
-		Int64(logKeyInstallation, run.InstallationID).Logger()
+	log := a.log.With().Str(logkey.Run, run.ID).Str(logkey.Repo, run.Repo).Str(logkey.SHA, run.SHA).
+		Int64(logkey.Installation, run.InstallationID).Logger()
 	ctx = log.WithContext(ctx)
 	if run.Status != store.StatusQueued {
 		return nil
@@ -269,7 +271,7 @@ func (a *App) recordCheckRun(ctx context.Context, runID string) func(stage strin
 			err = a.db.SetStageCheckRun(ctx, runID, stage, id)
 		}
 		if err != nil {
-			logger(ctx).Error().Err(err).Str(logKeyStage, stage).Int64("check_run", id).Msg("record check run id")
+			logger(ctx).Error().Err(err).Str(logkey.Stage, stage).Int64("check_run", id).Msg("record check run id")
 		}
 	}
 }

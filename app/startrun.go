@@ -8,7 +8,9 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/stagegate/stagegate/app/logkey"
 	"github.com/stagegate/stagegate/app/pipelineconf"
+	"github.com/stagegate/stagegate/app/queue"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/checks"
 	"github.com/stagegate/stagegate/pipeline"
@@ -95,7 +97,7 @@ func (a *App) startRun(ctx context.Context, req runRequest) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	logger(ctx).Info().Str(logKeyRun, run.ID).Str(logKeySHA, run.SHA).Msg("run queued")
+	logger(ctx).Info().Str(logkey.Run, run.ID).Str(logkey.SHA, run.SHA).Msg("run queued")
 	// The push and the pull request's event are processed concurrently:
 	// whichever is recorded second sees the other.
 	if isPushOfBranch(ev.Kind, ev.Branch) {
@@ -133,7 +135,7 @@ func (a *App) recordRun(ctx context.Context, run store.Run, p *pipeline.Pipeline
 				return err
 			}
 		}
-		_, err = a.queue.InsertTx(ctx, tx, runArgs{RunID: run.ID}, nil)
+		_, err = a.queue.InsertTx(ctx, tx, queue.RunArgs{RunID: run.ID}, nil)
 		return err
 	})
 	if err != nil {

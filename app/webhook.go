@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/stagegate/stagegate/app/logkey"
 )
 
 // maxWebhookBody is GitHub's own cap on a delivery's payload.
@@ -110,7 +111,7 @@ func (h *webhookHandler) serve(w http.ResponseWriter, r *http.Request, event str
 	}
 	// Only SHA-256 counts: the SHA-1 header alone is not accepted.
 	if !validSignature(h.secret, chunks, r.Header.Get("X-Hub-Signature-256")) {
-		log.Warn().Str(logKeyDelivery, r.Header.Get("X-GitHub-Delivery")).Msg("webhook signature invalid")
+		log.Warn().Str(logkey.Delivery, r.Header.Get("X-GitHub-Delivery")).Msg("webhook signature invalid")
 		http.Error(w, "invalid or missing X-Hub-Signature-256", http.StatusUnauthorized)
 		return "unauthorized"
 	}
@@ -142,7 +143,7 @@ func (h *webhookHandler) serve(w http.ResponseWriter, r *http.Request, event str
 	}
 	dup, err := h.ingest.Ingest(r.Context(), d)
 	if err != nil {
-		log.Error().Err(err).Str(logKeyDelivery, guid).Msg("store delivery")
+		log.Error().Err(err).Str(logkey.Delivery, guid).Msg("store delivery")
 		// GitHub shows the failure on the App's deliveries page; the
 		// catch-up of missed deliveries asks for it again.
 		http.Error(w, "could not store the delivery", http.StatusServiceUnavailable)
