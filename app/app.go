@@ -1,7 +1,7 @@
 // Package app is stagegate's GitHub App: it receives webhooks, turns them
 // into durable runs, executes the runs and reports them as check runs.
 //
-// The request path only verifies, stores and queues (webhook.go); River
+// The request path only verifies, stores and queues (app/webhook); River
 // workers do the rest: deliveries become runs (process.go and one
 // handle_*.go per event), and runs execute (runworker.go).
 package app
@@ -24,6 +24,7 @@ import (
 	"github.com/stagegate/stagegate/app/ghclient"
 	"github.com/stagegate/stagegate/app/queue"
 	"github.com/stagegate/stagegate/app/store"
+	"github.com/stagegate/stagegate/app/webhook"
 	"github.com/stagegate/stagegate/pipeline/runner"
 	"github.com/stagegate/stagegate/pipeline/runner/local"
 )
@@ -78,7 +79,7 @@ type App struct {
 	metrics *metrics
 	reg     *prometheus.Registry
 	handler http.Handler
-	ingest  *batchIngester
+	ingest  *webhook.BatchIngester
 	running runningRuns
 	slots   buildSlots
 	bg      background
@@ -143,8 +144,8 @@ func New(ctx context.Context, cfg Config, opts Options) (*App, error) {
 		return nil, err
 	}
 	a.reg.MustRegister(&queueDepthCollector{q: a.queue, desc: queueDepthDesc})
-	a.ingest = newBatchIngester(db, a.queue, &a.log)
-	hook := &webhookHandler{secret: cfg.WebhookSecret, ingest: a.ingest, metrics: a.metrics, inFlight: newByteBudget(maxWebhookBytesInFlight)}
+	a.ingest = webhook.NewBatchIngester(db, a.queue, &a.log)
+	hook := webhook.NewHandler(cfg.WebhookSecret, a.ingest, a.metrics.deliveries)
 	if a.cloud, err = newCloud(ctx, cfg, opts.AWS); err != nil {
 		db.Close()
 		return nil, err

@@ -1,4 +1,4 @@
-package app
+package webhook
 
 import (
 	"context"
@@ -35,7 +35,7 @@ const keepPullHeads = 90 * 24 * time.Hour
 
 var errIngestStopped = errors.New("the app is stopping")
 
-// batchIngester writes each delivery and its processing job in one
+// BatchIngester writes each delivery and its processing job in one
 // transaction, so a delivery is never stored without being processed.
 // A delivery is a duplicate when its GUID was stored before (GitHub's
 // redeliveries keep it), or when its body was taken under another GUID
@@ -47,7 +47,7 @@ var errIngestStopped = errors.New("the app is stopping")
 // next one: SQLite commits one transaction at a time, so under a burst
 // this turns a queue of commits into a few larger ones, and with a single
 // delivery it adds no wait.
-type batchIngester struct {
+type BatchIngester struct {
 	db  *store.DB
 	q   *queue.Queue
 	log *zerolog.Logger
@@ -69,15 +69,15 @@ type ingestResult struct {
 	err       error
 }
 
-func newBatchIngester(db *store.DB, q *queue.Queue, log *zerolog.Logger) *batchIngester {
-	b := &batchIngester{db: db, q: q, log: log, reqs: make(chan ingestRequest), stop: make(chan struct{})}
+func NewBatchIngester(db *store.DB, q *queue.Queue, log *zerolog.Logger) *BatchIngester {
+	b := &BatchIngester{db: db, q: q, log: log, reqs: make(chan ingestRequest), stop: make(chan struct{})}
 	b.done.Add(1)
 	go b.loop()
 	return b
 }
 
 // Ingest implements Ingester.
-func (b *batchIngester) Ingest(ctx context.Context, d Delivery) (bool, error) {
+func (b *BatchIngester) Ingest(ctx context.Context, d Delivery) (bool, error) {
 	r := ingestRequest{d: d, reply: make(chan ingestResult, 1)}
 	select {
 	case b.reqs <- r:
@@ -97,12 +97,12 @@ func (b *batchIngester) Ingest(ctx context.Context, d Delivery) (bool, error) {
 }
 
 // Close stops the writer once the batch in hand is written.
-func (b *batchIngester) Close() {
+func (b *BatchIngester) Close() {
 	close(b.stop)
 	b.done.Wait()
 }
 
-func (b *batchIngester) loop() {
+func (b *BatchIngester) loop() {
 	defer b.done.Done()
 	for {
 		var first ingestRequest
@@ -131,7 +131,7 @@ func (b *batchIngester) loop() {
 // pruneBodies forgets the bodies older than the replay window and the
 // old pull request heads; a failure only keeps them longer, so it is
 // logged.
-func (b *batchIngester) pruneBodies() {
+func (b *BatchIngester) pruneBodies() {
 	ctx, cancel := context.WithTimeout(context.Background(), ingestTimeout)
 	defer cancel()
 	b.lastPrune = time.Now()
@@ -143,7 +143,7 @@ func (b *batchIngester) pruneBodies() {
 	}
 }
 
-func (b *batchIngester) write(batch []ingestRequest) {
+func (b *BatchIngester) write(batch []ingestRequest) {
 	ctx, cancel := context.WithTimeout(context.Background(), ingestTimeout)
 	defer cancel()
 	dup := make([]bool, len(batch))

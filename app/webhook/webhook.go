@@ -1,4 +1,4 @@
-package app
+package webhook
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"github.com/stagegate/stagegate/app/logkey"
 )
@@ -58,16 +59,23 @@ var handledEvents = map[string]bool{
 	"deployment_protection_rule": true,
 }
 
-// webhookHandler is POST /webhook. It only verifies, stores and queues:
+// Handler is POST /webhook. It only verifies, stores and queues:
 // nothing slow happens while GitHub waits for the answer.
-type webhookHandler struct {
-	secret  []byte
-	ingest  Ingester
-	metrics *metrics
+type Handler struct {
+	secret []byte
+	ingest Ingester
+	// deliveries counts deliveries by event and result.
+	deliveries *prometheus.CounterVec
 	// inFlight is taken for every byte of a body read before its
 	// signature is checked.
 	inFlight *byteBudget
 	chunks   chunkPool
+}
+
+// NewHandler verifies deliveries signed with secret and hands them to
+// ingest, counting each in deliveries by event and result.
+func NewHandler(secret []byte, ingest Ingester, deliveries *prometheus.CounterVec) *Handler {
+	return &Handler{secret: secret, ingest: ingest, deliveries: deliveries, inFlight: newByteBudget(maxWebhookBytesInFlight)}
 }
 
 // payloadHeader is the part of every payload the handler reads.
@@ -81,14 +89,14 @@ type payloadHeader struct {
 	} `json:"repository"`
 }
 
-func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	event := r.Header.Get("X-GitHub-Event")
 	result := h.serve(w, r, event)
-	h.metrics.deliveries.WithLabelValues(metricEvent(event), result).Inc()
+	h.deliveries.WithLabelValues(metricEvent(event), result).Inc()
 }
 
 // serve answers the delivery and returns the result for the metrics.
-func (h *webhookHandler) serve(w http.ResponseWriter, r *http.Request, event string) string {
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, event string) string {
 	log := zerolog.Ctx(r.Context())
 	chunks, taken, err := h.readBody(r)
 	// Once the signature is checked the bytes are no longer anyone's:

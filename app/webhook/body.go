@@ -1,4 +1,4 @@
-package app
+package webhook
 
 import (
 	"errors"
@@ -63,7 +63,7 @@ const readChunk = 64 << 10
 // signature is checked (validSignature reads them in turn), so an
 // unauthenticated body is never copied, and pooled chunks mean a flood
 // of them reuses the same memory instead of leaving garbage behind.
-func (h *webhookHandler) readBody(r *http.Request) (chunks [][]byte, taken int64, err error) {
+func (h *Handler) readBody(r *http.Request) (chunks [][]byte, taken int64, err error) {
 	limit := int64(maxWebhookBody)
 	if n := r.ContentLength; n >= 0 {
 		if n > maxWebhookBody {
