@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/stagegate/stagegate/app/setup"
 )
 
 // Config is what `stagegate serve` needs to run. Every field comes from a
@@ -118,4 +120,18 @@ func checkURL(raw string) error {
 		return errors.New("must be an http or https URL with a host, such as https://api.github.com/")
 	}
 	return nil
+}
+
+// applyCredentials fills the configuration's App settings from the
+// credentials, unless flags or the environment gave them.
+func (c *Config) applyCredentials(creds setup.Credentials) {
+	if c.AppID == 0 {
+		c.AppID = creds.AppID
+	}
+	if len(c.PrivateKey) == 0 {
+		c.PrivateKey = []byte(creds.PrivateKey)
+	}
+	if len(c.WebhookSecret) == 0 {
+		c.WebhookSecret = []byte(creds.WebhookSecret)
+	}
 }

@@ -1,4 +1,4 @@
-package app
+package setup
 
 import (
 	"encoding/json"
@@ -12,7 +12,7 @@ import (
 // TestCommittedManifestMatches keeps app.yml, for those who create the
 // App by hand, the same as the manifest the setup page posts.
 func TestCommittedManifestMatches(t *testing.T) {
-	raw, err := os.ReadFile("../app.yml")
+	raw, err := os.ReadFile("../../app.yml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,6 @@
-package app
+// Package setup creates the GitHub App from a manifest when the server has
+// no App credentials, and keeps the credentials GitHub returns.
+package setup
 
 import (
 	"context"
@@ -8,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -20,11 +23,21 @@ import (
 	"github.com/rs/zerolog"
 )
 
+// Config is what the setup needs of the server's configuration.
+type Config struct {
+	// PublicURL is where GitHub reaches this server; GitHubURL the REST
+	// API's base; DataDir where the credentials are stored.
+	PublicURL, GitHubURL, DataDir string
+}
+
+// Done hands over the credentials once the App is created.
+func (s *Setup) Done() <-chan Credentials { return s.done }
+
 // setupStateTTL is how long the link from the setup page to GitHub and
 // back stays valid.
 const setupStateTTL = time.Hour
 
-// setup serves the one-click creation of the GitHub App from a manifest,
+// Setup serves the one-click creation of the GitHub App from a manifest,
 // while stagegate has no App credentials. When GitHub sends the browser
 // back, it exchanges the code for the App's credentials, stores them, and
 // hands them over on done so the same process starts serving webhooks.
@@ -33,7 +46,7 @@ const setupStateTTL = time.Hour
 // the pages need the one-time token printed in the log, and the way back
 // from GitHub must come to the browser that left (a cookie holds the
 // state).
-type setup struct {
+type Setup struct {
 	cfg   Config
 	log   zerolog.Logger
 	token string
@@ -50,11 +63,13 @@ const maxSetupStates = 64
 // setupCookie carries the state of a round trip through GitHub.
 const setupCookie = "stagegate_setup_state"
 
-func newSetup(cfg Config, log zerolog.Logger, token string) *setup {
+// New serves the setup at cfg.PublicURL, behind token (a random one
+// when empty).
+func New(cfg Config, log zerolog.Logger, token string) *Setup {
 	if token == "" {
 		token = randomHex(16)
 	}
-	return &setup{cfg: cfg, log: log, token: token, done: make(chan Credentials, 1), states: map[string]time.Time{}}
+	return &Setup{cfg: cfg, log: log, token: token, done: make(chan Credentials, 1), states: map[string]time.Time{}}
 }
 
 func randomHex(n int) string {
@@ -64,11 +79,11 @@ func randomHex(n int) string {
 }
 
 // link is the setup page's address with its token, for the log.
-func (s *setup) link() string {
+func (s *Setup) Link() string {
 	return strings.TrimSuffix(s.cfg.PublicURL, "/") + "/setup?token=" + s.token
 }
 
-func (s *setup) handler() http.Handler {
+func (s *Setup) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/setup", http.StatusFound)
@@ -86,7 +101,7 @@ func (s *setup) handler() http.Handler {
 }
 
 // newState makes a one-time token for the round trip through GitHub.
-func (s *setup) newState() string {
+func (s *Setup) newState() string {
 	state := randomHex(16)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -101,7 +116,7 @@ func (s *setup) newState() string {
 }
 
 // takeState consumes a token: each is good for one return from GitHub.
-func (s *setup) takeState(state string) bool {
+func (s *Setup) takeState(state string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	exp, ok := s.states[state]
@@ -160,7 +175,7 @@ var loginRE = regexp.MustCompile(`^[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}$`)
 // button that posts the manifest to GitHub's page for that owner, since
 // a private App can only ever be installed on the account that owns it.
 // A bare org=NAME, as older links have, means owner=org.
-func (s *setup) page(w http.ResponseWriter, r *http.Request) {
+func (s *Setup) page(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if subtle.ConstantTimeCompare([]byte(q.Get("token")), []byte(s.token)) != 1 {
 		http.Error(w, "Open the setup link that stagegate printed in its log when it started.", http.StatusForbidden)
@@ -220,7 +235,7 @@ func appName(org string) string {
 
 // callback is where GitHub sends the browser back with a code that
 // converts into the new App's credentials.
-func (s *setup) callback(w http.ResponseWriter, r *http.Request) {
+func (s *Setup) callback(w http.ResponseWriter, r *http.Request) {
 	state := r.URL.Query().Get("state")
 	cookie, err := r.Cookie(setupCookie)
 	if err != nil || subtle.ConstantTimeCompare([]byte(cookie.Value), []byte(state)) != 1 || !s.takeState(state) {
@@ -289,7 +304,7 @@ func installURL(appHTMLURL string, owner appOwner) string {
 	return u
 }
 
-func (s *setup) convert(ctx context.Context, code string) (Credentials, appOwner, error) {
+func (s *Setup) convert(ctx context.Context, code string) (Credentials, appOwner, error) {
 	client := github.NewClient(&http.Client{Timeout: 30 * time.Second})
 	if webBaseURL(s.cfg.GitHubURL) != "https://github.com" {
 		var err error
@@ -306,4 +321,10 @@ func (s *setup) convert(ctx context.Context, code string) (Credentials, appOwner
 		AppID: cfg.GetID(), Slug: cfg.GetSlug(), HTMLURL: cfg.GetHTMLURL(),
 		PrivateKey: cfg.GetPEM(), WebhookSecret: cfg.GetWebhookSecret(), CreatedAt: time.Now().UTC(),
 	}, owner, nil
+}
+
+func writeText(w http.ResponseWriter, status int, text string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, text)
 }

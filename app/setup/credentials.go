@@ -1,4 +1,4 @@
-package app
+package setup
 
 import (
 	"encoding/json"
@@ -24,9 +24,9 @@ type Credentials struct {
 	CreatedAt     time.Time `json:"created_at"`
 }
 
-// loadCredentials reads the credentials the setup flow stored; ok is
+// LoadCredentials reads the credentials the setup flow stored; ok is
 // false when there are none.
-func loadCredentials(dataDir string) (c Credentials, ok bool, err error) {
+func LoadCredentials(dataDir string) (c Credentials, ok bool, err error) {
 	raw, err := os.ReadFile(filepath.Join(dataDir, credentialsFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return c, false, nil
@@ -70,18 +70,4 @@ func saveCredentials(dataDir string, c Credentials) error {
 		return fmt.Errorf("store App credentials: %w", err)
 	}
 	return nil
-}
-
-// apply fills the configuration's App settings from the credentials,
-// unless flags or the environment gave them.
-func (c Credentials) apply(cfg *Config) {
-	if cfg.AppID == 0 {
-		cfg.AppID = c.AppID
-	}
-	if len(cfg.PrivateKey) == 0 {
-		cfg.PrivateKey = []byte(c.PrivateKey)
-	}
-	if len(cfg.WebhookSecret) == 0 {
-		cfg.WebhookSecret = []byte(c.WebhookSecret)
-	}
 }
