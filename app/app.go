@@ -23,6 +23,7 @@ import (
 
 	"github.com/stagegate/stagegate/app/ghclient"
 	"github.com/stagegate/stagegate/app/queue"
+	"github.com/stagegate/stagegate/app/runlog"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/app/webhook"
 	"github.com/stagegate/stagegate/pipeline/runner"
@@ -48,10 +49,10 @@ type Options struct {
 	// cancelling them (default 30s).
 	ShutdownGrace time.Duration
 	// LogCap is how many bytes of one attempt's log are stored (default
-	// DefaultLogCap).
+	// runlog.DefaultLogCap).
 	LogCap int64
 	// RunLogCap is how many bytes of one run's logs are stored, all its
-	// attempts together (default DefaultRunLogCap).
+	// attempts together (default runlog.DefaultRunLogCap).
 	RunLogCap int64
 	// FreeSpace measures the space available in a directory; statfs by
 	// default.
@@ -210,19 +211,6 @@ const cancelGrace = 30 * time.Second
 const maxWaitingRuns = 64
 
 // logPolicy is how much of each run's logs is stored.
-func (a *App) logPolicy() *logPolicy {
-	p := &logPolicy{cap: a.opts.LogCap, runCap: a.opts.RunLogCap, minFree: a.cfg.MinFreeSpace, dataDir: a.cfg.DataDir, freeSpace: a.opts.FreeSpace}
-	if p.cap <= 0 {
-		p.cap = DefaultLogCap
-	}
-	if p.runCap <= 0 {
-		p.runCap = DefaultRunLogCap
-	}
-	if p.freeSpace == nil {
-		p.freeSpace = statfsFree
-	}
-	if p.minFree == 0 {
-		p.freeSpace = nil
-	}
-	return p
+func (a *App) logPolicy() *runlog.Policy {
+	return runlog.NewPolicy(a.opts.LogCap, a.opts.RunLogCap, a.cfg.MinFreeSpace, a.cfg.DataDir, a.opts.FreeSpace)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stagegate/stagegate/app/logkey"
 	"github.com/stagegate/stagegate/app/queue"
+	"github.com/stagegate/stagegate/app/runlog"
 	"github.com/stagegate/stagegate/app/source"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/checks"
@@ -171,7 +172,7 @@ func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Clie
 	// The reporter outlives a cancelled run: cancelled checks must still
 	// be concluded. Close bounds it.
 	reporter.Start(context.WithoutCancel(ctx))
-	rec := newRecorder(a.db, run.ID, positions, a.logPolicy(), reporter)
+	rec := runlog.NewRecorder(a.db, run.ID, positions, a.logPolicy(), reporter)
 	rec.Start(context.WithoutCancel(ctx))
 
 	defer func() {
@@ -312,4 +313,13 @@ func listFiles(root string) []string {
 		return nil
 	})
 	return files
+}
+
+// observers fans events out to several observers, in order.
+type observers []engine.Observer
+
+func (o observers) Observe(e engine.Event) {
+	for _, ob := range o {
+		ob.Observe(e)
+	}
 }

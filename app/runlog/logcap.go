@@ -1,4 +1,4 @@
-package app
+package runlog
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dustin/go-humanize"
+	"github.com/rs/zerolog"
 
 	"github.com/stagegate/stagegate/app/logkey"
 	"github.com/stagegate/stagegate/app/store"
@@ -31,8 +32,8 @@ const (
 	spaceProbeEvery = time.Second
 )
 
-// logPolicy is how much of a run's logs is stored.
-type logPolicy struct {
+// Policy is how much of a run's logs is stored.
+type Policy struct {
 	// cap is the most bytes of one attempt's log stored: the first half
 	// and the last half, the middle cut with a note.
 	cap int64
@@ -44,6 +45,27 @@ type logPolicy struct {
 	minFree   uint64
 	dataDir   string
 	freeSpace func(dir string) (uint64, error)
+}
+
+// NewPolicy stores up to logCap bytes of one attempt's log and runCap
+// of a run's (DefaultLogCap and DefaultRunLogCap when not positive), and
+// nothing while dataDir has less than minFree bytes free, as freeSpace
+// measures it (statfs when nil; no measure when minFree is 0).
+func NewPolicy(logCap, runCap int64, minFree uint64, dataDir string, freeSpace func(dir string) (uint64, error)) *Policy {
+	p := &Policy{cap: logCap, runCap: runCap, minFree: minFree, dataDir: dataDir, freeSpace: freeSpace}
+	if p.cap <= 0 {
+		p.cap = DefaultLogCap
+	}
+	if p.runCap <= 0 {
+		p.runCap = DefaultRunLogCap
+	}
+	if p.freeSpace == nil {
+		p.freeSpace = statfsFree
+	}
+	if p.minFree == 0 {
+		p.freeSpace = nil
+	}
+	return p
 }
 
 // statfsFree is the space of dir's file system available to stagegate.
@@ -81,7 +103,7 @@ type spaceWatch struct {
 
 // lowSpace reports whether the data dir is below the floor, asking the
 // file system at most once a second.
-func (r *recorder) lowSpace(now time.Time) bool {
+func (r *Recorder) lowSpace(now time.Time) bool {
 	if r.policy.freeSpace == nil || now.Sub(r.space.probed) < spaceProbeEvery && !r.space.probed.IsZero() {
 		return r.space.low
 	}
@@ -94,7 +116,7 @@ func (r *recorder) lowSpace(now time.Time) bool {
 
 // admit decides, on the engine's goroutine, what becomes of a log line:
 // stored, stored as part of a tail, or dropped while the disk is short.
-func (r *recorder) admit(l engine.LogLine) {
+func (r *Recorder) admit(l engine.LogLine) {
 	if r.lowSpace(time.Now()) {
 		if !r.space.noted {
 			r.space.noted = true
@@ -127,7 +149,7 @@ func (r *recorder) admit(l engine.LogLine) {
 
 // finishLog says on the check, at the end of a cut log where its tail
 // shows it, how much was not stored.
-func (r *recorder) finishLog(e engine.ActionFinished) {
+func (r *Recorder) finishLog(e engine.ActionFinished) {
 	k := logKey{e.Stage, e.Action, e.Attempt, e.Rollback}
 	a := r.admitted[k]
 	if a == nil {
@@ -171,7 +193,7 @@ type tail struct {
 	deleted int64 // lines with seq up to this are gone
 }
 
-func newLogWriter(db *store.DB, runID string, p *logPolicy) *logWriter {
+func newLogWriter(db *store.DB, runID string, p *Policy) *logWriter {
 	return &logWriter{db: db, runID: runID, cap: p.cap, tails: make(map[logKey]*tail)}
 }
 
@@ -189,7 +211,7 @@ func (w *logWriter) flush(ctx context.Context) {
 	}
 	defer func() { w.lines, w.notes = w.lines[:0], w.notes[:0] }()
 	if err := w.db.AppendLogLines(ctx, w.lines); err != nil {
-		logger(ctx).Error().Err(err).Str(logkey.Run, w.runID).Msg("store log lines")
+		zerolog.Ctx(ctx).Error().Err(err).Str(logkey.Run, w.runID).Msg("store log lines")
 		return
 	}
 	trimmed := map[logKey]bool{}
@@ -216,7 +238,7 @@ func (w *logWriter) flush(ctx context.Context) {
 		t := w.tails[k]
 		l := store.LogLine{RunID: w.runID, Stage: k.stage, Action: k.action, Attempt: k.attempt, Rollback: k.rollback}
 		if err := w.db.DeleteActionLines(ctx, l, t.after, t.deleted); err != nil {
-			logger(ctx).Error().Err(err).Str(logkey.Run, w.runID).Msg("cut a log to its tail")
+			zerolog.Ctx(ctx).Error().Err(err).Str(logkey.Run, w.runID).Msg("cut a log to its tail")
 		}
 	}
 }

@@ -1,9 +1,12 @@
-package app
+// Package runlog records a run's progress in the store: stages, action
+// attempts and their logs, within the caps of a Policy.
+package runlog
 
 import (
 	"context"
 	"sync"
 
+	"github.com/rs/zerolog"
 	"github.com/stagegate/stagegate/app/logkey"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/pipeline/engine"
@@ -12,18 +15,18 @@ import (
 // logBatch is how many log lines are written in one transaction.
 const logBatch = 256
 
-// recorder writes a run's progress to the store: stages, action attempts
+// Recorder writes a run's progress to the store: stages, action attempts
 // and log lines. Observe hands events to a goroutine, so the engine waits
 // on the database only when the buffer is full. Each attempt's log is
-// stored up to the cap of its logPolicy, its head and its tail, and not
+// stored up to the cap of its Policy, its head and its tail, and not
 // at all while the data dir is short of space.
-type recorder struct {
+type Recorder struct {
 	db    *store.DB
 	runID string
 	// positions of the stages, for the stage rows.
 	positions map[string]int
-	policy    *logPolicy
-	// notes receives what the recorder has to say about the logs (a cut,
+	policy    *Policy
+	// notes receives what the Recorder has to say about the logs (a cut,
 	// a full disk), to be shown on the checks; nil drops them.
 	notes engine.Observer
 
@@ -48,13 +51,14 @@ type recorded struct {
 	cutNote bool
 }
 
-func newRecorder(db *store.DB, runID string, positions map[string]int, policy *logPolicy, notes engine.Observer) *recorder {
-	return &recorder{db: db, runID: runID, positions: positions, policy: policy, notes: notes,
+// NewRecorder records run runID, whose stages stand at positions.
+func NewRecorder(db *store.DB, runID string, positions map[string]int, policy *Policy, notes engine.Observer) *Recorder {
+	return &Recorder{db: db, runID: runID, positions: positions, policy: policy, notes: notes,
 		admitted: make(map[logKey]*admittedLog), events: make(chan recorded, 1024)}
 }
 
 // Start runs the writer until Close.
-func (r *recorder) Start(ctx context.Context) {
+func (r *Recorder) Start(ctx context.Context) {
 	r.done.Add(1)
 	go func() {
 		defer r.done.Done()
@@ -65,7 +69,7 @@ func (r *recorder) Start(ctx context.Context) {
 // Observe implements engine.Observer. A finished stage is in the store
 // before Observe returns, so before the next stage starts: a process that
 // dies later resumes after it, with its outputs and artifacts.
-func (r *recorder) Observe(e engine.Event) {
+func (r *Recorder) Observe(e engine.Event) {
 	switch e := e.(type) {
 	case engine.LogLine:
 		r.admit(e)
@@ -82,18 +86,18 @@ func (r *recorder) Observe(e engine.Event) {
 }
 
 // Close waits until every event observed has been written.
-func (r *recorder) Close() {
+func (r *Recorder) Close() {
 	close(r.events)
 	r.done.Wait()
 }
 
-func (r *recorder) note(e engine.Event) {
+func (r *Recorder) note(e engine.Event) {
 	if r.notes != nil {
 		r.notes.Observe(e)
 	}
 }
 
-func (r *recorder) write(ctx context.Context) {
+func (r *Recorder) write(ctx context.Context) {
 	w := newLogWriter(r.db, r.runID, r.policy)
 	for ev := range r.events {
 		e := ev.e
@@ -107,7 +111,7 @@ func (r *recorder) write(ctx context.Context) {
 		}
 		w.flush(ctx)
 		if err := r.record(ctx, e); err != nil {
-			logger(ctx).Error().Err(err).Str(logkey.Run, r.runID).Msg("store run progress")
+			zerolog.Ctx(ctx).Error().Err(err).Str(logkey.Run, r.runID).Msg("store run progress")
 		}
 		if ev.written != nil {
 			close(ev.written)
@@ -116,7 +120,7 @@ func (r *recorder) write(ctx context.Context) {
 	w.flush(ctx)
 }
 
-func (r *recorder) record(ctx context.Context, e engine.Event) error {
+func (r *Recorder) record(ctx context.Context, e engine.Event) error {
 	switch e := e.(type) {
 	case engine.StageStarted:
 		return r.db.UpsertStage(ctx, store.Stage{RunID: r.runID, Name: e.Stage, Position: r.positions[e.Stage],
@@ -136,13 +140,4 @@ func (r *recorder) record(ctx context.Context, e engine.Event) error {
 			StartedAt: res.Started, FinishedAt: res.Started.Add(res.Duration), Outputs: res.Outputs, Artifacts: res.Artifacts})
 	}
 	return nil
-}
-
-// observers fans events out to several observers, in order.
-type observers []engine.Observer
-
-func (o observers) Observe(e engine.Event) {
-	for _, ob := range o {
-		ob.Observe(e)
-	}
 }
