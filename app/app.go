@@ -21,6 +21,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/rs/zerolog"
 
+	"github.com/stagegate/stagegate/app/gatewait"
 	"github.com/stagegate/stagegate/app/ghclient"
 	"github.com/stagegate/stagegate/app/queue"
 	"github.com/stagegate/stagegate/app/runlog"
@@ -86,8 +87,8 @@ type App struct {
 	bg      background
 	// waiters wakes deploy gates; environments admits one deploy per
 	// environment at a time.
-	waiters      waiters
-	environments environments
+	waiters      gatewait.Waiters
+	environments gatewait.Environments
 	cloud        *cloud
 	// stopping is set once Stop has begun.
 	stopping atomic.Bool

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/stagegate/stagegate/app/gatewait"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/checks"
 	"github.com/stagegate/stagegate/pipeline"
@@ -50,7 +51,7 @@ func (g *deployGate) secrets(st *pipeline.Stage) map[string]string {
 
 // Gate implements engine.Run.Gate.
 func (g *deployGate) Gate(ctx context.Context, st *pipeline.Stage) (func(), error) {
-	changed, stop := g.a.waiters.watch(g.run.Repo, g.run.SHA)
+	changed, stop := g.a.waiters.Watch(g.run.Repo, g.run.SHA)
 	defer stop()
 	g.slot.release()
 	release, err := g.wait(ctx, st, changed)
@@ -70,12 +71,12 @@ func (g *deployGate) wait(ctx context.Context, st *pipeline.Stage, changed <-cha
 	failures := 0
 	for {
 		gate, err := g.evaluate(ctx, st)
-		if asked, ok := transientGitHub(err); ok {
+		if asked, ok := gatewait.TransientGitHub(err); ok {
 			// GitHub did not answer: that is no verdict on the checks.
 			failures++
-			again := gateRetryDelay(failures, asked)
-			g.reporter.ShowGate(unreadable(gate, err, again))
-			if err := waitToReadAgain(ctx, again, changed); err != nil {
+			again := gatewait.RetryDelay(failures, asked)
+			g.reporter.ShowGate(gatewait.Unreadable(gate, err, again))
+			if err := gatewait.WaitToReadAgain(ctx, again, changed); err != nil {
 				return nil, err
 			}
 			continue
@@ -132,12 +133,12 @@ func (g *deployGate) sleep(ctx context.Context, changed <-chan struct{}) error {
 // requirements once more before starting the deployment: they may have
 // changed while the deploy waited.
 func (g *deployGate) admit(ctx context.Context, st *pipeline.Stage, changed <-chan struct{}) (func(), bool, error) {
-	release, err := g.a.environments.acquire(ctx, g.run.Repo, st.Environment, g.run.ID)
+	release, err := g.a.environments.Acquire(ctx, g.run.Repo, st.Environment, g.run.ID)
 	if err != nil {
 		return nil, false, err
 	}
 	gate, err := g.evaluate(ctx, st)
-	if _, ok := transientGitHub(err); ok {
+	if _, ok := gatewait.TransientGitHub(err); ok {
 		// Not admitted yet: wait will look again.
 		release()
 		return nil, false, nil
@@ -238,7 +239,7 @@ func (g *deployGate) evaluate(ctx context.Context, st *pipeline.Stage) (checks.G
 		gate.Requirements = append(gate.Requirements, r)
 	}
 	env := checks.Requirement{Kind: "environment", Name: st.Environment, State: checks.Met, Detail: "free"}
-	if holder := g.a.environments.holderOf(g.run.Repo, st.Environment); holder != "" && holder != g.run.ID {
+	if holder := g.a.environments.HolderOf(g.run.Repo, st.Environment); holder != "" && holder != g.run.ID {
 		env.State, env.Detail = checks.Waiting, "deploy of run "+holder+" in progress"
 	}
 	gate.Requirements = append(gate.Requirements, env)

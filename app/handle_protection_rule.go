@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-github/v60/github"
 
 	"github.com/stagegate/stagegate/app/envpolicy"
+	"github.com/stagegate/stagegate/app/gatewait"
 	"github.com/stagegate/stagegate/app/pipelineconf"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/checks"
@@ -152,7 +153,7 @@ func (a *App) reviewProtection(ctx context.Context, p store.ProtectionRequest, r
 		return "", fmt.Errorf("installation client: %w", err)
 	}
 	gate, err := a.protectionGate(ctx, client, p, ref)
-	if _, transient := transientGitHub(err); transient {
+	if _, transient := gatewait.TransientGitHub(err); transient {
 		return fmt.Sprintf("protection rule for %s waits: GitHub did not answer (%v)", p.Environment, err), nil
 	}
 	if err != nil {
@@ -287,7 +288,7 @@ func (a *App) protectionGate(ctx context.Context, client *github.Client, p store
 		}
 		gate.Requirements = append(gate.Requirements, r)
 	}
-	if holder := a.environments.holderOf(p.Repo, p.Environment); holder != "" {
+	if holder := a.environments.HolderOf(p.Repo, p.Environment); holder != "" {
 		gate.Requirements = append(gate.Requirements, checks.Requirement{Kind: checks.KindEnvironment, Name: p.Environment,
 			State: checks.Waiting, Detail: "deploy of run " + holder + " in progress"})
 	}

@@ -1,4 +1,4 @@
-package app
+package gatewait
 
 import (
 	"context"
@@ -21,14 +21,14 @@ const (
 	gateRetryMax = time.Minute
 )
 
-// transientGitHub reports whether err is GitHub not answering rather
+// TransientGitHub reports whether err is GitHub not answering rather
 // than answering no: a 5xx, a rate limit (403 or 429 as
 // https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api
 // describes, which the client already waited on for as long as it
 // would), or a network error. Such an error says nothing about the
 // checks, so the gate waits and looks again instead of refusing. With it
 // comes how long GitHub asked to wait, 0 when it did not say.
-func transientGitHub(err error) (time.Duration, bool) {
+func TransientGitHub(err error) (time.Duration, bool) {
 	var rl *github.RateLimitError
 	if errors.As(err, &rl) {
 		return time.Until(rl.Rate.Reset.Time), true
@@ -52,10 +52,10 @@ func transientGitHub(err error) (time.Duration, bool) {
 	return 0, false
 }
 
-// gateRetryDelay is the wait before attempt n (from 1) to read the
+// RetryDelay is the wait before attempt n (from 1) to read the
 // checks again: doubling from gateRetryMin up to gateRetryMax, or what
 // GitHub asked for when that is longer.
-func gateRetryDelay(n int, asked time.Duration) time.Duration {
+func RetryDelay(n int, asked time.Duration) time.Duration {
 	d := gateRetryMin
 	for i := 1; i < n && d < gateRetryMax; i++ {
 		d *= 2
@@ -63,9 +63,9 @@ func gateRetryDelay(n int, asked time.Duration) time.Duration {
 	return max(min(d, gateRetryMax), asked)
 }
 
-// unreadable shows on the gate that the checks could not be read, and
+// Unreadable shows on the gate that the checks could not be read, and
 // when they will be read again.
-func unreadable(gate checks.Gate, err error, again time.Duration) checks.Gate {
+func Unreadable(gate checks.Gate, err error, again time.Duration) checks.Gate {
 	gate.Requirements = append(gate.Requirements, checks.Requirement{
 		Kind: checks.KindChecks, Name: "other checks", State: checks.Waiting,
 		Detail: fmt.Sprintf("could not read them from GitHub (%v); looking again in %s", err, again.Round(time.Second)),
@@ -73,9 +73,9 @@ func unreadable(gate checks.Gate, err error, again time.Duration) checks.Gate {
 	return gate
 }
 
-// waitToReadAgain waits d, or until something about the commit changes,
+// WaitToReadAgain waits d, or until something about the commit changes,
 // or ctx ends.
-func waitToReadAgain(ctx context.Context, d time.Duration, changed <-chan struct{}) error {
+func WaitToReadAgain(ctx context.Context, d time.Duration, changed <-chan struct{}) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

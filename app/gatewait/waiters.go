@@ -1,18 +1,21 @@
-package app
+// Package gatewait is what a deploy gate waits on: a wake-up when its
+// commit changes, its environment's lock, and a delay before reading
+// again what GitHub did not answer.
+package gatewait
 
 import "sync"
 
-// waiters wakes deploy gates when something about their commit changes:
+// Waiters wakes deploy gates when something about their commit changes:
 // a check or status reported, an approval given. Gates re-evaluate only
 // then, so nothing polls GitHub.
-type waiters struct {
+type Waiters struct {
 	mu sync.Mutex
 	m  map[string]map[chan struct{}]struct{} // key: repo@sha
 }
 
-// watch returns a channel that receives when repo@sha changes, and a
+// Watch returns a channel that receives when repo@sha changes, and a
 // function to stop watching.
-func (w *waiters) watch(repo, sha string) (<-chan struct{}, func()) {
+func (w *Waiters) Watch(repo, sha string) (<-chan struct{}, func()) {
 	key := repo + "@" + sha
 	ch := make(chan struct{}, 1)
 	w.mu.Lock()
@@ -34,9 +37,9 @@ func (w *waiters) watch(repo, sha string) (<-chan struct{}, func()) {
 	}
 }
 
-// wake tells the gates watching repo@sha to look again. It never blocks:
+// Wake tells the gates watching repo@sha to look again. It never blocks:
 // a gate already told and not yet looking will look once.
-func (w *waiters) wake(repo, sha string) {
+func (w *Waiters) Wake(repo, sha string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for ch := range w.m[repo+"@"+sha] {

@@ -1,15 +1,15 @@
-package app
+package gatewait
 
 import (
 	"context"
 	"sync"
 )
 
-// environments admits one deploy per repository and environment at a
+// Environments admits one deploy per repository and environment at a
 // time. Deploys waiting for an environment get it in the order they
 // asked: goroutines blocked sending on a channel are served first come,
 // first served.
-type environments struct {
+type Environments struct {
 	mu    sync.Mutex
 	slots map[string]chan struct{}
 	// holder names the run deploying to each environment, for the gate's
@@ -17,7 +17,7 @@ type environments struct {
 	holder map[string]string
 }
 
-func (e *environments) slot(key string) chan struct{} {
+func (e *Environments) slot(key string) chan struct{} {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.slots == nil {
@@ -29,15 +29,15 @@ func (e *environments) slot(key string) chan struct{} {
 	return e.slots[key]
 }
 
-// holderOf is the run deploying to the environment now, if any.
-func (e *environments) holderOf(repo, env string) string {
+// HolderOf is the run deploying to the environment now, if any.
+func (e *Environments) HolderOf(repo, env string) string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.holder[repo+"/"+env]
 }
 
-// acquire waits for the environment; release gives it back.
-func (e *environments) acquire(ctx context.Context, repo, env, runID string) (release func(), err error) {
+// Acquire waits for the environment; release gives it back.
+func (e *Environments) Acquire(ctx context.Context, repo, env, runID string) (release func(), err error) {
 	key := repo + "/" + env
 	slot := e.slot(key)
 	select {

@@ -1,4 +1,4 @@
-package app
+package gatewait
 
 import (
 	"errors"
@@ -30,9 +30,9 @@ func TestTransientGitHub(t *testing.T) {
 		{"other", errors.New("too many pages"), false, 0},
 		{"nil", nil, false, 0},
 	} {
-		asked, ok := transientGitHub(tc.err)
+		asked, ok := TransientGitHub(tc.err)
 		if ok != tc.transient || (tc.asked > 0 && (asked > tc.asked || asked < tc.asked-time.Minute)) {
-			t.Errorf("%s: transientGitHub = %v, %v; want %v, %v", tc.name, asked, ok, tc.asked, tc.transient)
+			t.Errorf("%s: TransientGitHub = %v, %v; want %v, %v", tc.name, asked, ok, tc.asked, tc.transient)
 		}
 	}
 }
@@ -45,8 +45,8 @@ func TestGateRetryDelay(t *testing.T) {
 	}{
 		{1, 0, gateRetryMin}, {2, 0, 2 * gateRetryMin}, {30, 0, gateRetryMax}, {1, 5 * time.Minute, 5 * time.Minute},
 	} {
-		if got := gateRetryDelay(tc.n, tc.asked); got != tc.want {
-			t.Errorf("gateRetryDelay(%d, %v) = %v, want %v", tc.n, tc.asked, got, tc.want)
+		if got := RetryDelay(tc.n, tc.asked); got != tc.want {
+			t.Errorf("RetryDelay(%d, %v) = %v, want %v", tc.n, tc.asked, got, tc.want)
 		}
 	}
 }
