@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-github/v60/github"
+	"github.com/stagegate/stagegate/app/access"
 )
 
 // An approval (/ok-to-test, /deploy) is for the commit the approver saw:
@@ -51,12 +52,12 @@ const maxTimelinePages = 30
 
 // approvedHead returns the pull request's head if the command, written
 // at cc.commentedAt and naming named ("" for none), is for it; otherwise
-// an errForbidden that names both commits.
+// an access.Forbidden that names both commits.
 func (a *App) approvedHead(ctx context.Context, cc commandContext, pr *github.PullRequest, named, command string) (string, error) {
 	head := pr.GetHead().GetSHA()
 	if named != "" {
 		if !strings.HasPrefix(head, named) {
-			return "", errForbidden{fmt.Sprintf("@%s you named %s, but the head of this pull request is %s: review %s and comment %s again",
+			return "", access.Forbidden{Why: fmt.Sprintf("@%s you named %s, but the head of this pull request is %s: review %s and comment %s again",
 				cc.login, short(named), short(head), short(head), command)}
 		}
 		if len(named) == len(head) {
@@ -67,7 +68,7 @@ func (a *App) approvedHead(ctx context.Context, cc commandContext, pr *github.Pu
 			return "", err
 		}
 		if others := sharePrefix(seen.commits, head, named); seen.tooLong || len(others) > 0 {
-			return "", errForbidden{fmt.Sprintf("@%s %s may name more than one commit of this pull request (%s): name the one you reviewed in full, as in %s %s",
+			return "", access.Forbidden{Why: fmt.Sprintf("@%s %s may name more than one commit of this pull request (%s): name the one you reviewed in full, as in %s %s",
 				cc.login, named, strings.Join(append([]string{short(head)}, others...), ", "), command, head)}
 		}
 		return head, nil
@@ -78,18 +79,18 @@ func (a *App) approvedHead(ctx context.Context, cc commandContext, pr *github.Pu
 	}
 	switch {
 	case seen.tooLong:
-		return "", errForbidden{fmt.Sprintf("@%s this pull request's timeline is too long to tell which commit you saw: name it in full, as in %s %s",
+		return "", access.Forbidden{Why: fmt.Sprintf("@%s this pull request's timeline is too long to tell which commit you saw: name it in full, as in %s %s",
 			cc.login, command, head)}
 	case seen.sha == head && !seen.forcedAfter:
 		return head, nil
 	case seen.sha == head:
-		return "", errForbidden{fmt.Sprintf("@%s the head of this pull request was force-pushed after your comment (it is %s again): review %s and comment %s again",
+		return "", access.Forbidden{Why: fmt.Sprintf("@%s the head of this pull request was force-pushed after your comment (it is %s again): review %s and comment %s again",
 			cc.login, short(head), short(head), command)}
 	case seen.sha == "":
-		return "", errForbidden{fmt.Sprintf("@%s the head of this pull request is %s, and nothing shows it was the head when you wrote your comment: review %s and comment %s again, naming the commit (%s %s)",
+		return "", access.Forbidden{Why: fmt.Sprintf("@%s the head of this pull request is %s, and nothing shows it was the head when you wrote your comment: review %s and comment %s again, naming the commit (%s %s)",
 			cc.login, short(head), short(head), command, command, short(head))}
 	}
-	return "", errForbidden{fmt.Sprintf("@%s you wrote your comment when the head of this pull request was %s; it is now %s, pushed after your comment. Review %s and comment %s again",
+	return "", access.Forbidden{Why: fmt.Sprintf("@%s you wrote your comment when the head of this pull request was %s; it is now %s, pushed after your comment. Review %s and comment %s again",
 		cc.login, short(seen.sha), short(head), short(head), command)}
 }
 

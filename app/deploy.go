@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/stagegate/stagegate/app/access"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/checks"
 	"github.com/stagegate/stagegate/pipeline"
@@ -27,14 +28,14 @@ func (a *App) commandDeploy(ctx context.Context, cc commandContext, env, named s
 	}
 	run, err := a.checksOwner(ctx, cc.repo.FullName(), sha)
 	if errors.Is(err, store.ErrNotFound) {
-		return commandDone{}, errForbidden{fmt.Sprintf("@%s stagegate has no run for %s to deploy", cc.login, short(sha))}
+		return commandDone{}, access.Forbidden{Why: fmt.Sprintf("@%s stagegate has no run for %s to deploy", cc.login, short(sha))}
 	}
 	if err != nil {
 		return commandDone{}, err
 	}
 	st, err := deployStage(run, env)
 	if err != nil {
-		return commandDone{}, errForbidden{"@" + cc.login + " " + err.Error()}
+		return commandDone{}, access.Forbidden{Why: "@" + cc.login + " " + err.Error()}
 	}
 	return a.approveDeploy(ctx, cc.client, run, st, cc.login, cc.delivery)
 }
@@ -84,13 +85,13 @@ func (a *App) approveDeploy(ctx context.Context, client *github.Client, run stor
 		return commandDone{}, err
 	}
 	if ok, why := loaded.Policy.AllowsRef(loaded.Ref); !ok {
-		return commandDone{}, errForbidden{fmt.Sprintf("@%s cannot deploy to %s: %s", login, st.Environment, why)}
+		return commandDone{}, access.Forbidden{Why: fmt.Sprintf("@%s cannot deploy to %s: %s", login, st.Environment, why)}
 	}
 	if err := a.mayApprove(ctx, client, run, login, st.Environment, loaded.Policy); err != nil {
 		return commandDone{}, err
 	}
 	if why := a.cannotDeploy(ctx, run, st); why != "" {
-		return commandDone{}, errForbidden{"@" + login + " " + why}
+		return commandDone{}, access.Forbidden{Why: "@" + login + " " + why}
 	}
 	reqs, err := a.loadChecks(ctx, client, run, loaded.Policy)
 	if err != nil {
@@ -98,7 +99,7 @@ func (a *App) approveDeploy(ctx context.Context, client *github.Client, run stor
 	}
 	gate := checks.Gate{Stage: st.Name, Environment: st.Environment, SHA: run.SHA, Requirements: reqs}
 	if gate.Decide() == checks.Refuse {
-		return commandDone{}, errForbidden{"@" + login + " " + gate.Refusal()}
+		return commandDone{}, access.Forbidden{Why: "@" + login + " " + gate.Refusal()}
 	}
 	if err := a.db.Approve(ctx, store.Approval{Repo: run.Repo, SHA: run.SHA, Kind: store.ApprovalDeploy, Scope: st.Environment, Approver: login}); err != nil {
 		return commandDone{}, err
@@ -158,7 +159,7 @@ func (a *App) cannotDeploy(ctx context.Context, run store.Run, st *pipeline.Stag
 // it is the commit the approver saw or named (approval_head.go). The
 // approval is for that commit only: a new push needs a new /ok-to-test.
 func (a *App) commandOkToTest(ctx context.Context, cc commandContext, named string) (commandDone, error) {
-	if err := mayWrite(ctx, cc.client, cc.repo.Owner, cc.repo.Name, cc.login, "approve a fork's pull request for testing"); err != nil {
+	if err := access.MayWrite(ctx, cc.client, cc.repo.Owner, cc.repo.Name, cc.login, "approve a fork's pull request for testing"); err != nil {
 		return commandDone{}, err
 	}
 	pr, err := a.pullRequest(ctx, cc)

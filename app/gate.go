@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/stagegate/stagegate/app/access"
 	"github.com/stagegate/stagegate/app/gatewait"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/checks"
@@ -226,7 +227,7 @@ func (g *deployGate) evaluate(ctx context.Context, st *pipeline.Stage) (checks.G
 			// The approver must still be allowed under the policy as it
 			// is now: reviewers may have been required since.
 			err := g.a.mayApprove(ctx, g.client, g.run, a.Approver, st.Environment, pol)
-			if why, forbidden := isForbidden(err); forbidden {
+			if why, forbidden := access.IsForbidden(err); forbidden {
 				r.Detail = "the approval no longer counts: " + why
 			} else if err != nil {
 				return gate, err

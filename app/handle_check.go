@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/stagegate/stagegate/app/access"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/checks"
 	"github.com/stagegate/stagegate/pipeline"
@@ -116,7 +117,7 @@ func (a *App) handleDeployButton(ctx context.Context, d store.Delivery, repo rep
 	}
 	login := e.GetSender().GetLogin()
 	done, err := a.approveDeploy(ctx, client, run, st, login, d.GUID)
-	if why, forbidden := isForbidden(err); forbidden {
+	if why, forbidden := access.IsForbidden(err); forbidden {
 		// A button has no reply of its own: answer on the pull requests
 		// the check belongs to, or, for a push, on the check itself.
 		prs := e.GetCheckRun().PullRequests

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/stagegate/stagegate/app/access"
 	"github.com/stagegate/stagegate/app/commands"
 	"github.com/stagegate/stagegate/app/store"
 )
@@ -51,7 +52,7 @@ func (a *App) handleIssueComment(ctx context.Context, d store.Delivery, e *githu
 		return "usage replied", a.reply(ctx, cc, res.Reply)
 	}
 	done, err := a.runCommand(ctx, cc, *res.Command)
-	if why, forbidden := isForbidden(err); forbidden {
+	if why, forbidden := access.IsForbidden(err); forbidden {
 		a.react(ctx, cc, "-1")
 		return "refused: " + why, a.reply(ctx, cc, why)
 	}
@@ -105,7 +106,7 @@ func (a *App) pullRequest(ctx context.Context, cc commandContext) (*github.PullR
 }
 
 func (a *App) commandRetry(ctx context.Context, cc commandContext) (commandDone, error) {
-	if err := mayWrite(ctx, cc.client, cc.repo.Owner, cc.repo.Name, cc.login, "retry"); err != nil {
+	if err := access.MayWrite(ctx, cc.client, cc.repo.Owner, cc.repo.Name, cc.login, "retry"); err != nil {
 		return commandDone{}, err
 	}
 	pr, err := a.pullRequest(ctx, cc)
@@ -114,20 +115,20 @@ func (a *App) commandRetry(ctx context.Context, cc commandContext) (commandDone,
 	}
 	run, err := a.db.LatestRunForSHA(ctx, cc.repo.FullName(), pr.GetHead().GetSHA())
 	if errors.Is(err, store.ErrNotFound) {
-		return commandDone{}, errForbidden{fmt.Sprintf("@%s there is no run for %s to retry", cc.login, short(pr.GetHead().GetSHA()))}
+		return commandDone{}, access.Forbidden{Why: fmt.Sprintf("@%s there is no run for %s to retry", cc.login, short(pr.GetHead().GetSHA()))}
 	}
 	if err != nil {
 		return commandDone{}, err
 	}
 	if run.Status != store.StatusCompleted {
-		return commandDone{}, errForbidden{fmt.Sprintf("@%s run %s is still going; /cancel it first, or wait for it", cc.login, run.ID)}
+		return commandDone{}, access.Forbidden{Why: fmt.Sprintf("@%s run %s is still going; /cancel it first, or wait for it", cc.login, run.ID)}
 	}
 	from, err := a.firstFailedStage(ctx, run)
 	if err != nil {
 		return commandDone{}, err
 	}
 	if from == "" {
-		return commandDone{}, errForbidden{fmt.Sprintf("@%s nothing failed in run %s", cc.login, run.ID)}
+		return commandDone{}, access.Forbidden{Why: fmt.Sprintf("@%s nothing failed in run %s", cc.login, run.ID)}
 	}
 	req := rerunRequest(run, cc.delivery)
 	req.event.Actor = cc.login
@@ -156,7 +157,7 @@ func (a *App) firstFailedStage(ctx context.Context, run store.Run) (string, erro
 }
 
 func (a *App) commandCancel(ctx context.Context, cc commandContext) (commandDone, error) {
-	if err := mayWrite(ctx, cc.client, cc.repo.Owner, cc.repo.Name, cc.login, "cancel runs"); err != nil {
+	if err := access.MayWrite(ctx, cc.client, cc.repo.Owner, cc.repo.Name, cc.login, "cancel runs"); err != nil {
 		return commandDone{}, err
 	}
 	runs, err := a.db.RunsForPR(ctx, cc.repo.FullName(), cc.pr)
@@ -171,7 +172,7 @@ func (a *App) commandCancel(ctx context.Context, cc commandContext) (commandDone
 		}
 	}
 	if n == 0 {
-		return commandDone{}, errForbidden{fmt.Sprintf("@%s no run of this pull request is going", cc.login)}
+		return commandDone{}, access.Forbidden{Why: fmt.Sprintf("@%s no run of this pull request is going", cc.login)}
 	}
 	return commandDone{result: fmt.Sprintf("%d runs cancelled", n)}, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/stagegate/stagegate/app/access"
 	"github.com/stagegate/stagegate/app/envpolicy"
 	"github.com/stagegate/stagegate/app/gatewait"
 	"github.com/stagegate/stagegate/app/pipelineconf"
@@ -276,7 +277,7 @@ func (a *App) protectionGate(ctx context.Context, client *github.Client, p store
 			// and not be who started the workflow when self-review is
 			// prevented.
 			err := a.mayApprove(ctx, client, store.Run{Repo: p.Repo, SHA: p.SHA, Actor: run.GetActor().GetLogin()}, ap.Approver, p.Environment, pol)
-			if why, forbidden := isForbidden(err); forbidden {
+			if why, forbidden := access.IsForbidden(err); forbidden {
 				r.Detail = "the approval no longer counts: " + why
 			} else if err != nil {
 				return gate, err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/stagegate/stagegate/app/access"
 	"github.com/stagegate/stagegate/app/envpolicy"
 	"github.com/stagegate/stagegate/app/pipelineconf"
 	"github.com/stagegate/stagegate/app/store"
@@ -102,22 +103,22 @@ func (a *App) initiator(ctx context.Context, run store.Run) string {
 // mayApprove allows login to approve a deploy under the policy.
 func (a *App) mayApprove(ctx context.Context, client *github.Client, run store.Run, login, env string, pol policy.Policy) error {
 	owner, name := splitRepo(run.Repo)
-	perm, err := permission(ctx, client, owner, name, login)
+	perm, err := access.Permission(ctx, client, owner, name, login)
 	if err != nil {
 		return err
 	}
 	ok, why, err := pol.MayApprove(policy.Approver{
-		Login: login, Writer: canWrite(perm), Permission: perm, Repo: run.Repo,
+		Login: login, Writer: access.CanWrite(perm), Permission: perm, Repo: run.Repo,
 		Member: func(team string) (bool, error) {
 			org, slug, _ := strings.Cut(team, "/")
-			return teamMember(ctx, client, org, slug, login)
+			return access.TeamMember(ctx, client, org, slug, login)
 		},
 	}, a.initiator(ctx, run))
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return errForbidden{fmt.Sprintf("@%s cannot deploy to %s: %s", login, env, why)}
+		return access.Forbidden{Why: fmt.Sprintf("@%s cannot deploy to %s: %s", login, env, why)}
 	}
 	return nil
 }
