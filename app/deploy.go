@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-github/v60/github"
 
 	"github.com/stagegate/stagegate/app/access"
+	"github.com/stagegate/stagegate/app/ghevent"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/checks"
 	"github.com/stagegate/stagegate/pipeline"
@@ -169,7 +170,7 @@ func (a *App) commandOkToTest(ctx context.Context, cc commandContext, named stri
 	if _, err := a.approvedHead(ctx, cc, pr, named, "/ok-to-test"); err != nil {
 		return commandDone{}, err
 	}
-	ev, need, fork := pullRequestEventOf(pr, cc.login)
+	ev, need, fork := ghevent.PullRequestEventOf(pr, cc.login)
 	if err := a.db.Approve(ctx, store.Approval{Repo: cc.repo.FullName(), SHA: ev.SHA, Kind: store.ApprovalOkToTest, Approver: cc.login}); err != nil {
 		return commandDone{}, err
 	}

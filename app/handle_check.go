@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-github/v60/github"
 
 	"github.com/stagegate/stagegate/app/access"
+	"github.com/stagegate/stagegate/app/ghevent"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/checks"
 	"github.com/stagegate/stagegate/pipeline"
@@ -17,7 +18,7 @@ import (
 // clicks "Re-run" on its check. Earlier stages' results and artifacts are
 // reused.
 func (a *App) handleCheckRun(ctx context.Context, d store.Delivery, e *github.CheckRunEvent) (string, error) {
-	repo := repoFrom(e.GetInstallation(), e.GetRepo())
+	repo := ghevent.RepoFrom(e.GetInstallation(), e.GetRepo())
 	switch e.GetAction() {
 	case "completed":
 		// A check that ends may open, or close, a deploy gate.
@@ -53,7 +54,7 @@ func (a *App) handleCheckRun(ctx context.Context, d store.Delivery, e *github.Ch
 // re-requested. A "requested" suite is ignored: the push that created it
 // has started the run already.
 func (a *App) handleCheckSuite(ctx context.Context, d store.Delivery, e *github.CheckSuiteEvent) (string, error) {
-	repo := repoFrom(e.GetInstallation(), e.GetRepo())
+	repo := ghevent.RepoFrom(e.GetInstallation(), e.GetRepo())
 	switch e.GetAction() {
 	case "completed":
 		a.waiters.Wake(repo.FullName(), e.GetCheckSuite().GetHeadSHA())
@@ -79,7 +80,7 @@ func (a *App) handleCheckSuite(ctx context.Context, d store.Delivery, e *github.
 func rerunRequest(old store.Run, delivery string) runRequest {
 	owner, name := splitRepo(old.Repo)
 	return runRequest{
-		repo:     repoRef{Installation: old.InstallationID, Owner: owner, Name: name},
+		repo:     ghevent.RepoRef{Installation: old.InstallationID, Owner: owner, Name: name},
 		event:    eventOf(old),
 		fork:     old.Fork,
 		delivery: delivery,
@@ -90,7 +91,7 @@ func rerunRequest(old store.Run, delivery string) runRequest {
 // handleStatus tells the deploy gates of a commit that one of its commit
 // statuses changed.
 func (a *App) handleStatus(ctx context.Context, e *github.StatusEvent) (string, error) {
-	repo := repoFrom(e.GetInstallation(), e.GetRepo())
+	repo := ghevent.RepoFrom(e.GetInstallation(), e.GetRepo())
 	a.waiters.Wake(repo.FullName(), e.GetSHA())
 	a.reviewPendingProtection(ctx, repo.FullName(), e.GetSHA())
 	return "", ignored("status %s is %s: gates of %s told", e.GetContext(), e.GetState(), short(e.GetSHA()))
@@ -98,7 +99,7 @@ func (a *App) handleStatus(ctx context.Context, e *github.StatusEvent) (string, 
 
 // handleDeployButton is a click on a deploy stage's Deploy button: the
 // same approval as /deploy, by whoever clicked.
-func (a *App) handleDeployButton(ctx context.Context, d store.Delivery, repo repoRef, e *github.CheckRunEvent) (string, error) {
+func (a *App) handleDeployButton(ctx context.Context, d store.Delivery, repo ghevent.RepoRef, e *github.CheckRunEvent) (string, error) {
 	if e.GetCheckRun().GetApp().GetID() != a.cfg.AppID || e.GetRequestedAction().Identifier != checks.DeployActionID {
 		return "", ignored("requested action %q of check %s", e.GetRequestedAction().Identifier, e.GetCheckRun().GetName())
 	}
@@ -163,7 +164,7 @@ func stageOf(run store.Run, name string) (*pipeline.Stage, error) {
 
 // noteOnCheck puts a note above a check run's summary, keeping its
 // title, conclusion and buttons.
-func noteOnCheck(ctx context.Context, client *github.Client, repo repoRef, cr *github.CheckRun, note string) error {
+func noteOnCheck(ctx context.Context, client *github.Client, repo ghevent.RepoRef, cr *github.CheckRun, note string) error {
 	out := cr.GetOutput()
 	summary := checks.WithNote(note, out.GetSummary())
 	_, _, err := client.Checks.UpdateCheckRun(ctx, repo.Owner, repo.Name, cr.GetID(), github.UpdateCheckRunOptions{

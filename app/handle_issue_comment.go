@@ -10,13 +10,14 @@ import (
 
 	"github.com/stagegate/stagegate/app/access"
 	"github.com/stagegate/stagegate/app/commands"
+	"github.com/stagegate/stagegate/app/ghevent"
 	"github.com/stagegate/stagegate/app/store"
 )
 
 // commandContext is one comment command being answered.
 type commandContext struct {
 	client    *github.Client
-	repo      repoRef
+	repo      ghevent.RepoRef
 	pr        int
 	commentID int64
 	login     string
@@ -39,7 +40,7 @@ func (a *App) handleIssueComment(ctx context.Context, d store.Delivery, e *githu
 	if res.Ignore != "" {
 		return "", ignored("comment: %s", res.Ignore)
 	}
-	repo := repoFrom(e.GetInstallation(), e.GetRepo())
+	repo := ghevent.RepoFrom(e.GetInstallation(), e.GetRepo())
 	client, err := a.gh.Installation(ctx, repo.Installation)
 	if err != nil {
 		return "", fmt.Errorf("installation client: %w", err)

@@ -15,6 +15,7 @@ import (
 	"github.com/stagegate/stagegate/app/access"
 	"github.com/stagegate/stagegate/app/envpolicy"
 	"github.com/stagegate/stagegate/app/gatewait"
+	"github.com/stagegate/stagegate/app/ghevent"
 	"github.com/stagegate/stagegate/app/pipelineconf"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/checks"
@@ -40,7 +41,7 @@ func (a *App) handleProtectionRule(ctx context.Context, d store.Delivery, e *git
 	if e.GetAction() != "requested" {
 		return "", ignored("deployment_protection_rule %s", e.GetAction())
 	}
-	repo := repoFrom(e.GetInstallation(), e.GetRepo())
+	repo := ghevent.RepoFrom(e.GetInstallation(), e.GetRepo())
 	sha := e.GetDeployment().GetSHA()
 	env := e.GetEnvironment()
 	runID, err := callbackRun(a.cfg.GitHubURL, e.GetDeploymentCallbackURL(), repo.FullName())

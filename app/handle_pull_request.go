@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/stagegate/stagegate/app/ghevent"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/checks"
 )
@@ -18,7 +19,7 @@ var errPullRequestClosed = errCancelled{why: "the pull request was closed"}
 // reopened or retargeted to another base branch, and cancels its runs
 // when it is closed.
 func (a *App) handlePullRequest(ctx context.Context, d store.Delivery, e *github.PullRequestEvent) (string, error) {
-	repo := repoFrom(e.GetInstallation(), e.GetRepo())
+	repo := ghevent.RepoFrom(e.GetInstallation(), e.GetRepo())
 	action := e.GetAction()
 	if action == "edited" {
 		// A new base changes what on.pull_request.branches and the
@@ -30,7 +31,7 @@ func (a *App) handlePullRequest(ctx context.Context, d store.Delivery, e *github
 	}
 	switch action {
 	case "opened", "synchronize", "reopened", "retargeted":
-		ev, need, fork := pullRequestEvent(e)
+		ev, need, fork := ghevent.PullRequestEvent(e)
 		if fork {
 			waiting, err := a.awaitOkToTest(ctx, repo, ev.SHA, prPage(e.GetPullRequest()))
 			if err != nil || waiting {
@@ -62,7 +63,7 @@ func (a *App) handlePullRequest(ctx context.Context, d store.Delivery, e *github
 // untested code merge, while action_required blocks it, as GitHub
 // Actions' own wait for a fork's approval does. GitHub requires a
 // details_url with action_required.
-func (a *App) awaitOkToTest(ctx context.Context, repo repoRef, sha, details string) (bool, error) {
+func (a *App) awaitOkToTest(ctx context.Context, repo ghevent.RepoRef, sha, details string) (bool, error) {
 	_, err := a.db.GetApproval(ctx, repo.FullName(), sha, store.ApprovalOkToTest, "")
 	if err == nil {
 		return false, nil

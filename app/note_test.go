@@ -10,6 +10,7 @@ import (
 	"github.com/bradleyfalzon/ghinstallation/v2"
 	"github.com/google/go-github/v60/github"
 
+	"github.com/stagegate/stagegate/app/ghevent"
 	"github.com/stagegate/stagegate/internal/githubtest"
 )
 
@@ -43,7 +44,7 @@ func TestNoteOnCheckCutsByBytes(t *testing.T) {
 				t.Fatal(err)
 			}
 			note := "⛔ checks failing on " + sha[:7] + ": lint"
-			if err := noteOnCheck(ctx, client, repoRef{Owner: "acme", Name: "web"}, cr, note); err != nil {
+			if err := noteOnCheck(ctx, client, ghevent.RepoRef{Owner: "acme", Name: "web"}, cr, note); err != nil {
 				t.Fatalf("noteOnCheck: %v", err)
 			}
 			got, _ := srv.CheckRun(cr.GetID())

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/stagegate/stagegate/app/ghevent"
 	"github.com/stagegate/stagegate/app/logkey"
 	"github.com/stagegate/stagegate/app/pipelineconf"
 	"github.com/stagegate/stagegate/app/queue"
@@ -18,11 +19,11 @@ import (
 
 // runRequest is an event that may start a run.
 type runRequest struct {
-	repo  repoRef
+	repo  ghevent.RepoRef
 	event pipeline.Event
 	// compare is where to find the changed files when the payload did not
 	// list them; asked only if the pipeline filters on them.
-	compare *compareRange
+	compare *ghevent.CompareRange
 	// fork marks untrusted code: a pull request from another repository.
 	fork     bool
 	delivery string
@@ -78,7 +79,7 @@ func (a *App) startRun(ctx context.Context, req runRequest) (string, error) {
 	}
 	p := conf.Pipeline
 	ev := req.event
-	if req.compare != nil && ev.ChangedFiles == nil && needsChangedFiles(p, ev.Kind) {
+	if req.compare != nil && ev.ChangedFiles == nil && ghevent.NeedsChangedFiles(p, ev.Kind) {
 		ev.ChangedFiles = a.changedFiles(ctx, client, req.repo, *req.compare)
 	}
 	plan := pipeline.Decide(p, ev)
@@ -151,7 +152,7 @@ const maxCompareFiles = 300
 // changedFiles asks the compare API for the files between two commits.
 // Failing that, the files stay unknown and path filters are not applied:
 // running too much is better than silently running nothing.
-func (a *App) changedFiles(ctx context.Context, client *github.Client, repo repoRef, r compareRange) []string {
+func (a *App) changedFiles(ctx context.Context, client *github.Client, repo ghevent.RepoRef, r ghevent.CompareRange) []string {
 	cmp, _, err := client.Repositories.CompareCommits(ctx, repo.Owner, repo.Name, r.Base, r.Head, &github.ListOptions{PerPage: 100})
 	if err != nil {
 		logger(ctx).Warn().Err(err).Str("base", r.Base).Str("head", r.Head).Msg("compare failed; changed files unknown")

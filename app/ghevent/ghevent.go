@@ -1,4 +1,6 @@
-package app
+// Package ghevent reads what a GitHub webhook payload says as stagegate
+// sees it: the repository it names and the pipeline event it makes.
+package ghevent
 
 import (
 	"strings"
@@ -15,18 +17,20 @@ import (
 // changed files.
 const maxPushCommits = 2048
 
-// repoRef identifies a repository and the installation serving it.
-type repoRef struct {
+// RepoRef identifies a repository and the installation serving it.
+type RepoRef struct {
 	Installation  int64
 	Owner, Name   string
 	DefaultBranch string
 	CloneURL      string
 }
 
-func (r repoRef) FullName() string { return r.Owner + "/" + r.Name }
+// FullName is owner/name.
+func (r RepoRef) FullName() string { return r.Owner + "/" + r.Name }
 
-func repoFrom(inst *github.Installation, repo *github.Repository) repoRef {
-	r := repoRef{
+// RepoFrom is the repository of a payload, served by inst.
+func RepoFrom(inst *github.Installation, repo *github.Repository) RepoRef {
+	r := RepoRef{
 		Owner:         repo.GetOwner().GetLogin(),
 		Name:          repo.GetName(),
 		DefaultBranch: repo.GetDefaultBranch(),
@@ -42,17 +46,17 @@ func repoFrom(inst *github.Installation, repo *github.Repository) repoRef {
 	return r
 }
 
-// compareRange is the base...head to ask the compare API for changed
+// CompareRange is the base...head to ask the compare API for changed
 // files, when the payload does not list them.
-type compareRange struct {
+type CompareRange struct {
 	Base, Head string
 }
 
-// pushEvent turns a push payload into the event the pipeline sees. skip
+// PushEvent turns a push payload into the event the pipeline sees. skip
 // is non-empty when the push starts nothing (a deletion). When the
 // payload's file lists cannot be trusted, need says which range to
 // compare; ChangedFiles is then nil (unknown) until it is filled in.
-func pushEvent(e *github.PushEvent) (ev pipeline.Event, need *compareRange, skip string) {
+func PushEvent(e *github.PushEvent) (ev pipeline.Event, need *CompareRange, skip string) {
 	ref := e.GetRef()
 	ev = pipeline.Event{Kind: pipeline.EventPush, SHA: e.GetAfter(), Actor: e.GetSender().GetLogin()}
 	switch {
@@ -86,9 +90,9 @@ func pushEvent(e *github.PushEvent) (ev pipeline.Event, need *compareRange, skip
 		if base == "" || base == ev.Branch {
 			return ev, nil, ""
 		}
-		return ev, &compareRange{Base: base, Head: ev.SHA}, ""
+		return ev, &CompareRange{Base: base, Head: ev.SHA}, ""
 	case e.GetForced() || len(e.Commits) >= maxPushCommits:
-		return ev, &compareRange{Base: e.GetBefore(), Head: ev.SHA}, ""
+		return ev, &CompareRange{Base: e.GetBefore(), Head: ev.SHA}, ""
 	}
 	ev.ChangedFiles = changedInCommits(e.Commits)
 	return ev, nil, ""
@@ -110,15 +114,15 @@ func changedInCommits(commits []*github.HeadCommit) []string {
 	return files
 }
 
-// pullRequestEvent turns a pull request payload into the event the
+// PullRequestEvent turns a pull request payload into the event the
 // pipeline sees. Its changed files always come from the compare API.
-func pullRequestEvent(e *github.PullRequestEvent) (ev pipeline.Event, need *compareRange, fork bool) {
-	return pullRequestEventOf(e.GetPullRequest(), e.GetSender().GetLogin())
+func PullRequestEvent(e *github.PullRequestEvent) (ev pipeline.Event, need *CompareRange, fork bool) {
+	return PullRequestEventOf(e.GetPullRequest(), e.GetSender().GetLogin())
 }
 
-// pullRequestEventOf is the event of a pull request's head commit, as
+// PullRequestEventOf is the event of a pull request's head commit, as
 // when a command on it starts a run.
-func pullRequestEventOf(pr *github.PullRequest, actor string) (ev pipeline.Event, need *compareRange, fork bool) {
+func PullRequestEventOf(pr *github.PullRequest, actor string) (ev pipeline.Event, need *CompareRange, fork bool) {
 	ev = pipeline.Event{
 		Kind:       pipeline.EventPullRequest,
 		Branch:     pr.GetHead().GetRef(),
@@ -128,12 +132,12 @@ func pullRequestEventOf(pr *github.PullRequest, actor string) (ev pipeline.Event
 		Actor:      actor,
 	}
 	fork = pr.GetHead().GetRepo().GetFullName() != pr.GetBase().GetRepo().GetFullName()
-	return ev, &compareRange{Base: pr.GetBase().GetSHA(), Head: ev.SHA}, fork
+	return ev, &CompareRange{Base: pr.GetBase().GetSHA(), Head: ev.SHA}, fork
 }
 
-// needsChangedFiles reports whether deciding the plan reads the changed
+// NeedsChangedFiles reports whether deciding the plan reads the changed
 // files at all, so that the compare call is made only when it matters.
-func needsChangedFiles(p *pipeline.Pipeline, kind pipeline.EventKind) bool {
+func NeedsChangedFiles(p *pipeline.Pipeline, kind pipeline.EventKind) bool {
 	if p.On != nil {
 		if kind == pipeline.EventPush && p.On.Push != nil && len(p.On.Push.Paths) > 0 {
 			return true

@@ -1,4 +1,4 @@
-package app
+package ghevent
 
 import (
 	"encoding/json"
@@ -42,7 +42,7 @@ func TestPushEvent(t *testing.T) {
 		file     string
 		edit     func(p map[string]any)
 		want     pipeline.Event
-		wantNeed *compareRange
+		wantNeed *CompareRange
 		wantSkip string
 	}{
 		{name: "first push of the default branch", file: "push",
@@ -50,7 +50,7 @@ func TestPushEvent(t *testing.T) {
 		{name: "new feature branch compares with the default branch", file: "push",
 			edit:     func(p map[string]any) { githubtest.SetPath(p, "ref", "refs/heads/feature/x") },
 			want:     pipeline.Event{Kind: pipeline.EventPush, Branch: "feature/x", SHA: "6113728f27ae82c7b1a177c8d03f9e96e0adf246", Actor: "Codertocat"},
-			wantNeed: &compareRange{Base: "master", Head: "6113728f27ae82c7b1a177c8d03f9e96e0adf246"}},
+			wantNeed: &CompareRange{Base: "master", Head: "6113728f27ae82c7b1a177c8d03f9e96e0adf246"}},
 		{name: "ordinary push lists its files", file: "push", edit: func(p map[string]any) {
 			githubtest.SetPath(p, "created", false)
 			githubtest.SetPath(p, "before", "aaaa")
@@ -74,13 +74,13 @@ func TestPushEvent(t *testing.T) {
 			githubtest.SetPath(p, "before", "aaaa")
 			githubtest.SetPath(p, "commits", commits(2048))
 		}, want: pipeline.Event{Kind: pipeline.EventPush, Branch: "master", SHA: "6113728f27ae82c7b1a177c8d03f9e96e0adf246", Actor: "Codertocat"},
-			wantNeed: &compareRange{Base: "aaaa", Head: "6113728f27ae82c7b1a177c8d03f9e96e0adf246"}},
+			wantNeed: &CompareRange{Base: "aaaa", Head: "6113728f27ae82c7b1a177c8d03f9e96e0adf246"}},
 		{name: "force push compares with before", file: "push", edit: func(p map[string]any) {
 			githubtest.SetPath(p, "created", false)
 			githubtest.SetPath(p, "forced", true)
 			githubtest.SetPath(p, "before", "bbbb")
 		}, want: pipeline.Event{Kind: pipeline.EventPush, Branch: "master", SHA: "6113728f27ae82c7b1a177c8d03f9e96e0adf246", Actor: "Codertocat"},
-			wantNeed: &compareRange{Base: "bbbb", Head: "6113728f27ae82c7b1a177c8d03f9e96e0adf246"}},
+			wantNeed: &CompareRange{Base: "bbbb", Head: "6113728f27ae82c7b1a177c8d03f9e96e0adf246"}},
 		{name: "tag push needs no files", file: "push.tag",
 			want: pipeline.Event{Kind: pipeline.EventPush, Tag: "simple-tag", SHA: "6113728f27ae82c7b1a177c8d03f9e96e0adf246", Actor: "Codertocat"}},
 		{name: "annotated tag runs the commit, not the tag object", file: "push.tag", edit: func(p map[string]any) {
@@ -95,7 +95,7 @@ func TestPushEvent(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := payload[github.PushEvent](t, tt.file, tt.edit)
-			ev, need, skip := pushEvent(e)
+			ev, need, skip := PushEvent(e)
 			if skip != tt.wantSkip {
 				t.Errorf("skip = %q, want %q", skip, tt.wantSkip)
 			}
@@ -114,7 +114,7 @@ func TestPullRequestEvent(t *testing.T) {
 	for _, action := range []string{"opened", "synchronize", "reopened"} {
 		t.Run(action, func(t *testing.T) {
 			e := payload[github.PullRequestEvent](t, "pull_request."+action, nil)
-			ev, need, fork := pullRequestEvent(e)
+			ev, need, fork := PullRequestEvent(e)
 			pr := e.GetPullRequest()
 			want := pipeline.Event{Kind: pipeline.EventPullRequest, Branch: pr.GetHead().GetRef(), BaseBranch: pr.GetBase().GetRef(),
 				SHA: pr.GetHead().GetSHA(), PR: pr.GetNumber(), Actor: e.GetSender().GetLogin()}
@@ -136,7 +136,7 @@ func TestPullRequestEvent(t *testing.T) {
 	e := payload[github.PullRequestEvent](t, "pull_request.opened", func(p map[string]any) {
 		githubtest.SetPath(p, "pull_request.head.repo.full_name", "someone/Hello-World")
 	})
-	if _, _, fork := pullRequestEvent(e); !fork {
+	if _, _, fork := PullRequestEvent(e); !fork {
 		t.Error("a pull request from another repository is a fork")
 	}
 }
@@ -157,8 +157,8 @@ func TestNeedsChangedFiles(t *testing.T) {
 		{"condition on the branch", &pipeline.Pipeline{Stages: stage(`branch == "main"`)}, pipeline.EventPush, false},
 	}
 	for _, tt := range tests {
-		if got := needsChangedFiles(tt.p, tt.kind); got != tt.want {
-			t.Errorf("%s: needsChangedFiles = %v, want %v", tt.name, got, tt.want)
+		if got := NeedsChangedFiles(tt.p, tt.kind); got != tt.want {
+			t.Errorf("%s: NeedsChangedFiles = %v, want %v", tt.name, got, tt.want)
 		}
 	}
 }
