@@ -25,6 +25,7 @@ import (
 	"github.com/stagegate/stagegate/app/ghclient"
 	"github.com/stagegate/stagegate/app/queue"
 	"github.com/stagegate/stagegate/app/runlog"
+	"github.com/stagegate/stagegate/app/running"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/app/webhook"
 	"github.com/stagegate/stagegate/pipeline/runner"
@@ -82,8 +83,8 @@ type App struct {
 	reg     *prometheus.Registry
 	handler http.Handler
 	ingest  *webhook.BatchIngester
-	running runningRuns
-	slots   buildSlots
+	running running.Runs
+	slots   running.Slots
 	bg      background
 	// waiters wakes deploy gates; environments admits one deploy per
 	// environment at a time.
@@ -124,7 +125,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*App, error) {
 		db.Close()
 		return nil, err
 	}
-	a := &App{cfg: cfg, opts: opts, log: opts.Logger, db: db, reg: prometheus.NewRegistry(), slots: make(buildSlots, opts.MaxRuns)}
+	a := &App{cfg: cfg, opts: opts, log: opts.Logger, db: db, reg: prometheus.NewRegistry(), slots: make(running.Slots, opts.MaxRuns)}
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.metrics = newMetrics(a.reg)
 	a.gh, err = ghclient.New(ghclient.Config{
@@ -186,7 +187,7 @@ func (a *App) Stop(ctx context.Context) error {
 		// with a cause that makes them conclude and queue again.
 		select {
 		case <-ctx.Done():
-			a.running.stopAll(errShuttingDown)
+			a.running.StopAll(errShuttingDown)
 		case <-stopped:
 		}
 	}()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stagegate/stagegate/app/access"
 	"github.com/stagegate/stagegate/app/gatewait"
+	"github.com/stagegate/stagegate/app/running"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/checks"
 	"github.com/stagegate/stagegate/pipeline"
@@ -27,7 +28,7 @@ type deployGate struct {
 	client   *github.Client
 	reporter *checks.Reporter
 	// slot is the run's build slot, given back while the gate waits.
-	slot *slot
+	slot *running.Slot
 	// pipeline is the run's own file, which can make the policy of its
 	// environments stricter only.
 	pipeline *pipeline.Pipeline
@@ -54,12 +55,12 @@ func (g *deployGate) secrets(st *pipeline.Stage) map[string]string {
 func (g *deployGate) Gate(ctx context.Context, st *pipeline.Stage) (func(), error) {
 	changed, stop := g.a.waiters.Watch(g.run.Repo, g.run.SHA)
 	defer stop()
-	g.slot.release()
+	g.slot.Release()
 	release, err := g.wait(ctx, st, changed)
 	if err != nil {
 		return nil, err
 	}
-	if err := g.slot.acquire(ctx); err != nil {
+	if err := g.slot.Acquire(ctx); err != nil {
 		release()
 		return nil, err
 	}

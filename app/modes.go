@@ -96,7 +96,7 @@ func (a *App) cancelRun(ctx context.Context, run store.Run, cause error) {
 			logger(ctx).Error().Err(err).Str(logkey.Run, run.ID).Msg("mark superseded")
 		}
 	}
-	if a.running.stop(run.ID, cause) {
+	if a.running.Stop(run.ID, cause) {
 		return
 	}
 	if run.Status != store.StatusQueued {

@@ -15,6 +15,7 @@ import (
 	"github.com/stagegate/stagegate/app/logkey"
 	"github.com/stagegate/stagegate/app/queue"
 	"github.com/stagegate/stagegate/app/runlog"
+	"github.com/stagegate/stagegate/app/running"
 	"github.com/stagegate/stagegate/app/source"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/checks"
@@ -68,17 +69,17 @@ func (a *App) execute(ctx context.Context, runID string) error {
 	if err != nil {
 		return fmt.Errorf("installation client: %w", err)
 	}
-	s := &slot{slots: a.slots}
-	if err := s.acquire(ctx); err != nil {
+	s := a.slots.Hold()
+	if err := s.Acquire(ctx); err != nil {
 		return err
 	}
-	defer s.release()
+	defer s.Release()
 	// Registered before the run starts, so a cancel that arrives in
 	// between reaches it.
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	a.running.add(run.ID, cancel)
-	defer a.running.remove(run.ID)
+	a.running.Add(run.ID, cancel)
+	defer a.running.Remove(run.ID)
 	if started, err := a.db.StartRun(ctx, run.ID); err != nil || !started {
 		return err
 	}
@@ -128,7 +129,7 @@ func (a *App) interruptedByShutdown(runCtx context.Context) bool {
 
 // executeRun fetches the source and runs the engine, reporting to the
 // checks and the store. It always concludes the run's checks.
-func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Client, s *slot) (res engine.Result, unsent bool) {
+func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Client, s *running.Slot) (res engine.Result, unsent bool) {
 	p, err := runPipeline(run)
 	if err != nil {
 		return engine.Result{RunID: run.ID, Status: engine.StatusFailure, Reason: err.Error()}, false
