@@ -24,6 +24,7 @@ import (
 	"github.com/stagegate/stagegate/app/gatewait"
 	"github.com/stagegate/stagegate/app/ghclient"
 	"github.com/stagegate/stagegate/app/queue"
+	"github.com/stagegate/stagegate/app/rundirs"
 	"github.com/stagegate/stagegate/app/runlog"
 	"github.com/stagegate/stagegate/app/running"
 	"github.com/stagegate/stagegate/app/store"
@@ -110,7 +111,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*App, error) {
 	if opts.ShutdownGrace <= 0 {
 		opts.ShutdownGrace = 30 * time.Second
 	}
-	for _, d := range dataDirs(cfg) {
+	for _, d := range rundirs.DataDirs(cfg.DataDir) {
 		// Workspaces hold checked-out code and artifacts may hold
 		// secrets' products: nobody else on the machine reads them.
 		if err := os.MkdirAll(d, 0o700); err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-github/v60/github"
 
 	"github.com/stagegate/stagegate/app/logkey"
+	"github.com/stagegate/stagegate/app/rundirs"
 	"github.com/stagegate/stagegate/app/store"
 )
 
@@ -223,7 +224,7 @@ func (a *App) pruneExpired(ctx context.Context, now time.Time) {
 // pruneArtifacts removes the artifact stores of runs older than the
 // retention.
 func (a *App) pruneArtifacts(ctx context.Context) {
-	for _, root := range artifactRoots(a.cfg) {
+	for _, root := range rundirs.ArtifactRoots(a.cfg.DataDir) {
 		entries, err := os.ReadDir(root)
 		if err != nil {
 			logger(ctx).Warn().Err(err).Msg("list artifact stores")

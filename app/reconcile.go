@@ -11,6 +11,7 @@ import (
 
 	"github.com/stagegate/stagegate/app/logkey"
 	"github.com/stagegate/stagegate/app/queue"
+	"github.com/stagegate/stagegate/app/rundirs"
 	"github.com/stagegate/stagegate/app/source"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/checks"
@@ -27,7 +28,7 @@ func (a *App) reconcile(ctx context.Context) error {
 	a.moveLegacyDirs(ctx)
 	// Nothing runs yet: whatever is in the scratch directories was left
 	// by a process that died.
-	for _, dir := range scratchRoots(a.cfg) {
+	for _, dir := range rundirs.ScratchRoots(a.cfg.DataDir) {
 		if err := emptyDir(dir); err != nil {
 			logger(ctx).Warn().Err(err).Str("dir", dir).Msg("clean up after a previous process")
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stagegate/stagegate/app/logkey"
 	"github.com/stagegate/stagegate/app/queue"
+	"github.com/stagegate/stagegate/app/rundirs"
 	"github.com/stagegate/stagegate/app/runlog"
 	"github.com/stagegate/stagegate/app/running"
 	"github.com/stagegate/stagegate/app/source"
@@ -21,6 +22,7 @@ import (
 	"github.com/stagegate/stagegate/checks"
 	"github.com/stagegate/stagegate/pipeline"
 	"github.com/stagegate/stagegate/pipeline/engine"
+	"github.com/stagegate/stagegate/pipeline/runner"
 )
 
 // runWorker executes one run.
@@ -323,4 +325,13 @@ func (o observers) Observe(e engine.Event) {
 	for _, ob := range o {
 		ob.Observe(e)
 	}
+}
+
+// dirs are the run's directories.
+func (a *App) dirs(run store.Run) rundirs.Dirs { return rundirs.Of(a.cfg.DataDir, run.ID, run.Fork) }
+
+// actionAccess is what the App adds to the run's own directories in what
+// its actions may see.
+func (a *App) actionAccess() runner.Access {
+	return runner.Access{Hidden: rundirs.HiddenFromActions(a.cfg.DataDir, a.cfg.DatabaseURL())}
 }

@@ -1,11 +1,11 @@
-package app
+// Package rundirs lays out the data dir: each run's workspace, HOME,
+// TMPDIR and artifact store, trusted and untrusted code apart, and what
+// of it no action may see.
+package rundirs
 
 import (
 	"path/filepath"
 	"strings"
-
-	"github.com/stagegate/stagegate/app/store"
-	"github.com/stagegate/stagegate/pipeline/runner"
 )
 
 // Runs of untrusted code (pull requests from forks) and trusted runs keep
@@ -17,8 +17,8 @@ const (
 	untrustedRoot = "untrusted"
 )
 
-// runDirs are the directories of one run.
-type runDirs struct {
+// Dirs are the directories of one run.
+type Dirs struct {
 	// Workspaces is where source.Fetch makes Workspace.
 	Workspaces, Workspace string
 	// Artifacts is the run's artifact store.
@@ -32,23 +32,23 @@ type runDirs struct {
 }
 
 // trustRoot is the root of the runs of one kind of code.
-func trustRoot(cfg Config, fork bool) string {
+func trustRoot(dataDir string, fork bool) string {
 	if fork {
-		return filepath.Join(cfg.DataDir, untrustedRoot)
+		return filepath.Join(dataDir, untrustedRoot)
 	}
-	return filepath.Join(cfg.DataDir, trustedRoot)
+	return filepath.Join(dataDir, trustedRoot)
 }
 
-// dirsOf returns the directories of a run. A run's kind never changes:
+// Of returns the directories of a run. A run's kind never changes:
 // a re-run of a fork's run is a fork's run.
-func dirsOf(cfg Config, runID string, fork bool) runDirs {
-	root := trustRoot(cfg, fork)
+func Of(dataDir, runID string, fork bool) Dirs {
+	root := trustRoot(dataDir, fork)
 	// Absolute, as source.Remove wants them and the runner shows them.
 	if abs, err := filepath.Abs(root); err == nil {
 		root = abs
 	}
 	temp := filepath.Join(root, "tmp", runID)
-	return runDirs{
+	return Dirs{
 		Workspaces: filepath.Join(root, "workspaces"),
 		Workspace:  filepath.Join(root, "workspaces", runID),
 		Artifacts:  filepath.Join(root, "artifacts", runID),
@@ -57,35 +57,33 @@ func dirsOf(cfg Config, runID string, fork bool) runDirs {
 	}
 }
 
-func (a *App) dirs(run store.Run) runDirs { return dirsOf(a.cfg, run.ID, run.Fork) }
-
-// scratchRoots are emptied at start: what is in them was left by a
+// ScratchRoots are emptied at start: what is in them was left by a
 // process that died.
-func scratchRoots(cfg Config) []string {
+func ScratchRoots(dataDir string) []string {
 	var out []string
 	for _, fork := range []bool{false, true} {
-		root := trustRoot(cfg, fork)
+		root := trustRoot(dataDir, fork)
 		out = append(out, filepath.Join(root, "workspaces"), filepath.Join(root, "tmp"))
 	}
 	return out
 }
 
-// artifactRoots hold the runs' artifact stores, pruned after
+// ArtifactRoots hold the runs' artifact stores, pruned after
 // artifactRetention.
-func artifactRoots(cfg Config) []string {
+func ArtifactRoots(dataDir string) []string {
 	return []string{
-		filepath.Join(trustRoot(cfg, false), "artifacts"),
-		filepath.Join(trustRoot(cfg, true), "artifacts"),
+		filepath.Join(trustRoot(dataDir, false), "artifacts"),
+		filepath.Join(trustRoot(dataDir, true), "artifacts"),
 	}
 }
 
-// dataDirs are the directories New makes, 0700: checked-out code, HOMEs
+// DataDirs are the directories New makes, 0700: checked-out code, HOMEs
 // and artifacts are nobody else's business on the machine.
-func dataDirs(cfg Config) []string {
-	return append([]string{cfg.DataDir}, append(scratchRoots(cfg), artifactRoots(cfg)...)...)
+func DataDirs(dataDir string) []string {
+	return append([]string{dataDir}, append(ScratchRoots(dataDir), ArtifactRoots(dataDir)...)...)
 }
 
-// hiddenFromActions are the host paths no action may see, whatever the
+// HiddenFromActions are the host paths no action may see, whatever the
 // runner shows it otherwise: the data dir (the App's credentials, the
 // default database, other runs' workspaces, HOMEs and artifact stores),
 // and the database wherever it is (the key file is the runner's to hide:
@@ -93,7 +91,7 @@ func dataDirs(cfg Config) []string {
 // runner shows an action little of the host in the first place; this is
 // the second line, should a path it shows contain one of these. The
 // run's own directories inside the data dir stay visible to it.
-func hiddenFromActions(cfg Config) []string {
+func HiddenFromActions(dataDir, databaseURL string) []string {
 	var out []string
 	add := func(p string) {
 		if p == "" {
@@ -103,17 +101,11 @@ func hiddenFromActions(cfg Config) []string {
 			out = append(out, abs)
 		}
 	}
-	add(cfg.DataDir)
-	if db, ok := strings.CutPrefix(cfg.DatabaseURL(), "sqlite://"); ok && db != "" {
+	add(dataDir)
+	if db, ok := strings.CutPrefix(databaseURL, "sqlite://"); ok && db != "" {
 		for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
 			add(db + suffix)
 		}
 	}
 	return out
-}
-
-// actionAccess is what the App adds to the run's own directories in what
-// its actions may see.
-func (a *App) actionAccess() runner.Access {
-	return runner.Access{Hidden: hiddenFromActions(a.cfg)}
 }
