@@ -21,6 +21,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/rs/zerolog"
 
+	"github.com/stagegate/stagegate/app/cloud"
 	"github.com/stagegate/stagegate/app/gatewait"
 	"github.com/stagegate/stagegate/app/ghclient"
 	"github.com/stagegate/stagegate/app/queue"
@@ -91,7 +92,7 @@ type App struct {
 	// environment at a time.
 	waiters      gatewait.Waiters
 	environments gatewait.Environments
-	cloud        *cloud
+	cloud        *cloud.Cloud
 	// stopping is set once Stop has begun.
 	stopping atomic.Bool
 }
@@ -147,14 +148,14 @@ func New(ctx context.Context, cfg Config, opts Options) (*App, error) {
 		db.Close()
 		return nil, err
 	}
-	a.reg.MustRegister(&queueDepthCollector{q: a.queue, desc: queueDepthDesc})
+	a.reg.MustRegister(queue.NewDepthCollector(a.queue))
 	a.ingest = webhook.NewBatchIngester(db, a.queue, &a.log)
 	hook := webhook.NewHandler(cfg.WebhookSecret, a.ingest, a.metrics.deliveries)
-	if a.cloud, err = newCloud(ctx, cfg, opts.AWS); err != nil {
+	if a.cloud, err = cloud.New(ctx, cfg.PublicURL, cfg.DataDir, opts.AWS); err != nil {
 		db.Close()
 		return nil, err
 	}
-	a.handler = withLogger(opts.Logger, a.cloud.routes(routes(hook, db, a.reg)))
+	a.handler = withLogger(opts.Logger, a.cloud.Routes(routes(hook, db, a.reg)))
 	return a, nil
 }
 

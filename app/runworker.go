@@ -192,14 +192,14 @@ func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Clie
 	}()
 	previous, prevErr := a.previousResults(ctx, run)
 	gate := &deployGate{a: a, run: run, client: client, reporter: reporter, slot: s, pipeline: p}
-	e := &engine.Engine{Runner: a.opts.Runner, Observer: observers{reporter, rec}, Integrations: a.cloud.runner}
+	e := &engine.Engine{Runner: a.opts.Runner, Observer: observers{reporter, rec}, Integrations: a.cloud.Runner}
 	res = e.Run(ctx, engine.Run{
 		ID: run.ID, Pipeline: p, Plan: plan, Event: ev, Gate: gate.Gate, GateSecrets: gate.secrets,
 		// HOME and TMPDIR are the run's own, and the run sees none of
 		// the data dir but its own directories.
 		ArtifactDir: dirs.Artifacts, TempDir: dirs.Temp, Home: dirs.Home, Access: a.actionAccess(),
 		LookupEnv: lookupPassEnv, LookupSecret: secrets, WithholdSecrets: run.Fork, Previous: previous,
-		ActionEnv: a.cloud.actionEnv(p, run),
+		ActionEnv: a.cloud.ActionEnv(p, run),
 		Prepare: func(ctx context.Context) (string, error) {
 			if prevErr != nil {
 				return "", prevErr

@@ -1,4 +1,6 @@
-package app
+// Package cloud is the App's side of AWS: the OpenID Connect issuer and
+// the integrations that act with the credentials it obtains.
+package cloud
 
 import (
 	"context"
@@ -16,30 +18,32 @@ import (
 	"github.com/stagegate/stagegate/pipeline/engine"
 )
 
-// cloud is the App's side of AWS: the OpenID Connect issuer whose tokens
+// Cloud is the App's side of AWS: the OpenID Connect issuer whose tokens
 // AWS exchanges for a role's credentials, and the integrations, which
 // act only with those credentials, never the host's.
-type cloud struct {
+type Cloud struct {
 	issuer *oidc.Issuer // nil without a public URL
 	broker *awsint.Broker
-	runner *awsint.Runner
+	// Runner runs the `uses: aws/...` actions.
+	Runner *awsint.Runner
 }
 
-// newCloud loads or makes the signing key beside the App's credentials.
-func newCloud(ctx context.Context, cfg Config, load func(context.Context) (aws.Config, error)) (*cloud, error) {
+// New loads or makes the signing key in dataDir, beside the App's
+// credentials; without a publicURL there is no issuer.
+func New(ctx context.Context, publicURL, dataDir string, load func(context.Context) (aws.Config, error)) (*Cloud, error) {
 	if load == nil {
 		load = func(ctx context.Context) (aws.Config, error) { return config.LoadDefaultConfig(ctx) }
 	}
-	c := &cloud{runner: awsint.NewRunner()}
-	c.runner.Load = load
-	if cfg.PublicURL == "" {
+	c := &Cloud{Runner: awsint.NewRunner()}
+	c.Runner.Load = load
+	if publicURL == "" {
 		return c, nil
 	}
-	key, err := oidc.LoadOrCreateKey(cfg.DataDir)
+	key, err := oidc.LoadOrCreateKey(dataDir)
 	if err != nil {
 		return nil, err
 	}
-	if c.issuer, err = oidc.New(cfg.PublicURL, key); err != nil {
+	if c.issuer, err = oidc.New(publicURL, key); err != nil {
 		return nil, err
 	}
 	base, err := load(ctx)
@@ -54,8 +58,8 @@ func newCloud(ctx context.Context, cfg Config, load func(context.Context) (aws.C
 	return c, nil
 }
 
-// routes serves the issuer's documents in front of next.
-func (c *cloud) routes(next http.Handler) http.Handler {
+// Routes serves the issuer's documents in front of next.
+func (c *Cloud) Routes(next http.Handler) http.Handler {
 	if c.issuer == nil {
 		return next
 	}
@@ -67,9 +71,9 @@ func (c *cloud) routes(next http.Handler) http.Handler {
 	return mux
 }
 
-// actionEnv is the engine's hook giving an action with an aws: role that
+// ActionEnv is the engine's hook giving an action with an aws: role that
 // role's credentials for the run.
-func (c *cloud) actionEnv(p *pipeline.Pipeline, run store.Run) func(context.Context, *pipeline.Stage, *pipeline.Action) (engine.AttemptEnv, error) {
+func (c *Cloud) ActionEnv(p *pipeline.Pipeline, run store.Run) func(context.Context, *pipeline.Stage, *pipeline.Action) (engine.AttemptEnv, error) {
 	if c.broker == nil {
 		return func(_ context.Context, st *pipeline.Stage, a *pipeline.Action) (engine.AttemptEnv, error) {
 			if cfg := pipeline.EffectiveAWS(p, st, a); cfg != nil && cfg.Role != "" {

@@ -1,4 +1,4 @@
-package app
+package queue
 
 import (
 	"context"
@@ -7,12 +7,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-var queueDepthDesc = prometheus.NewDesc("stagegate_queue_depth",
-	"Jobs waiting or running, by queue.", []string{"queue"}, nil)
-
 // queueDepther is what the depth gauge needs from the queue.
 type queueDepther interface {
 	Depth(ctx context.Context) (map[string]int, error)
+}
+
+// NewDepthCollector is the gauge of q's jobs waiting or running, by queue.
+func NewDepthCollector(q queueDepther) prometheus.Collector {
+	return &queueDepthCollector{q: q, desc: prometheus.NewDesc("stagegate_queue_depth",
+		"Jobs waiting or running, by queue.", []string{"queue"}, nil)}
 }
 
 // queueDepthCollector reads the queue depth when Prometheus scrapes, so
