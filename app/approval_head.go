@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-github/v60/github"
+
 	"github.com/stagegate/stagegate/app/access"
 )
 
