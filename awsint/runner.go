@@ -41,6 +41,7 @@ func NewRunner() *Runner {
 		"aws/cloudformation": runCloudFormation,
 		"aws/lambda":         runLambda,
 		"aws/ecs":            runECS,
+		"aws/codedeploy":     runCodeDeploy,
 	}}
 }
 
