@@ -175,11 +175,54 @@ func fieldDiff(a, b map[string]any) []string {
 	slices.Sort(keys)
 	var lines []string
 	for _, k := range keys {
-		if !reflect.DeepEqual(a[k], b[k]) {
+		switch {
+		case reflect.DeepEqual(a[k], b[k]):
+		case k == "environment":
+			lines = append(lines, "environment: "+envDiff(a[k], b[k]))
+		default:
 			lines = append(lines, fmt.Sprintf("%s: %s -> %s", k, show(a[k]), show(b[k])))
 		}
 	}
 	return lines
+}
+
+// envDiff names the variables added (+), changed (~) and removed (-),
+// without their values: a pull request's log is no place for what a
+// production task definition holds in plain text.
+func envDiff(a, b any) string {
+	byName := func(v any) map[string]any {
+		m := make(map[string]any)
+		list, _ := v.([]any)
+		for _, e := range list {
+			if kv, ok := e.(map[string]any); ok {
+				name, _ := kv["name"].(string)
+				m[name] = kv["value"]
+			}
+		}
+		return m
+	}
+	x, y := byName(a), byName(b)
+	names := slices.Collect(maps.Keys(x))
+	for n := range y {
+		if _, ok := x[n]; !ok {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	var parts []string
+	for _, n := range names {
+		old, inX := x[n]
+		v, inY := y[n]
+		switch {
+		case !inX:
+			parts = append(parts, "+"+n)
+		case !inY:
+			parts = append(parts, "-"+n)
+		case !reflect.DeepEqual(old, v):
+			parts = append(parts, "~"+n)
+		}
+	}
+	return strings.Join(parts, " ") + " (values not shown)"
 }
 
 // asMap is v as JSON values named as the API names them, without the

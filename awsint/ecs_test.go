@@ -41,7 +41,7 @@ func newECSService(t *testing.T, desired int32) *ecsService {
 		RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.CompatibilityFargate},
 		ContainerDefinitions: []ecstypes.ContainerDefinition{
 			{Name: aws.String("app"), Image: aws.String("nginx:1"), Memory: aws.Int32(256), Essential: aws.Bool(true),
-				Environment:  []ecstypes.KeyValuePair{{Name: aws.String("MODE"), Value: aws.String("prod")}},
+				Environment:  []ecstypes.KeyValuePair{{Name: aws.String("MODE"), Value: aws.String("s3cr3t-old")}},
 				PortMappings: []ecstypes.PortMapping{{ContainerPort: aws.Int32(80)}}},
 			{Name: aws.String("side"), Image: aws.String("busybox:1.36"), Memory: aws.Int32(64), Essential: aws.Bool(false)},
 		},
@@ -187,7 +187,7 @@ func TestECSTaskDefinitionFile(t *testing.T) {
   "executionRoleArn": "arn:aws:iam::123456789012:role/exec", "taskRoleArn": "arn:aws:iam::123456789012:role/task",
   "requiresCompatibilities": ["FARGATE"],
   "containerDefinitions": [{"name": "app", "image": "nginx:3", "memory": 256, "essential": true,
-    "environment": [{"name": "MODE", "value": "prod"}, {"name": "DEBUG", "value": "0"}],
+    "environment": [{"name": "MODE", "value": "s3cr3t-new"}, {"name": "DEBUG", "value": "0"}],
     "portMappings": [{"containerPort": 80}]}]},
   "tags": [{"key": "team", "value": "web"}]}`})
 	with := map[string]any{"task_definition": "deploy/task.json"}
@@ -195,9 +195,12 @@ func TestECSTaskDefinitionFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if all := strings.Join(log, "\n"); strings.Contains(all, "s3cr3t") {
+		t.Errorf("the plan shows a variable's value")
+	}
 	for _, want := range []string{
 		"container app: image: nginx:1 -> nginx:3",
-		`container app: environment: [{"name":"MODE","value":"prod"}] -> [{"name":"MODE","value":"prod"},{"name":"DEBUG","value":"0"}]`,
+		"container app: environment: +DEBUG ~MODE (values not shown)",
 		"container side: removed",
 		"cpu: 256 -> 512",
 	} {
