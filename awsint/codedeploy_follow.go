@@ -27,10 +27,16 @@ func (cd *codeDeployRun) follow(ctx context.Context, id string) error {
 	last := ""
 	for {
 		out, err := cd.client.GetDeployment(ctx, &codedeploy.GetDeploymentInput{DeploymentId: &id})
-		if err != nil {
-			if ctx.Err() != nil {
+		switch {
+		case ctx.Err() != nil:
+			return cd.stop(ctx, id)
+		case throttled(err):
+			cd.c.Log(fmt.Sprintf("warning: %v; asking again", err))
+			if err := sleep(ctx, cd.poll); err != nil {
 				return cd.stop(ctx, id)
 			}
+			continue
+		case err != nil:
 			return fmt.Errorf("get deployment: %w", err)
 		}
 		info := out.DeploymentInfo

@@ -21,12 +21,15 @@ type codeDeployFake struct {
 	polls    int
 	stopped  map[string]any // the StopDeployment input
 	filters  []any          // the TargetFilters of ListDeploymentTargets
+	// throttlePolls is how many GetDeployment after the first are
+	// answered ThrottlingException: more than the SDK's 3 attempts.
+	throttlePolls int
 }
 
 const fakeDeploymentID = "d-EXAMPLE11"
 
-func newCodeDeployFake(scenario string, throttle int) *codeDeployFake {
-	f := &codeDeployFake{scenario: scenario}
+func newCodeDeployFake(scenario string, throttle, throttlePolls int) *codeDeployFake {
+	f := &codeDeployFake{scenario: scenario, throttlePolls: throttlePolls}
 	f.jsonAPI = &jsonAPI{prefix: "CodeDeploy_20141006", throttle: throttle, ops: map[string]func(map[string]any) (any, *apiError){
 		"GetDeploymentGroup": func(in map[string]any) (any, *apiError) {
 			if in["applicationName"] != "web" || in["deploymentGroupName"] != "fleet" {
@@ -53,6 +56,10 @@ func newCodeDeployFake(scenario string, throttle int) *codeDeployFake {
 func (f *codeDeployFake) getDeployment(in map[string]any) (any, *apiError) {
 	if in["deploymentId"] != fakeDeploymentID {
 		return nil, &apiError{400, "DeploymentDoesNotExistException", "no such deployment"}
+	}
+	if f.polls > 0 && f.throttlePolls > 0 {
+		f.throttlePolls--
+		return nil, &apiError{400, "ThrottlingException", "Rate exceeded"}
 	}
 	f.polls++
 	info := map[string]any{"deploymentId": fakeDeploymentID, "applicationName": "web", "deploymentGroupName": "fleet",
@@ -133,11 +140,11 @@ func (f *codeDeployFake) batchGetTargets(in map[string]any) (any, *apiError) {
 
 func TestCodeDeployOnTheWire(t *testing.T) {
 	tests := []struct {
-		name, scenario string
-		throttle       int
-		wantErr        string
-		wantLog        []string
-		notInErr       string
+		name, scenario          string
+		throttle, throttlePolls int
+		wantErr                 string
+		wantLog                 []string
+		notInErr                string
 	}{
 		{name: "succeeds", scenario: "succeeds", wantLog: []string{
 			"deployment Created: 2 pending, 0 in progress, 0 succeeded, 0 failed, 0 skipped",
@@ -146,6 +153,7 @@ func TestCodeDeployOnTheWire(t *testing.T) {
 			"instance i-1 Succeeded: ApplicationStop Succeeded, DownloadBundle Succeeded",
 			"instance i-2 Succeeded:"}},
 		{name: "throttled", scenario: "succeeds", throttle: 2, wantLog: []string{"deployment Succeeded"}},
+		{name: "polls throttled", scenario: "succeeds", throttlePolls: 5, wantLog: []string{"Rate exceeded; asking again", "deployment Succeeded"}},
 		{name: "fails", scenario: "fails",
 			wantErr: "deployment " + fakeDeploymentID + ": Failed: HEALTH_CONSTRAINTS: The overall deployment failed because too many individual instances failed deployment" +
 				", too few healthy instances are available for deployment, or some instances in your deployment group are experiencing problems." +
@@ -159,7 +167,7 @@ func TestCodeDeployOnTheWire(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newCodeDeployFake(tt.scenario, tt.throttle)
+			f := newCodeDeployFake(tt.scenario, tt.throttle, tt.throttlePolls)
 			r := fakeRunner(t, f)
 			var log []string
 			c := call(t.TempDir(), "aws/codedeploy", map[string]any{"application": "web", "deployment_group": "fleet",

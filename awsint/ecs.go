@@ -218,10 +218,18 @@ func (d *ecsDeploy) wait(ctx context.Context, arn string, since time.Time) waitR
 	last := "not described yet"
 	for {
 		svc, err := d.describe(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return waitResult{err: context.Cause(ctx), restore: true, last: last}
+		switch {
+		case ctx.Err() != nil:
+			return waitResult{err: context.Cause(ctx), restore: true, last: last}
+		case throttled(err):
+			// Past the SDK's own retries: this poll is lost, the next
+			// one may do.
+			d.c.Log(fmt.Sprintf("warning: %v; asking again", err))
+			if err := sleep(ctx, d.poll); err != nil {
+				return waitResult{err: err, restore: true, last: last}
 			}
+			continue
+		case err != nil:
 			return waitResult{err: err, restore: true, last: last}
 		}
 		d.logEvents(svc.Events, since, seen)

@@ -30,10 +30,13 @@ type ecsFake struct {
 	registered map[string]any
 	polls      int
 	updatedAt  time.Time
+	// throttlePolls is how many DescribeServices after the update are
+	// answered ThrottlingException: more than the SDK's 3 attempts.
+	throttlePolls int
 }
 
-func newECSFake(scenario string, throttle int) *ecsFake {
-	f := &ecsFake{scenario: scenario, td: fakeOldTD}
+func newECSFake(scenario string, throttle, throttlePolls int) *ecsFake {
+	f := &ecsFake{scenario: scenario, td: fakeOldTD, throttlePolls: throttlePolls}
 	f.jsonAPI = &jsonAPI{prefix: "AmazonEC2ContainerServiceV20141113", throttle: throttle, ops: map[string]func(map[string]any) (any, *apiError){
 		"DescribeServices":       f.describeServices,
 		"DescribeTaskDefinition": f.describeTaskDefinition,
@@ -82,6 +85,10 @@ func (f *ecsFake) updateService(in map[string]any) (any, *apiError) {
 func (f *ecsFake) describeServices(in map[string]any) (any, *apiError) {
 	if in["cluster"] != "prod" {
 		return nil, &apiError{400, "ClusterNotFoundException", "Cluster not found."}
+	}
+	if !f.updatedAt.IsZero() && f.throttlePolls > 0 {
+		f.throttlePolls--
+		return nil, &apiError{400, "ThrottlingException", "Rate exceeded"}
 	}
 	f.polls++
 	return map[string]any{"services": []any{f.service(true)}, "failures": []any{}}, nil
@@ -137,12 +144,12 @@ func (f *ecsFake) service(poll bool) map[string]any {
 
 func TestECSRolloutsOnTheWire(t *testing.T) {
 	tests := []struct {
-		name, scenario string
-		throttle       int
-		wantErr        string // "" for success
-		wantTD         string
-		wantUpdates    int
-		wantLog        []string
+		name, scenario          string
+		throttle, throttlePolls int
+		wantErr                 string // "" for success
+		wantTD                  string
+		wantUpdates             int
+		wantLog                 []string
 	}{
 		{name: "settles", scenario: "stable", wantTD: fakeNewTD, wantUpdates: 1,
 			wantLog: []string{"deployments: primary 1/2 running, 1 pending, rollout in_progress; active 2/2 running",
@@ -151,6 +158,9 @@ func TestECSRolloutsOnTheWire(t *testing.T) {
 		// gets through on the third.
 		{name: "throttled", scenario: "stable", throttle: 2, wantTD: fakeNewTD, wantUpdates: 1,
 			wantLog: []string{"is stable on " + fakeNewTD}},
+		// Polls throttled past the SDK's retries: the wait asks again.
+		{name: "polls throttled", scenario: "stable", throttlePolls: 5, wantTD: fakeNewTD, wantUpdates: 1,
+			wantLog: []string{"Rate exceeded; asking again", "is stable on " + fakeNewTD}},
 		{name: "never settles", scenario: "never", wantTD: fakeOldTD, wantUpdates: 2,
 			wantErr: "not stable within 300ms (deployments: primary 0/2 running, 2 pending, rollout in_progress; active 2/2 running, 0 pending, rollout completed); the previous task definition " + fakeOldTD + " was put back",
 			wantLog: []string{"was unable to place a task", "put the previous task definition " + fakeOldTD + " back"}},
@@ -161,7 +171,7 @@ func TestECSRolloutsOnTheWire(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newECSFake(tt.scenario, tt.throttle)
+			f := newECSFake(tt.scenario, tt.throttle, tt.throttlePolls)
 			r := fakeRunner(t, f)
 			var log []string
 			c := call(t.TempDir(), "aws/ecs", map[string]any{"cluster": "prod", "service": "web", "container": "app", "image": "web:2", "timeout": "300ms"}, &log)
