@@ -20,6 +20,10 @@ import (
 // does not say.
 const defaultECSTimeout = 10 * time.Minute
 
+// maxDiffLines bounds the changes a plan logs; ECS takes 10 containers
+// a task definition, so only a file it would refuse has more.
+const maxDiffLines = 200
+
 // restoreTimeout bounds putting the previous task definition back, which
 // runs after the action's own context may have ended.
 const restoreTimeout = time.Minute
@@ -120,6 +124,9 @@ func (d *ecsDeploy) run(ctx context.Context) (engine.IntegrationResult, error) {
 	d.c.Log(fmt.Sprintf("service %s of cluster %s runs task definition %s", d.service, d.clusterName(), previous))
 	if len(diff) == 0 {
 		diff = []string{"no change to the task definition"}
+	}
+	if len(diff) > maxDiffLines {
+		diff = append(diff[:maxDiffLines], fmt.Sprintf("and %d more changes", len(diff)-maxDiffLines))
 	}
 	for _, l := range diff {
 		d.c.Log("  " + l)

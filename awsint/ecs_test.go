@@ -2,6 +2,7 @@ package awsint_test
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -258,5 +259,24 @@ func TestECSBadInputChangesNothing(t *testing.T) {
 	s.service = awstest.Name(t, "nope")
 	if _, _, err := s.deploy(t, map[string]any{"container": "app", "image": "nginx:2"}, ws, true); err == nil || !strings.Contains(err.Error(), "not found in cluster "+s.cluster) {
 		t.Errorf("error %v, want the missing service", err)
+	}
+}
+
+// A file of many containers (ECS would refuse it) makes a plan of
+// bounded length.
+func TestECSPlanIsBounded(t *testing.T) {
+	s := newECSService(t, 0)
+	ws := t.TempDir()
+	var cs []string
+	for i := range 500 {
+		cs = append(cs, fmt.Sprintf(`{"name": "c%d", "image": "nginx:%d"}`, i, i))
+	}
+	writeFiles(t, ws, map[string]string{"many.json": `{"containerDefinitions": [` + strings.Join(cs, ",") + `]}`})
+	_, log, err := s.deploy(t, map[string]any{"task_definition": "many.json"}, ws, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(log) > 210 || !hasLine(log, "and 3", "more changes") {
+		t.Errorf("%d log lines, want the changes cut at 200", len(log))
 	}
 }
