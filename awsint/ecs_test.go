@@ -280,3 +280,21 @@ func TestECSPlanIsBounded(t *testing.T) {
 		t.Errorf("%d log lines, want the changes cut at 200", len(log))
 	}
 }
+
+// registerInputOf carries a task definition's fields to the new
+// revision by name; this holds only while every field
+// RegisterTaskDefinition takes comes back from DescribeTaskDefinition
+// under the same name and type. An SDK upgrade that breaks it fails
+// here, not in a deploy that loses a field.
+func TestECSRegisterFieldsComeBack(t *testing.T) {
+	in, td := reflect.TypeFor[ecs.RegisterTaskDefinitionInput](), reflect.TypeFor[ecstypes.TaskDefinition]()
+	for f := range in.Fields() {
+		if !f.IsExported() || f.Name == "Tags" { // tags come apart from the definition
+			continue
+		}
+		g, ok := td.FieldByName(f.Name)
+		if !ok || g.Type != f.Type {
+			t.Errorf("RegisterTaskDefinitionInput.%s (%v) has no counterpart in TaskDefinition (%v)", f.Name, f.Type, g.Type)
+		}
+	}
+}
