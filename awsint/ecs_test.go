@@ -52,9 +52,13 @@ func newECSService(t *testing.T, desired int32) *ecsService {
 		t.Fatal(err)
 	}
 	s.arn = aws.ToString(td.TaskDefinition.TaskDefinitionArn)
-	if _, err := s.client.CreateService(ctx, &ecs.CreateServiceInput{Cluster: &s.cluster, ServiceName: &s.service,
-		TaskDefinition: &s.arn, DesiredCount: aws.Int32(desired)}); err != nil {
+	svc, err := s.client.CreateService(ctx, &ecs.CreateServiceInput{Cluster: &s.cluster, ServiceName: &s.service,
+		TaskDefinition: &s.arn, DesiredCount: aws.Int32(desired)})
+	if err != nil {
 		t.Fatal(err)
+	}
+	if deps := svc.Service.Deployments; len(deps) != 1 || (deps[0].RolloutState == ecstypes.DeploymentRolloutStateCompleted) != (desired == 0) {
+		t.Fatalf("moto's new service of %d tasks has deployments %+v; these tests need moto_server started without MOTO_ECS_SERVICE_RUNNING", desired, deps)
 	}
 	return s
 }
