@@ -231,6 +231,11 @@ func TestCodeDeployBadInput(t *testing.T) {
 	if err := os.Symlink("real.yml", filepath.Join(ws, "linked", "appspec.yml")); err != nil {
 		t.Fatal(err)
 	}
+	outside := t.TempDir()
+	writeFiles(t, outside, map[string]string{"appspec.yml": "version: 0.0", "secret.txt": "x"})
+	if err := os.Symlink(outside, filepath.Join(ws, "out")); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		with map[string]any
@@ -239,6 +244,8 @@ func TestCodeDeployBadInput(t *testing.T) {
 		{"no appspec", map[string]any{"source": "noappspec", "bucket": g.bucket}, "source noappspec: has no appspec.yml or appspec.yaml"},
 		{"appspec a link", map[string]any{"source": "linked", "bucket": g.bucket}, "source linked: has no appspec.yml"},
 		{"no such source", map[string]any{"source": "dist", "bucket": g.bucket}, "source dist: has no appspec.yml"},
+		// A link out of the workspace is not followed.
+		{"source a link out", map[string]any{"source": "out", "bucket": g.bucket}, "source out: has no appspec.yml"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -247,6 +254,13 @@ func TestCodeDeployBadInput(t *testing.T) {
 				t.Errorf("error %v, want %q", err, tt.want)
 			}
 		})
+	}
+	objs, err := g.s3.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: &g.bucket})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(objs.Contents) != 0 || len(g.deployments(t)) != 0 {
+		t.Errorf("bad input uploaded %d objects and made deployments %v", len(objs.Contents), g.deployments(t))
 	}
 	g.group = awstest.Name(t, "nogroup")
 	if _, _, err := g.deploy(t, ws, map[string]any{"s3_bucket": g.bucket, "s3_key": "a.zip"}, false); err == nil || !strings.Contains(err.Error(), "deployment group "+g.group+" of application "+g.app) {

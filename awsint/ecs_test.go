@@ -3,6 +3,8 @@ package awsint_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -236,6 +238,11 @@ func TestECSBadInputChangesNothing(t *testing.T) {
 		"list.json":  `[]`,
 		"big.json":   `{"family": "` + strings.Repeat("x", 1<<20) + `"}`,
 	})
+	outside := filepath.Join(t.TempDir(), "task.json")
+	writeFiles(t, filepath.Dir(outside), map[string]string{"task.json": `{"containerDefinitions": [{"name": "app", "image": "evil"}]}`})
+	if err := os.Symlink(outside, filepath.Join(ws, "out.json")); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		with map[string]any
@@ -247,6 +254,8 @@ func TestECSBadInputChangesNothing(t *testing.T) {
 		{"not an object", map[string]any{"task_definition": "list.json"}, "list.json: not a JSON object"},
 		{"too large", map[string]any{"task_definition": "big.json"}, "larger than 1048576 bytes"},
 		{"missing file", map[string]any{"task_definition": "nope.json"}, "nope.json: no such file"},
+		// A link out of the workspace is not followed.
+		{"link out", map[string]any{"task_definition": "out.json"}, "path escapes from parent"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
