@@ -147,6 +147,7 @@ func TestECSRolloutsOnTheWire(t *testing.T) {
 		name, scenario          string
 		throttle, throttlePolls int
 		wantErr                 string // "" for success
+		cancel                  bool   // the action's context ends first
 		wantTD                  string
 		wantUpdates             int
 		wantLog                 []string
@@ -164,6 +165,10 @@ func TestECSRolloutsOnTheWire(t *testing.T) {
 		{name: "never settles", scenario: "never", wantTD: fakeOldTD, wantUpdates: 2,
 			wantErr: "not stable within 300ms (deployments: primary 0/2 running, 2 pending, rollout in_progress; active 2/2 running, 0 pending, rollout completed); the previous task definition " + fakeOldTD + " was put back",
 			wantLog: []string{"was unable to place a task", "put the previous task definition " + fakeOldTD + " back"}},
+		// The run is cancelled, or the action's own timeout ends it,
+		// before the service's: the service is moved back all the same.
+		{name: "cancelled", scenario: "never", cancel: true, wantTD: fakeOldTD, wantUpdates: 2,
+			wantErr: "context deadline exceeded; the previous task definition " + fakeOldTD + " was put back"},
 		{name: "circuit breaker", scenario: "failed", wantTD: fakeOldTD, wantUpdates: 2,
 			wantErr: "the rollout failed: ECS deployment circuit breaker: tasks failed to start.; the previous task definition " + fakeOldTD + " was put back"},
 		{name: "circuit breaker rolled back", scenario: "rolledback", wantTD: fakeOldTD, wantUpdates: 1,
@@ -174,9 +179,16 @@ func TestECSRolloutsOnTheWire(t *testing.T) {
 			f := newECSFake(tt.scenario, tt.throttle, tt.throttlePolls)
 			r := fakeRunner(t, f)
 			var log []string
-			c := call(t.TempDir(), "aws/ecs", map[string]any{"cluster": "prod", "service": "web", "container": "app", "image": "web:2", "timeout": "300ms"}, &log)
+			with := map[string]any{"cluster": "prod", "service": "web", "container": "app", "image": "web:2", "timeout": "300ms"}
+			ctx, cancel := context.WithCancel(context.Background())
+			if tt.cancel {
+				with["timeout"] = "1h"
+				ctx, cancel = context.WithTimeout(context.Background(), 200*time.Millisecond)
+			}
+			defer cancel()
+			c := call(t.TempDir(), "aws/ecs", with, &log)
 			c.Apply = true
-			res, err := r.Run(context.Background(), c)
+			res, err := r.Run(ctx, c)
 			all := strings.Join(log, "\n")
 			switch {
 			case tt.wantErr == "" && err != nil:
