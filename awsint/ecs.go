@@ -77,59 +77,16 @@ func (d *ecsDeploy) clusterParam() *string {
 }
 
 func (d *ecsDeploy) run(ctx context.Context) (engine.IntegrationResult, error) {
-	w := d.c.Action.With
 	timeout := defaultECSTimeout
-	if s := str(w["timeout"]); s != "" {
+	if s := str(d.c.Action.With["timeout"]); s != "" {
 		var err error
 		if timeout, err = time.ParseDuration(s); err != nil || timeout <= 0 {
 			return engine.IntegrationResult{}, fmt.Errorf("timeout %q is not a positive duration", s)
 		}
 	}
-	svc, err := d.describe(ctx)
+	previous, next, err := d.plan(ctx)
 	if err != nil {
 		return engine.IntegrationResult{}, err
-	}
-	if dc := svc.DeploymentController; dc != nil && dc.Type != "" && dc.Type != ecstypes.DeploymentControllerTypeEcs {
-		return engine.IntegrationResult{}, fmt.Errorf("its deployments are controlled by %s, not ECS: deploy it with aws/codedeploy or its own controller", dc.Type)
-	}
-	previous := aws.ToString(svc.TaskDefinition)
-	got, err := d.client.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
-		TaskDefinition: aws.String(previous), Include: []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags},
-	})
-	if err != nil {
-		return engine.IntegrationResult{}, fmt.Errorf("describe task definition %s: %w", previous, err)
-	}
-	cur, err := registerInputOf(got.TaskDefinition, got.Tags)
-	if err != nil {
-		return engine.IntegrationResult{}, err
-	}
-	var next *ecs.RegisterTaskDefinitionInput
-	if file := str(w["task_definition"]); file != "" {
-		root, err := os.OpenRoot(d.c.Workspace)
-		if err != nil {
-			return engine.IntegrationResult{}, fmt.Errorf("workspace: %w", err)
-		}
-		next, err = readTaskDefinitionFile(root, file, aws.ToString(cur.Family))
-		root.Close()
-		if err != nil {
-			return engine.IntegrationResult{}, fmt.Errorf("task_definition: %w", err)
-		}
-	} else if next, err = withImage(cur, str(w["container"]), str(w["image"])); err != nil {
-		return engine.IntegrationResult{}, err
-	}
-	diff, err := taskDiff(cur, next)
-	if err != nil {
-		return engine.IntegrationResult{}, err
-	}
-	d.c.Log(fmt.Sprintf("service %s of cluster %s runs task definition %s", d.service, d.clusterName(), previous))
-	if len(diff) == 0 {
-		diff = []string{"no change to the task definition"}
-	}
-	if len(diff) > maxDiffLines {
-		diff = append(diff[:maxDiffLines], fmt.Sprintf("and %d more changes", len(diff)-maxDiffLines))
-	}
-	for _, l := range diff {
-		d.c.Log("  " + l)
 	}
 	outputs := map[string]string{"previous_task_definition_arn": previous}
 	if !d.c.Apply {
@@ -143,26 +100,88 @@ func (d *ecsDeploy) run(ctx context.Context) (engine.IntegrationResult, error) {
 	arn := aws.ToString(reg.TaskDefinition.TaskDefinitionArn)
 	outputs["task_definition_arn"] = arn
 	d.c.Log("registered " + arn)
+	return engine.IntegrationResult{Outputs: outputs}, d.move(ctx, previous, arn, timeout)
+}
+
+// plan returns the service's task definition and the input that
+// registers its next revision, and logs what the revision changes.
+func (d *ecsDeploy) plan(ctx context.Context) (string, *ecs.RegisterTaskDefinitionInput, error) {
+	w := d.c.Action.With
+	svc, err := d.describe(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	if dc := svc.DeploymentController; dc != nil && dc.Type != "" && dc.Type != ecstypes.DeploymentControllerTypeEcs {
+		return "", nil, fmt.Errorf("its deployments are controlled by %s, not ECS: deploy it with aws/codedeploy or its own controller", dc.Type)
+	}
+	previous := aws.ToString(svc.TaskDefinition)
+	got, err := d.client.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
+		TaskDefinition: aws.String(previous), Include: []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags},
+	})
+	if err != nil {
+		return "", nil, fmt.Errorf("describe task definition %s: %w", previous, err)
+	}
+	cur, err := registerInputOf(got.TaskDefinition, got.Tags)
+	if err != nil {
+		return "", nil, err
+	}
+	var next *ecs.RegisterTaskDefinitionInput
+	if file := str(w["task_definition"]); file != "" {
+		root, err := os.OpenRoot(d.c.Workspace)
+		if err != nil {
+			return "", nil, fmt.Errorf("workspace: %w", err)
+		}
+		next, err = readTaskDefinitionFile(root, file, aws.ToString(cur.Family))
+		root.Close()
+		if err != nil {
+			return "", nil, fmt.Errorf("task_definition: %w", err)
+		}
+	} else if next, err = withImage(cur, str(w["container"]), str(w["image"])); err != nil {
+		return "", nil, err
+	}
+	diff, err := taskDiff(cur, next)
+	if err != nil {
+		return "", nil, err
+	}
+	d.c.Log(fmt.Sprintf("service %s of cluster %s runs task definition %s", d.service, d.clusterName(), previous))
+	if len(diff) == 0 {
+		diff = []string{"no change to the task definition"}
+	}
+	if len(diff) > maxDiffLines {
+		diff = append(diff[:maxDiffLines], fmt.Sprintf("and %d more changes", len(diff)-maxDiffLines))
+	}
+	for _, l := range diff {
+		d.c.Log("  " + l)
+	}
+	return previous, next, nil
+}
+
+// move moves the service to arn and waits for it to be stable, moving it
+// back to previous when it is not.
+func (d *ecsDeploy) move(ctx context.Context, previous, arn string, timeout time.Duration) error {
+	// Events from a minute before, by this machine's clock, unless ECS
+	// says when the deployment began.
+	since := time.Now().Add(-time.Minute)
 	upd, err := d.client.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: d.clusterParam(), Service: aws.String(d.service), TaskDefinition: aws.String(arn)})
 	if err != nil {
-		return engine.IntegrationResult{Outputs: outputs}, fmt.Errorf("update service to %s (it stays at %s): %w", arn, previous, err)
+		return fmt.Errorf("update service to %s (it stays at %s): %w", arn, previous, err)
 	}
 	d.c.Log(fmt.Sprintf("service %s: task definition %s -> %s; waiting up to %s for it to be stable", d.service, previous, arn, timeout))
 	wctx, cancel := context.WithTimeoutCause(ctx, timeout, errNotStable)
 	defer cancel()
-	res := d.wait(wctx, arn, deploymentStart(upd.Service, arn))
+	res := d.wait(wctx, arn, deploymentStart(upd.Service, arn, since))
 	if res.err == nil {
 		d.c.Log(fmt.Sprintf("service %s is stable on %s", d.service, arn))
-		return engine.IntegrationResult{Outputs: outputs}, nil
+		return nil
 	}
 	err = res.err
 	if errors.Is(context.Cause(wctx), errNotStable) && ctx.Err() == nil {
 		err = fmt.Errorf("not stable within %s (%s)", timeout, res.last)
 	}
 	if !res.restore {
-		return engine.IntegrationResult{Outputs: outputs}, err
+		return err
 	}
-	return engine.IntegrationResult{Outputs: outputs}, d.restore(ctx, previous, err)
+	return d.restore(ctx, previous, err)
 }
 
 func (d *ecsDeploy) clusterName() string {
@@ -192,17 +211,18 @@ func (d *ecsDeploy) describe(ctx context.Context) (*ecstypes.Service, error) {
 }
 
 // deploymentStart is when the deployment of arn began by ECS's clock,
-// so that older service events are not shown; the zero time if unknown.
-func deploymentStart(svc *ecstypes.Service, arn string) time.Time {
+// so that older service events are not shown; orElse when ECS does not
+// say.
+func deploymentStart(svc *ecstypes.Service, arn string, orElse time.Time) time.Time {
 	if svc == nil {
-		return time.Time{}
+		return orElse
 	}
 	for _, dep := range svc.Deployments {
 		if aws.ToString(dep.TaskDefinition) == arn && dep.CreatedAt != nil {
 			return *dep.CreatedAt
 		}
 	}
-	return time.Time{}
+	return orElse
 }
 
 // waitResult is how a wait for stability ended: err is nil when the
