@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
@@ -40,6 +41,8 @@ func NewRunner() *Runner {
 		"aws/s3":             runS3,
 		"aws/cloudformation": runCloudFormation,
 		"aws/lambda":         runLambda,
+		"aws/ecs":            runECS,
+		"aws/codedeploy":     runCodeDeploy,
 	}}
 }
 
@@ -90,4 +93,11 @@ func (r *Runner) config(ctx context.Context, c engine.IntegrationCall) (aws.Conf
 		return aws.Config{}, errors.New("no AWS region: set aws: {region: ...} or AWS_REGION")
 	}
 	return cfg, nil
+}
+
+// throttled tells an error AWS gave because the account asks too often,
+// after the SDK's own retries. An integration that polls a long
+// operation asks again at its next poll rather than give up on it.
+func throttled(err error) bool {
+	return err != nil && retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err) == aws.TrueTernary
 }
