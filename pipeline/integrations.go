@@ -164,7 +164,7 @@ func NewIntegrations() Integrations {
 			}
 			s := fmt.Sprintf("update function %s's code from %s and publish a version", w["function"], src)
 			if a := str(w["alias"]); a != "" {
-				s += ", then move alias " + a + " to it"
+				s += ", then move alias " + a + " to it, and back if the version does not become Active"
 			}
 			if !deploy {
 				s += "; outside a deploy stage it only says so"
