@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -135,8 +136,15 @@ func (d *decoder) with(in *Integration, n *node) map[string]any {
 			d.errs.add(n.pos, `"with" of %s needs exactly one of %s, not %d`, in.Name, quoteList(in.OneOf), len(given))
 		}
 	}
-	if _, key := out["s3_key"]; key != (out["s3_bucket"] != nil) && in.Name == "aws/lambda" {
-		d.errs.add(n.pos, `"with" of %s needs s3_bucket and s3_key together`, in.Name)
+	for _, k := range slices.Sorted(maps.Keys(in.Requires)) {
+		if _, ok := out[k]; !ok {
+			continue
+		}
+		for _, need := range in.Requires[k] {
+			if _, ok := out[need]; !ok {
+				d.errs.add(n.pos, `"with" of %s needs %s with %s`, in.Name, need, k)
+			}
+		}
 	}
 	return out
 }
@@ -172,6 +180,8 @@ func (d *decoder) param(in *Integration, p Param, n *node) (any, bool) {
 			return nil, false
 		}
 		return d.scalarMap(n, what)
+	case ParamJSON:
+		return d.jsonParam(n, what)
 	}
 	panic(fmt.Sprintf("integration %s: parameter %s has unknown kind %q", in.Name, p.Name, p.Kind))
 }

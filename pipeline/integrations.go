@@ -32,6 +32,9 @@ const (
 	// ParamFileOrMap is a string naming a file in the workspace, or a
 	// map[string]string.
 	ParamFileOrMap ParamKind = "a file path or a mapping of names to values"
+	// ParamJSON is a JSON document: a mapping (nested values allowed),
+	// or a string holding JSON. Its value is the JSON text.
+	ParamJSON ParamKind = "a mapping or a JSON string"
 )
 
 // Param is one key of an integration's `with:`.
@@ -58,6 +61,8 @@ type Integration struct {
 	// OneOf, when set, names parameters of which exactly one must be
 	// given, such as the sources of a function's code.
 	OneOf []string
+	// Requires names, for a parameter, the ones that must come with it.
+	Requires map[string][]string
 	// Explain says what the action would do with these parameters; deploy
 	// is whether its stage deploys to an environment.
 	Explain func(with map[string]any, deploy bool) string
@@ -153,7 +158,8 @@ func NewIntegrations() Integrations {
 			{Name: "image_uri", Kind: ParamString, Pattern: `^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/\S+$`, Shape: "an Amazon ECR image URI", Description: "Container image of the code."},
 			{Name: "alias", Kind: ParamString, Pattern: aliasPattern, Shape: "an alias name (letters, digits, - and _, not only digits)", Description: "Alias moved to the published version, created if missing."},
 		},
-		OneOf: []string{"zip", "s3_key", "image_uri"},
+		OneOf:    []string{"zip", "s3_key", "image_uri"},
+		Requires: map[string][]string{"s3_key": {"s3_bucket"}, "s3_bucket": {"s3_key"}},
 		Explain: func(w map[string]any, deploy bool) string {
 			src := str(w["zip"])
 			switch {
@@ -172,6 +178,7 @@ func NewIntegrations() Integrations {
 			return s
 		},
 	})
+	all = append(all, beanstalkAndInvoke()...)
 	m := make(Integrations, len(all))
 	for _, in := range all {
 		in.patterns = make(map[string]*regexp.Regexp)

@@ -39,9 +39,7 @@ func refineUses(defs jsonschema.Definitions) {
 		for _, k := range in.OneOf {
 			with.OneOf = append(with.OneOf, &jsonschema.Schema{Required: []string{k}})
 		}
-		if _, ok := in.Param("s3_key"); ok {
-			with.DependentRequired = map[string][]string{"s3_key": {"s3_bucket"}, "s3_bucket": {"s3_key"}}
-		}
+		with.DependentRequired = in.Requires
 		action.AllOf = append(action.AllOf, &jsonschema.Schema{
 			If:   withRequired(props("uses", &jsonschema.Schema{Const: name}), []string{"uses"}),
 			Then: withRequired(props("with", with), requiredIf(len(with.Required) > 0, "with")),
@@ -70,6 +68,8 @@ func paramSchema(p Param) *jsonschema.Schema {
 	case ParamFileOrMap:
 		p.Path = true
 		return &jsonschema.Schema{AnyOf: []*jsonschema.Schema{str(), {Ref: "#/$defs/Scalars"}}}
+	case ParamJSON:
+		return &jsonschema.Schema{AnyOf: []*jsonschema.Schema{{Type: "string", MinLength: ptr(uint64(1))}, {Type: "object"}}}
 	}
 	return str()
 }
