@@ -40,6 +40,7 @@ func NewRunner() *Runner {
 		"aws/s3":             runS3,
 		"aws/cloudformation": runCloudFormation,
 		"aws/lambda":         runLambda,
+		"aws/invoke":         runInvoke,
 	}}
 }
 
