@@ -20,7 +20,7 @@ import (
 func TestInvokeOutputsFromMoto(t *testing.T) {
 	fn := awstest.Name(t, "smoke")
 	newFunction(t, fn)
-	awstest.LambdaResults(t, `{"status": "ok", "count": 3, "nested": {"a": [1, 2]}, "none": null, "bad-key": "x"}`)
+	awstest.LambdaResults(t, awstest.Region, `{"status": "ok", "count": 3, "nested": {"a": [1, 2]}, "none": null, "bad-key": "x"}`)
 	r := hostRunner(t)
 	var log []string
 	c := call(t.TempDir(), "aws/invoke", map[string]any{"function": fn, "payload": `{"url": "https://example.com"}`}, &log)

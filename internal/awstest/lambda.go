@@ -7,15 +7,16 @@ import (
 	"testing"
 )
 
-// LambdaResults makes moto answer the next invocations of functions with
-// results, in order, without running them in Docker: moto's "simple"
-// Lambda (http://docs.getmoto.org/en/latest/docs/services/lambda.html).
-// The queue is moto's, shared by every function of Region.
-func LambdaResults(t testing.TB, results ...string) {
+// LambdaResults makes moto answer the next invocations of functions in
+// region with results, in order, without running them in Docker: moto's
+// "simple" Lambda (http://docs.getmoto.org/en/latest/docs/services/lambda.html).
+// The queue is moto's, one per region for every function and test: tests
+// that may run at once against one moto use regions of their own.
+func LambdaResults(t testing.TB, region string, results ...string) {
 	t.Helper()
 	base := URL(t)
 	post(t, base+"/moto-api/config", map[string]any{"lambda": map[string]any{"use_docker": false}})
-	post(t, base+"/moto-api/static/lambda-simple/response", map[string]any{"results": results, "region": Region})
+	post(t, base+"/moto-api/static/lambda-simple/response", map[string]any{"results": results, "region": region})
 }
 
 func post(t testing.TB, url string, body any) {
