@@ -42,6 +42,7 @@ type beanstalkFake struct {
 	updates       int
 	polls         int
 	calls         []string
+	start         time.Time
 }
 
 type envState struct {
@@ -68,7 +69,8 @@ func (f *beanstalkFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	action := r.Form.Get("Action")
 	f.calls = append(f.calls, action)
 	state := envState{status: "Ready", health: "Green", healthStatus: "Ok"}
-	var events [][2]string
+	// An earlier deploy's error, from before this one's update.
+	events := [][2]string{{"ERROR", "Old deploy failed."}}
 	if f.updates > 0 {
 		i := min(f.polls, len(f.after)-1)
 		state = f.after[i]
@@ -112,11 +114,14 @@ func (f *beanstalkFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		result = fmt.Sprintf(`<EnvironmentName>web-prod</EnvironmentName><VersionLabel>%s</VersionLabel><Status>Updating</Status>`, f.label)
 	case "DescribeEvents":
 		// Newest first, as Elastic Beanstalk lists them.
+		// Each event keeps its time from one answer to the next.
 		var b strings.Builder
-		now := time.Now().UTC()
+		if f.start.IsZero() {
+			f.start = time.Now().UTC().Add(-time.Minute / 2)
+		}
 		for i := len(events) - 1; i >= 0; i-- {
 			fmt.Fprintf(&b, `<member><EventDate>%s</EventDate><Severity>%s</Severity><Message>%s</Message><EnvironmentName>web-prod</EnvironmentName></member>`,
-				now.Add(time.Duration(i-len(events))*time.Second).Format(time.RFC3339), events[i][0], events[i][1])
+				f.start.Add(time.Duration(i)*time.Second).Format(time.RFC3339), events[i][0], events[i][1])
 		}
 		result = "<Events>" + b.String() + "</Events>"
 	default:
@@ -204,6 +209,9 @@ func TestElasticBeanstalk(t *testing.T) {
 				if !hasLine(log, w) {
 					t.Errorf("log lacks %q:\n%s", w, all)
 				}
+			}
+			if strings.Contains(all, "Old deploy failed") || (err != nil && strings.Contains(err.Error(), "Old deploy")) {
+				t.Errorf("an event from before the update was taken for this deploy's: %v\n%s", err, all)
 			}
 			f.mu.Lock()
 			defer f.mu.Unlock()

@@ -101,14 +101,20 @@ func (b *beanstalk) deploy(ctx context.Context) (engine.IntegrationResult, error
 	if err := b.createVersion(ctx, bucket, key); err != nil {
 		return engine.IntegrationResult{}, err
 	}
-	since := time.Now().Add(-time.Minute)
+	// Events from before the update are marked seen, so that an earlier
+	// deploy's errors are neither logged nor blamed on this one; the
+	// minute allows for the clock's skew from AWS's.
+	since, seen := time.Now().Add(-time.Minute), make(map[string]bool)
+	if _, err := b.newEvents(ctx, since, seen); err != nil {
+		return engine.IntegrationResult{}, err
+	}
 	if _, err := b.client.UpdateEnvironment(ctx, &eb.UpdateEnvironmentInput{
 		ApplicationName: &b.app, EnvironmentName: &b.env, VersionLabel: &b.label,
 	}); err != nil {
 		return engine.IntegrationResult{}, fmt.Errorf("update to version %s: %w", b.label, err)
 	}
 	b.c.Log(fmt.Sprintf("environment %s: version %s -> %s", b.env, aws.ToString(current.VersionLabel), b.label))
-	if err := b.wait(ctx, since, timeout); err != nil {
+	if err := b.wait(ctx, since, seen, timeout); err != nil {
 		return engine.IntegrationResult{Outputs: outputs}, err
 	}
 	return engine.IntegrationResult{Outputs: outputs}, nil
@@ -196,10 +202,9 @@ func truncateDescription(s string) string {
 // wait follows the environment and its events until it is Ready and
 // Green on the new version, failing when it ends otherwise or the
 // timeout passes, with the warnings and errors its events gave.
-func (b *beanstalk) wait(ctx context.Context, since time.Time, timeout time.Duration) error {
+func (b *beanstalk) wait(ctx context.Context, since time.Time, seen map[string]bool, timeout time.Duration) error {
 	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	seen := make(map[string]bool)
 	var problems []string
 	last := ""
 	late := func() error {
