@@ -41,3 +41,26 @@ func TestJSONParam(t *testing.T) {
 		t.Errorf("explain: %q", got)
 	}
 }
+
+func TestExplainBeanstalkAndInvoke(t *testing.T) {
+	in := NewIntegrations()
+	deploy := &Stage{Name: "ship", Environment: "production"}
+	check := &Stage{Name: "check"}
+	tests := []struct {
+		st   *Stage
+		a    *Action
+		want string
+	}{
+		{deploy, &Action{Uses: "aws/elasticbeanstalk", With: map[string]any{"application": "web", "environment": "web-prod", "source": "dist", "bucket": "b", "key_prefix": "web/"}},
+			"create a version of application web from dist/ zipped to s3://b/web/, move environment web-prod to it and wait for Ready and Green"},
+		{check, &Action{Uses: "aws/elasticbeanstalk", With: map[string]any{"application": "web", "environment": "web-prod", "s3_bucket": "b", "s3_key": "k.zip"}},
+			"from s3://b/k.zip, move environment web-prod to it and wait for Ready and Green; outside a deploy stage it only says so"},
+		{check, &Action{Uses: "aws/invoke", With: map[string]any{"function": "smoke", "payload": `{"a":1}`}},
+			"invoke Lambda function smoke and wait for its answer (7 bytes of payload); a JSON object it returns becomes outputs. It runs in any stage"},
+	}
+	for _, tt := range tests {
+		if got := in.ExplainAction(tt.st, tt.a); !strings.Contains(got, tt.want) {
+			t.Errorf("%s: %q, want %q in it", tt.a.Uses, got, tt.want)
+		}
+	}
+}
