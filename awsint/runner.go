@@ -37,9 +37,10 @@ type Runner struct {
 // NewRunner returns a Runner of every integration this package has.
 func NewRunner() *Runner {
 	return &Runner{byName: map[string]integration{
-		"aws/s3":               runS3,
-		"aws/cloudformation":   runCloudFormation,
-		"aws/lambda":           runLambda,
+		"aws/s3":             runS3,
+		"aws/cloudformation": runCloudFormation,
+		"aws/lambda":         runLambda,
+
 		"aws/invoke":           runInvoke,
 		"aws/elasticbeanstalk": runElasticBeanstalk,
 	}}
