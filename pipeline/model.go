@@ -102,6 +102,9 @@ type EnvironmentPolicy struct {
 	Require  []string `yaml:"require" json:"require,omitempty" jsonschema:"description=Names of the checks and commit statuses a deploy waits for; each must be present and pass. Without it every check on the commit must pass."`
 	// Secrets reach only the actions of a deploy stage whose gate passed.
 	Secrets []string `yaml:"secrets" json:"secrets,omitempty" jsonschema:"description=Names of host variables given, masked, only to the actions of a deploy to this environment once its gate has passed."`
+	// AWS, from a trusted file, is the role and region every deploy to
+	// the environment acts with, whatever the deployed commit's file says.
+	AWS *AWS `yaml:"aws" json:"aws,omitempty" jsonschema:"description=Role and region of every deploy to this environment; in the default branch's file or the organization's default it overrides the role the deployed commit names."`
 
 	Pos Pos `yaml:"-" json:"-"`
 }
