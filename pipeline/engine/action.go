@@ -100,8 +100,13 @@ func (rs *runState) attempt(ctx context.Context, st *pipeline.Stage, a *pipeline
 		Limits: rs.run.Limits,
 	}
 
+	run, err := rs.runnerFor(st, a, &spec, n, outFile)
+	if err != nil {
+		r.Status, r.Reason = StatusFailure, err.Error()
+		return o
+	}
 	actx, cancel := context.WithTimeoutCause(ctx, a.EffectiveTimeout(), errTimedOut)
-	res, runErr := rs.e.Runner.Run(actx, spec)
+	res, runErr := run.Run(actx, spec)
 	// Read the cause before cancel, which would otherwise set its own.
 	ended := actx.Err() != nil
 	timedOut := errors.Is(context.Cause(actx), errTimedOut)
