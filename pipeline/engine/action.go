@@ -127,6 +127,8 @@ func (rs *runState) attempt(ctx context.Context, st *pipeline.Stage, a *pipeline
 		r.Status, r.Reason = StatusFailure, fmt.Sprintf("could not run: %v", runErr)
 	case res.ExitCode == -1:
 		r.Status, r.Reason = StatusFailure, "killed by a signal"
+	case res.ExitCode != 0 && res.Reason != "":
+		r.Status, r.Reason = StatusFailure, res.Reason
 	case res.ExitCode != 0:
 		r.Status, r.Reason = StatusFailure, fmt.Sprintf("exit code %d", res.ExitCode)
 	default:

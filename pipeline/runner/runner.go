@@ -99,6 +99,10 @@ type Result struct {
 	// Killed is set when the runner stopped the command because ctx ended.
 	Killed   bool
 	Duration time.Duration
+	// Reason says why a command with a non-zero ExitCode failed, where
+	// the runner knows better than the code, such as a remote build's
+	// failed phase; empty means "exit code N".
+	Reason string
 }
 
 // Runner executes commands. Run returns once the command and everything
