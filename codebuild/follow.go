@@ -39,8 +39,17 @@ func (b *build) follow(ctx context.Context, id string) (bd cbtypes.Build, killed
 		switch {
 		case err == nil:
 			failures = 0
-			b.drainLogs(ctx, &cur, bd)
+			logErr := b.drainLogs(ctx, &cur, bd)
 			if bd.BuildComplete {
+				// The last lines are worth a few more tries: they
+				// usually say why a build failed.
+				for i := 1; logErr != nil && i < maxPollFailures && ctx.Err() == nil; i++ {
+					time.Sleep(poll)
+					logErr = b.drainLogs(ctx, &cur, bd)
+				}
+				if logErr != nil {
+					fmt.Fprintf(b.spec.Stderr, "warning: the build's log may be incomplete: %v\n", logErr)
+				}
 				return bd, false, nil
 			}
 		case ctx.Err() == nil:
@@ -75,7 +84,7 @@ func (b *build) stop(ctx context.Context, id string, cur *logCursor) cbtypes.Bui
 	for {
 		bd, err := b.describe(sctx, id)
 		if err == nil {
-			b.drainLogs(sctx, cur, bd)
+			_ = b.drainLogs(sctx, cur, bd)
 			if bd.BuildComplete {
 				return bd
 			}
@@ -110,12 +119,12 @@ const maxPagesPerPoll = 50
 
 // drainLogs copies the log events CloudWatch has after the cursor. A
 // stream that does not exist yet (the build is still provisioning) is
-// not an error; another error is shown and tried again at the next poll.
+// not an error; after another, the next poll tries again from the cursor.
 // GetLogEvents returns the token it was given when it has nothing new
 // (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_GetLogEvents.html).
-func (b *build) drainLogs(ctx context.Context, cur *logCursor, bd cbtypes.Build) {
+func (b *build) drainLogs(ctx context.Context, cur *logCursor, bd cbtypes.Build) error {
 	if bd.Logs == nil || aws.ToString(bd.Logs.GroupName) == "" || aws.ToString(bd.Logs.StreamName) == "" {
-		return
+		return nil
 	}
 	for range maxPagesPerPoll {
 		out, err := b.c.logs.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{
@@ -124,11 +133,11 @@ func (b *build) drainLogs(ctx context.Context, cur *logCursor, bd cbtypes.Build)
 			StartFromHead: aws.Bool(true),
 			NextToken:     cur.token,
 		})
+		if nf := (*logtypes.ResourceNotFoundException)(nil); errors.As(err, &nf) && !bd.BuildComplete {
+			return nil
+		}
 		if err != nil {
-			if nf := (*logtypes.ResourceNotFoundException)(nil); !errors.As(err, &nf) && ctx.Err() == nil {
-				fmt.Fprintf(b.spec.Stderr, "warning: reading the build's log: %v\n", err)
-			}
-			return
+			return fmt.Errorf("read the build's log: %w", err)
 		}
 		for _, e := range out.Events {
 			writeLine(b.spec.Stdout, aws.ToString(e.Message))
@@ -138,9 +147,10 @@ func (b *build) drainLogs(ctx context.Context, cur *logCursor, bd cbtypes.Build)
 			cur.token = out.NextForwardToken
 		}
 		if same || len(out.Events) == 0 || out.NextForwardToken == nil {
-			return
+			return nil
 		}
 	}
+	return nil
 }
 
 // writeLine writes one event as one line: CloudWatch events usually end
