@@ -89,8 +89,8 @@ func (e *env) spec(script string, vars ...string) runner.Spec {
 		Stdout: e.stdout,
 		Stderr: e.stderr,
 		Remote: runner.Remote{
-			Runner:    &pipeline.RunnerSpec{Type: pipeline.RunnerCodeBuild, Project: "web-build", ComputeType: "BUILD_GENERAL1_SMALL"},
-			RunID:     "run-1", Stage: "build", Action: "compile", Attempt: 1,
+			Runner: &pipeline.RunnerSpec{Type: pipeline.RunnerCodeBuild, Project: "web-build", ComputeType: "BUILD_GENERAL1_SMALL"},
+			RunID:  "run-1", Stage: "build", Action: "compile", Attempt: 1,
 			Workspace: e.ws, OutputFile: e.out, Secret: map[string]bool{},
 		},
 	}
