@@ -24,6 +24,7 @@ import (
 	"github.com/stagegate/stagegate/app/ghclient"
 	"github.com/stagegate/stagegate/app/queue"
 	"github.com/stagegate/stagegate/app/store"
+	"github.com/stagegate/stagegate/codebuild"
 	"github.com/stagegate/stagegate/pipeline/runner"
 	"github.com/stagegate/stagegate/pipeline/runner/local"
 )
@@ -65,6 +66,9 @@ type Options struct {
 	// config.LoadDefaultConfig when nil. Its credentials are never used
 	// for actions: they get a role's, through the OIDC issuer.
 	AWS func(context.Context) (aws.Config, error)
+	// CodeBuild adjusts the CodeBuild runner, such as its endpoints for
+	// tests; it is called once, when Config.CodeBuildStaging is set.
+	CodeBuild func(*codebuild.Runner)
 }
 
 // App is a configured stagegate server.
@@ -87,6 +91,7 @@ type App struct {
 	waiters      waiters
 	environments environments
 	cloud        *cloud
+	codebuild    *codebuild.Runner
 	// stopping is set once Stop has begun.
 	stopping atomic.Bool
 }
@@ -146,6 +151,10 @@ func New(ctx context.Context, cfg Config, opts Options) (*App, error) {
 	a.ingest = newBatchIngester(db, a.queue, &a.log)
 	hook := &webhookHandler{secret: cfg.WebhookSecret, ingest: a.ingest, metrics: a.metrics, inFlight: newByteBudget(maxWebhookBytesInFlight)}
 	if a.cloud, err = newCloud(ctx, cfg, opts.AWS); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if a.codebuild, err = newCodeBuild(cfg, opts); err != nil {
 		db.Close()
 		return nil, err
 	}
