@@ -16,6 +16,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -129,6 +130,18 @@ func (f *Fake) Starts() []Start {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]Start(nil), f.starts...)
+}
+
+// Builds returns the ids of the builds started, in order.
+func (f *Fake) Builds() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ids := make([]string, 0, len(f.builds))
+	for id := range f.builds {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, func(a, b string) int { return f.builds[a].number - f.builds[b].number })
+	return ids
 }
 
 // Stops returns the ids of the builds StopBuild was called for.
