@@ -215,7 +215,7 @@ func (f *Fake) resolveEnv(ctx context.Context, b *build) ([]string, error) {
 		case "PARAMETER_STORE":
 			out, err := client.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(v.Value), WithDecryption: aws.Bool(true)})
 			if err != nil {
-				return nil, fmt.Errorf("Unable to retrieve parameter %s for environment variable %s: %w", v.Value, v.Name, err)
+				return nil, fmt.Errorf("unable to retrieve parameter %s for environment variable %s: %w", v.Value, v.Name, err)
 			}
 			env = append(env, v.Name+"="+aws.ToString(out.Parameter.Value))
 		case "SECRETS_MANAGER":
