@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net/url"
 	"os"
@@ -34,6 +35,10 @@ import (
 // DefaultPoll is how often a build's state and new log events are asked
 // for: a log line reaches the check about one poll after CloudWatch has it.
 const DefaultPoll = time.Second
+
+// cleanupTimeout bounds the deletion of an attempt's staging objects and
+// of its parameters, once the build has ended.
+const cleanupTimeout = time.Minute
 
 // Location is an S3 bucket and key prefix.
 type Location struct {
@@ -200,11 +205,18 @@ func (b *build) run(ctx context.Context) (runner.Result, error) {
 		return runner.Result{}, err
 	}
 	// The objects and parameters go however the build ends: cleaning up
-	// must not stop because the run was cancelled.
-	cleanup := context.WithoutCancel(ctx)
-	defer b.deleteObjects(cleanup, src, path.Join(b.key, resultName))
+	// must not stop because the run was cancelled, nor hang.
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+		defer cancel()
+		b.deleteObjects(cctx, src, path.Join(b.key, resultName))
+	}()
 	params, err := b.putSecrets(ctx)
-	defer b.deleteSecrets(cleanup, params)
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+		defer cancel()
+		b.deleteSecrets(cctx, params)
+	}()
 	if err != nil {
 		return runner.Result{}, err
 	}
@@ -238,11 +250,11 @@ func (b *build) upload(ctx context.Context, key string) error {
 	if err := zipDir(b.spec.Remote.Workspace, f); err != nil {
 		return err
 	}
-	size, err := f.Seek(0, 1)
+	size, err := f.Seek(0, io.SeekCurrent)
 	if err != nil {
 		return fmt.Errorf("source archive: %w", err)
 	}
-	if _, err := f.Seek(0, 0); err != nil {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return fmt.Errorf("source archive: %w", err)
 	}
 	_, err = b.c.s3.PutObject(ctx, &s3.PutObjectInput{

@@ -24,7 +24,9 @@ import (
 	"github.com/stagegate/stagegate/internal/awstest"
 	"github.com/stagegate/stagegate/internal/codebuildfake"
 	"github.com/stagegate/stagegate/pipeline"
+	"github.com/stagegate/stagegate/pipeline/engine"
 	"github.com/stagegate/stagegate/pipeline/runner"
+	"github.com/stagegate/stagegate/pipeline/runner/local"
 )
 
 // syncBuf is an io.Writer tests read while the runner writes.
@@ -324,5 +326,24 @@ func TestHostileResultIsRefused(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(filepath.Dir(filepath.Dir(e.ws)), "escaped.txt")); err == nil {
 		t.Error("the archive wrote out of the workspace")
+	}
+}
+
+// Through the engine, an action's timeout stops its build and the action
+// ends timed_out; its retry starts a new build.
+func TestEngineTimeoutStopsTheBuild(t *testing.T) {
+	e := setup(t)
+	a := &pipeline.Action{Name: "slow", Run: "echo begun; sleep 60", Timeout: pipeline.Duration(2 * time.Second), Retries: 1,
+		Runner: &pipeline.RunnerSpec{Type: pipeline.RunnerCodeBuild, Project: "web-build"}}
+	p := &pipeline.Pipeline{Name: "t", Stages: []*pipeline.Stage{{Name: "build", Actions: []*pipeline.Action{a}}}}
+	eng := &engine.Engine{Runner: &local.Runner{}, Runners: map[string]runner.Runner{"codebuild": e.runner}}
+	plan := pipeline.Plan{Triggered: true, Stages: []pipeline.StagePlan{{Stage: p.Stages[0], Run: true}}}
+	res := eng.Run(t.Context(), engine.Run{ID: "run-t", Pipeline: p, Plan: plan, Workspace: e.ws, TempDir: t.TempDir()})
+	ar := res.Stages[0].Actions[0]
+	if ar.Status != engine.StatusTimedOut || ar.Attempts != 2 {
+		t.Fatalf("action %s after %d attempts: %q", ar.Status, ar.Attempts, ar.Reason)
+	}
+	if len(e.fake.Starts()) != 2 || len(e.fake.Stops()) != 2 {
+		t.Errorf("%d builds started, %d stopped; want 2 and 2", len(e.fake.Starts()), len(e.fake.Stops()))
 	}
 }
