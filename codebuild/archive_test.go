@@ -124,3 +124,28 @@ func TestArchiveRoundTrip(t *testing.T) {
 		t.Errorf("a/run links to %q, %v", target, err)
 	}
 }
+
+// The workspace is zipped by the server, outside any sandbox: a link an
+// earlier action left there must travel as a link, never as the content
+// of the host file it names.
+func TestZipKeepsLinksAsLinks(t *testing.T) {
+	ws, outside := t.TempDir(), t.TempDir()
+	secret := filepath.Join(outside, "server-key.pem")
+	if err := os.WriteFile(secret, []byte("PRIVATE KEY"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(secret, filepath.Join(ws, "key")); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := zipDir(ws, &buf); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(buf.Bytes(), []byte("PRIVATE KEY")) {
+		t.Fatal("the archive holds the linked file's content")
+	}
+	zr, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil || len(zr.File) != 1 || zr.File[0].Mode()&fs.ModeSymlink == 0 {
+		t.Fatalf("archive %v, %v: want one link", zr, err)
+	}
+}
