@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+
+	"github.com/invopop/jsonschema"
 )
 
 // Runner types.
@@ -117,4 +119,25 @@ func (d *decoder) runner(n *node) *RunnerSpec {
 		d.errs.add(n.pos, `"runner" of type codebuild is missing required key "project"`)
 	}
 	return r
+}
+
+// refineRunner adds to the runner's schema what the decoder checks and
+// the tags cannot say: a codebuild runner names its project, a local one
+// takes no CodeBuild key.
+func refineRunner(s *jsonschema.Schema) {
+	prop(s, "project").Pattern = codeBuildProject.String()
+	prop(s, "image").MinLength = ptr(uint64(1))
+	s.AllOf = []*jsonschema.Schema{
+		{
+			If:   withRequired(props("type", &jsonschema.Schema{Const: RunnerCodeBuild}), []string{"type"}),
+			Then: &jsonschema.Schema{Required: []string{"project"}},
+		},
+		{
+			If: withRequired(props("type", &jsonschema.Schema{Const: RunnerLocal}), []string{"type"}),
+			Then: &jsonschema.Schema{Not: &jsonschema.Schema{AnyOf: []*jsonschema.Schema{
+				{Required: []string{"project"}}, {Required: []string{"image"}},
+				{Required: []string{"compute_type"}}, {Required: []string{"privileged"}},
+			}}},
+		},
+	}
 }
