@@ -120,7 +120,8 @@ const maxPagesPerPoll = 50
 // drainLogs copies the log events CloudWatch has after the cursor. A
 // stream that does not exist yet (the build is still provisioning) is
 // not an error; after another, the next poll tries again from the cursor.
-// GetLogEvents returns the token it was given when it has nothing new
+// GetLogEvents returns the token it was given when it has reached the end
+// of the stream
 // (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_GetLogEvents.html).
 func (b *build) drainLogs(ctx context.Context, cur *logCursor, bd cbtypes.Build) error {
 	if bd.Logs == nil || aws.ToString(bd.Logs.GroupName) == "" || aws.ToString(bd.Logs.StreamName) == "" {
@@ -146,7 +147,9 @@ func (b *build) drainLogs(ctx context.Context, cur *logCursor, bd cbtypes.Build)
 		if out.NextForwardToken != nil {
 			cur.token = out.NextForwardToken
 		}
-		if same || len(out.Events) == 0 || out.NextForwardToken == nil {
+		// An empty page is not the end: CloudWatch may return one with a
+		// new token while more events follow. The end is the same token.
+		if same || out.NextForwardToken == nil {
 			return nil
 		}
 	}

@@ -347,3 +347,23 @@ func TestEngineTimeoutStopsTheBuild(t *testing.T) {
 		t.Errorf("%d builds started, %d stopped; want 2 and 2", len(e.fake.Starts()), len(e.fake.Stops()))
 	}
 }
+
+// An action's dir is where its script runs on CodeBuild too.
+func TestBuildRunsInTheActionsDir(t *testing.T) {
+	e := setup(t)
+	if err := os.MkdirAll(filepath.Join(e.ws, "web app"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	spec := e.spec(`echo "in=$(basename "$PWD")"; echo here > made.txt`)
+	spec.Dir = filepath.Join(e.ws, "web app")
+	res, err := e.runner.Run(t.Context(), spec)
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("result %+v, %v:\n%s", res, err, e.stdout)
+	}
+	if !strings.Contains(e.stdout.String(), "in=web app\n") {
+		t.Errorf("stdout:\n%s", e.stdout)
+	}
+	if _, err := os.Stat(filepath.Join(e.ws, "web app", "made.txt")); err != nil {
+		t.Error(err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -36,11 +37,11 @@ const maxOutputs = 1 << 20
 // of Parameter Store parameters (type PARAMETER_STORE), never as values.
 func (b *build) startInput(ctx context.Context, src string, params map[string]string) (*cb.StartBuildInput, error) {
 	rs := b.spec.Remote.Runner
-	dir := "."
-	if rel, ok := strings.CutPrefix(b.spec.Dir, b.spec.Remote.Workspace); ok {
-		dir = strings.TrimPrefix(rel, "/")
+	dir, err := filepath.Rel(b.spec.Remote.Workspace, b.spec.Dir)
+	if err != nil || !filepath.IsLocal(dir) && dir != "." {
+		return nil, fmt.Errorf("the action's dir %s is not inside the workspace", b.spec.Dir)
 	}
-	spec, err := makeBuildspec(b.spec.Script, dir)
+	spec, err := makeBuildspec(b.spec.Script, filepath.ToSlash(dir))
 	if err != nil {
 		return nil, err
 	}
