@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -90,6 +91,8 @@ func (b *build) startInput(ctx context.Context, src string, params map[string]st
 	return in, nil
 }
 
+var safeParam = regexp.MustCompile(`[^A-Za-z0-9_.\-/]`)
+
 // putSecrets puts each secret of the action into Parameter Store as a
 // SecureString under a name of this attempt alone, and returns the names
 // by variable. The build's service role reads them; deleteSecrets removes
@@ -101,7 +104,9 @@ func (b *build) putSecrets(ctx context.Context) (map[string]string, error) {
 		if !ok || hostVars[k] || strings.HasPrefix(k, "CODEBUILD_") {
 			continue
 		}
-		name := "/" + path.Join("stagegate", b.key, safeName.ReplaceAllString(k, "-"))
+		// Parameter names take letters, digits and _.-/ only
+		// (https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_PutParameter.html).
+		name := "/" + path.Join("stagegate", safeParam.ReplaceAllString(b.key, "-"), safeName.ReplaceAllString(k, "-"))
 		_, err := b.c.ssm.PutParameter(ctx, &ssm.PutParameterInput{
 			Name: aws.String(name), Value: aws.String(v), Type: ssmtypes.ParameterTypeSecureString,
 			Description: aws.String("stagegate: a secret of one CodeBuild build, deleted when it ends"),
