@@ -45,13 +45,23 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// makeBuildspec is the buildspec of one action: its script run as the
-// local runner runs it (sh -e -c, in its dir of the workspace) with the
+// emptyVars are NAME= words setting variables to the empty string.
+func emptyVars(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = n + "="
+	}
+	return out
+}
+
+// makeBuildspec is the buildspec of one action (empty names the
+// variables set to the empty string; they are shell names): its script
+// run as the local runner runs it (sh -e -c, in its dir of the workspace) with the
 // STAGEGATE_* paths of the build's machine, its output file exported, and
 // the whole workspace as the build's artifact, so that what the script
 // changed comes back. Version 0.2 runs a phase's commands in one shell,
 // so the variables set by the first reach the others.
-func makeBuildspec(script, dir string) (string, error) {
+func makeBuildspec(script, dir string, empty []string) (string, error) {
 	cd := `"$CODEBUILD_SRC_DIR"`
 	if dir != "" && dir != "." {
 		cd += "/" + shellQuote(path.Clean(dir))
@@ -60,7 +70,7 @@ func makeBuildspec(script, dir string) (string, error) {
 		Version: "0.2",
 		Env:     buildspecEnv{Shell: "bash", ExportedVariables: []string{outputsVar}},
 		Phases: phases{Build: phase{Commands: []string{
-			`export STAGEGATE_WORKSPACE="$CODEBUILD_SRC_DIR" STAGEGATE_ARTIFACTS= STAGEGATE_OUTPUT="$(mktemp)"`,
+			strings.Join(append([]string{`export STAGEGATE_WORKSPACE="$CODEBUILD_SRC_DIR" STAGEGATE_ARTIFACTS= STAGEGATE_OUTPUT="$(mktemp)"`}, emptyVars(empty)...), " "),
 			"cd " + cd + " && sh -e -c " + shellQuote(script),
 			outputsVar + `="$(base64 -w0 < "$STAGEGATE_OUTPUT")"; export ` + outputsVar,
 		}}},

@@ -268,13 +268,17 @@ func (b *build) upload(ctx context.Context, key string) error {
 }
 
 // plainEnv is the action's environment the build gets in plain text:
-// everything but this machine's paths and credentials and the secrets.
+// everything but this machine's paths and credentials, the secrets, and
+// names CodeBuild refuses (reserved CODEBUILD_ ones, or not a shell
+// name), which would fail the whole StartBuild.
 func (b *build) plainEnv() map[string]string {
 	out := maps.Clone(b.env)
 	for k := range out {
-		if hostVars[k] || b.spec.Remote.Secret[k] || strings.HasPrefix(k, "CODEBUILD_") {
+		if hostVars[k] || b.spec.Remote.Secret[k] || strings.HasPrefix(k, "CODEBUILD_") || !envName.MatchString(k) {
 			delete(out, k)
 		}
 	}
 	return out
 }
+
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)

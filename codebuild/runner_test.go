@@ -110,11 +110,12 @@ test "$PATH" != /host/bin
 mkdir -p dist && echo built > dist/app.bin && ln -s app.bin dist/current
 echo "version=1.2.3" >> "$STAGEGATE_OUTPUT"
 { echo 'notes<<EOF'; echo 'two'; echo 'lines'; echo 'EOF'; } >> "$STAGEGATE_OUTPUT"`
-	res, err := e.runner.Run(t.Context(), e.spec(script, "GREETING=hello"))
+	script += "\n" + `test "${EMPTY+set}" = set && test -z "$EMPTY" && echo empty-is-set`
+	res, err := e.runner.Run(t.Context(), e.spec(script, "GREETING=hello", "EMPTY="))
 	if err != nil || res.ExitCode != 0 || res.Killed {
 		t.Fatalf("result %+v, %v; stdout:\n%s\nstderr:\n%s", res, err, e.stdout, e.stderr)
 	}
-	for _, w := range []string{"from an earlier stage\n", "greeting=hello\n", "Entering phase BUILD"} {
+	for _, w := range []string{"from an earlier stage\n", "greeting=hello\n", "empty-is-set\n", "Entering phase BUILD"} {
 		if !strings.Contains(e.stdout.String(), w) {
 			t.Errorf("stdout lacks %q:\n%s", w, e.stdout)
 		}

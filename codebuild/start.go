@@ -42,14 +42,20 @@ func (b *build) startInput(ctx context.Context, src string, params map[string]st
 	if err != nil || !filepath.IsLocal(dir) && dir != "." {
 		return nil, fmt.Errorf("the action's dir %s is not inside the workspace", b.spec.Dir)
 	}
-	spec, err := makeBuildspec(b.spec.Script, filepath.ToSlash(dir))
-	if err != nil {
-		return nil, err
-	}
 	var vars []cbtypes.EnvironmentVariable
+	var empty []string
 	plain := b.plainEnv()
 	for _, k := range slices.Sorted(maps.Keys(plain)) {
+		if plain[k] == "" {
+			// CodeBuild has refused empty values; the buildspec sets them.
+			empty = append(empty, k)
+			continue
+		}
 		vars = append(vars, cbtypes.EnvironmentVariable{Name: aws.String(k), Value: aws.String(plain[k]), Type: cbtypes.EnvironmentVariableTypePlaintext})
+	}
+	spec, err := makeBuildspec(b.spec.Script, filepath.ToSlash(dir), empty)
+	if err != nil {
+		return nil, err
 	}
 	for _, k := range slices.Sorted(maps.Keys(params)) {
 		vars = append(vars, cbtypes.EnvironmentVariable{Name: aws.String(k), Value: aws.String(params[k]), Type: cbtypes.EnvironmentVariableTypeParameterStore})

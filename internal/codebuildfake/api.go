@@ -75,6 +75,11 @@ func (f *Fake) startBuild(body []byte) (any, error) {
 		switch {
 		case !envName.MatchString(v.Name):
 			return nil, invalid("Invalid environment variable name: %s", v.Name)
+		case v.Value == "":
+			// As CodeBuild has answered: "CodeBuild environment variable
+			// keys and values cannot be empty"
+			// (https://github.com/awslabs/aws-codebuild-jenkins-plugin/issues/117).
+			return nil, invalid("Environment variable values cannot be empty: %s", v.Name)
 		case strings.HasPrefix(v.Name, "CODEBUILD_"):
 			return nil, invalid("Environment variable names cannot start with CODEBUILD_: %s", v.Name)
 		case !slices.Contains([]string{"PLAINTEXT", "PARAMETER_STORE", "SECRETS_MANAGER", ""}, v.Type):

@@ -32,6 +32,8 @@ func TestFakeRejectsWhatCodeBuildRejects(t *testing.T) {
 		{"unknown project", cb.StartBuildInput{ProjectName: aws.String("nope")}, "ResourceNotFoundException"},
 		{"reserved variable", cb.StartBuildInput{ProjectName: aws.String("p"), EnvironmentVariablesOverride: []cbtypes.EnvironmentVariable{
 			{Name: aws.String("CODEBUILD_X"), Value: aws.String("1"), Type: cbtypes.EnvironmentVariableTypePlaintext}}}, "InvalidInputException"},
+		{"empty value", cb.StartBuildInput{ProjectName: aws.String("p"), EnvironmentVariablesOverride: []cbtypes.EnvironmentVariable{
+			{Name: aws.String("X"), Value: aws.String(""), Type: cbtypes.EnvironmentVariableTypePlaintext}}}, "InvalidInputException"},
 		{"timeout out of range", cb.StartBuildInput{ProjectName: aws.String("p"), TimeoutInMinutesOverride: aws.Int32(2)}, "InvalidInputException"},
 		{"S3 source without a key", cb.StartBuildInput{ProjectName: aws.String("p"), SourceTypeOverride: cbtypes.SourceTypeS3, SourceLocationOverride: aws.String("bucket")}, "InvalidInputException"},
 	} {
