@@ -18,6 +18,7 @@ import (
 )
 
 const codeBuildPipeline = `aws: {role: "arn:aws:iam::123456789012:role/build", region: us-east-1}
+secrets: [NPM_TOKEN]
 stages:
   - name: build
     runner: {type: codebuild, project: web-build}
@@ -25,6 +26,7 @@ stages:
       - name: compile
         run: |
           echo "compiling $(cat README)"
+          echo "token=$NPM_TOKEN"
           test "$(cat README)" != fail
           echo built-remotely > app.bin
         artifacts: [app.bin]
@@ -39,6 +41,8 @@ stages:
 // later local stage sees what the build left in the workspace; a failing
 // build fails the check with its failed phase.
 func TestCodeBuildStageReportsOnItsCheck(t *testing.T) {
+	const token = "npm_s3cr3t-token-value"
+	t.Setenv("STAGEGATE_SECRET_NPM_TOKEN", token)
 	moto := awstest.Config(t)
 	bucket := awstest.Name(t, "cbapp")
 	if _, err := s3.NewFromConfig(moto).CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: &bucket}); err != nil {
@@ -72,8 +76,15 @@ func TestCodeBuildStageReportsOnItsCheck(t *testing.T) {
 	if !strings.Contains(ship.Output.Text, "local sees built-remotely") {
 		t.Errorf("the next stage did not see the build's workspace:\n%s", ship.Output.Text)
 	}
-	if n := len(fake.Starts()); n != 1 {
-		t.Errorf("%d builds started, want 1", n)
+	if !strings.Contains(build.Output.Text, "token=***") || strings.Contains(build.Output.Text, token) {
+		t.Errorf("the build's log does not show the secret masked:\n%s", build.Output.Text)
+	}
+	starts := fake.Starts()
+	if len(starts) != 1 {
+		t.Fatalf("%d builds started, want 1", len(starts))
+	}
+	if body := string(starts[0].Body); strings.Contains(body, token) || !strings.Contains(body, "PARAMETER_STORE") {
+		t.Errorf("StartBuild carries the secret, or not as a Parameter Store reference: %s", body)
 	}
 
 	sha = h.push("main", map[string]string{"README": "fail"})
