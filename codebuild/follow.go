@@ -39,6 +39,12 @@ func (b *build) follow(ctx context.Context, id string) (bd cbtypes.Build, killed
 		switch {
 		case err == nil:
 			failures = 0
+			// Queueing and provisioning leave nothing in the log; the
+			// phase says why nothing shows yet.
+			if p := aws.ToString(bd.CurrentPhase); p != cur.phase && !bd.BuildComplete {
+				cur.phase = p
+				fmt.Fprintf(b.spec.Stderr, "CodeBuild phase %s\n", p)
+			}
 			logErr := b.drainLogs(ctx, &cur, bd)
 			if bd.BuildComplete {
 				// The last lines are worth a few more tries: they
@@ -111,6 +117,8 @@ func (b *build) describe(ctx context.Context, id string) (cbtypes.Build, error) 
 // logCursor is where the copy of a build's log stream stands.
 type logCursor struct {
 	token *string
+	// phase is the build's phase last shown.
+	phase string
 }
 
 // maxPagesPerPoll bounds the pages read in one poll, so that a build

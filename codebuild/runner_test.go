@@ -120,6 +120,9 @@ echo "version=1.2.3" >> "$STAGEGATE_OUTPUT"
 			t.Errorf("stdout lacks %q:\n%s", w, e.stdout)
 		}
 	}
+	if !strings.Contains(e.stderr.String(), "CodeBuild phase ") {
+		t.Errorf("stderr does not follow the build's phases:\n%s", e.stderr)
+	}
 	out, err := os.ReadFile(e.out)
 	if err != nil || string(out) != "version=1.2.3\nnotes<<EOF\ntwo\nlines\nEOF\n" {
 		t.Errorf("outputs %q, %v", out, err)
