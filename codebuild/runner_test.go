@@ -371,3 +371,19 @@ func TestBuildRunsInTheActionsDir(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// CloudWatch may answer with an empty page before more events: the last
+// lines of a build, read after it ended, must not be lost to one.
+func TestEmptyLogPagesDoNotEndTheLog(t *testing.T) {
+	e := setup(t)
+	e.fake.EmptyPages()
+	res, err := e.runner.Run(t.Context(), e.spec("echo first; echo last"))
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("result %+v, %v", res, err)
+	}
+	for _, w := range []string{"first\n", "last\n", "Phase complete: FINALIZING State: SUCCEEDED"} {
+		if !strings.Contains(e.stdout.String(), w) {
+			t.Errorf("stdout lacks %q:\n%s", w, e.stdout)
+		}
+	}
+}

@@ -32,8 +32,8 @@ func (f *Fake) flush(b *build) {
 
 // getLogEvents pages forward through a stream
 // (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_GetLogEvents.html).
-// Tokens are f/<index> and b/<index>; at the end of the stream the token
-// given is returned again.
+// Tokens are f/<index> and b/<index> (f/<index>/e after an empty page);
+// at the end of the stream the token given is returned again.
 func (f *Fake) getLogEvents(body []byte) (any, error) {
 	var req struct {
 		Group         string `json:"logGroupName"`
@@ -55,10 +55,11 @@ func (f *Fake) getLogEvents(body []byte) (any, error) {
 	if limit <= 0 || limit > 10000 {
 		limit = 10000
 	}
-	from := 0
+	from, primed := 0, false
 	switch {
 	case req.NextToken != "":
 		dir, n, ok := strings.Cut(req.NextToken, "/")
+		n, primed = strings.CutSuffix(n, "/e")
 		i, err := strconv.Atoi(n)
 		if !ok || (dir != "f" && dir != "b") || err != nil || i < 0 || i > len(s.events) {
 			return nil, &apiError{http.StatusBadRequest, "InvalidParameterException", "The specified nextToken is invalid."}
@@ -66,6 +67,9 @@ func (f *Fake) getLogEvents(body []byte) (any, error) {
 		from = i
 	case req.StartFromHead == nil || !*req.StartFromHead:
 		from = max(0, len(s.events)-limit)
+	}
+	if f.emptyPages && !primed && from < len(s.events) {
+		return map[string]any{"events": []any{}, "nextForwardToken": "f/" + strconv.Itoa(from) + "/e", "nextBackwardToken": "b/" + strconv.Itoa(from)}, nil
 	}
 	to := min(len(s.events), from+limit)
 	events := []map[string]any{}

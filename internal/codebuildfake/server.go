@@ -46,6 +46,7 @@ type Fake struct {
 	throttle   map[string]int
 	buildLimit time.Duration
 	artifact   []byte
+	emptyPages bool
 	starts     []Start
 	stops      []string
 	seq        int
@@ -115,6 +116,15 @@ func (f *Fake) TimeoutAfter(d time.Duration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.buildLimit = d
+}
+
+// EmptyPages makes GetLogEvents answer every page of events with an empty
+// page and a new token first, as CloudWatch Logs may: a reader must go on
+// until the token repeats.
+func (f *Fake) EmptyPages() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.emptyPages = true
 }
 
 // ReplaceArtifact makes the next builds upload data as their artifact
