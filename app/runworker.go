@@ -192,7 +192,7 @@ func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Clie
 	}()
 	previous, prevErr := a.previousResults(ctx, run)
 	gate := &deployGate{a: a, run: run, client: client, reporter: reporter, slot: s, pipeline: p}
-	e := &engine.Engine{Runner: a.opts.Runner, Observer: observers{reporter, rec}, Integrations: a.cloud.Runner}
+	e := &engine.Engine{Runner: a.opts.Runner, Observer: observers{reporter, rec}, Integrations: a.cloud.Runner, Runners: a.runners()}
 	res = e.Run(ctx, engine.Run{
 		ID: run.ID, Pipeline: p, Plan: plan, Event: ev, Gate: gate.Gate, GateSecrets: gate.secrets,
 		// HOME and TMPDIR are the run's own, and the run sees none of
