@@ -98,6 +98,7 @@ type App struct {
 	environments gatewait.Environments
 	cloud        *cloud.Cloud
 	codebuild    *codebuild.Runner
+	pages        webPages
 	// stopping is set once Stop has begun.
 	stopping atomic.Bool
 }
@@ -164,7 +165,11 @@ func New(ctx context.Context, cfg Config, opts Options) (*App, error) {
 		db.Close()
 		return nil, err
 	}
-	a.handler = withLogger(opts.Logger, a.cloud.Routes(routes(hook, db, a.reg)))
+	if err := a.newWebPages(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	a.handler = withLogger(opts.Logger, a.cloud.Routes(a.webRoutes(routes(hook, db, a.reg))))
 	return a, nil
 }
 

@@ -88,6 +88,7 @@ func (g *deployGate) wait(ctx context.Context, st *pipeline.Stage, changed <-cha
 		}
 		failures = 0
 		g.reporter.ShowGate(gate)
+		g.a.recordGate(ctx, g.run.ID, gate)
 		decision := gate.Decide()
 		if decision == checks.Wait && waitsOnlyForEnvironment(gate) {
 			// The environment's line is where to wait: admit queues for
@@ -154,6 +155,7 @@ func (g *deployGate) admit(ctx context.Context, st *pipeline.Stage, changed <-ch
 		return nil, false, nil
 	}
 	g.reporter.ShowGate(gate)
+	g.a.recordGate(ctx, g.run.ID, gate)
 	owner, name := splitRepo(g.run.Repo)
 	approver := ""
 	if a, err := g.a.db.GetApproval(ctx, g.run.Repo, g.run.SHA, store.ApprovalDeploy, st.Environment); err == nil {

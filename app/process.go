@@ -64,6 +64,7 @@ func (a *App) process(ctx context.Context, d store.Delivery) (string, error) {
 	if err != nil {
 		return "", ignored("unparseable %s payload: %v", d.Event, err)
 	}
+	a.recordVisibility(ctx, d, event)
 	if inst := installationOf(event); inst != 0 {
 		if active, err := a.db.InstallationActive(ctx, inst); err == nil && !active {
 			return "", ignored("installation %d is suspended or deleted", inst)
@@ -88,6 +89,9 @@ func (a *App) process(ctx context.Context, d store.Delivery) (string, error) {
 		return a.handleInstallationRepositories(ctx, e)
 	case *github.DeploymentProtectionRuleEvent:
 		return a.handleProtectionRule(ctx, d, e)
+	case *github.RepositoryEvent:
+		// recordVisibility above kept what the pages need.
+		return "repository's visibility recorded", nil
 	}
 	return "", ignored("no handler for %s", d.Event)
 }

@@ -158,9 +158,6 @@ func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Clie
 	var files *checks.FileIndex
 	reporter := checks.NewReporter(client.Checks, checks.Target{Owner: owner, Repo: name, HeadSHA: run.SHA, RunID: run.ID},
 		a.withBudget(ctx, run.InstallationID, checks.Options{
-			// No details_url: GitHub then links the check to its own page,
-			// and logs of private repositories stay behind GitHub's
-			// permissions.
 			Files: func(path string) bool { return files != nil && files.Has(path) },
 			FilesNamed: func(base string) []string {
 				if files == nil {
@@ -171,11 +168,15 @@ func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Clie
 			Workspace:  dirs.Workspace,
 			OnCheckRun: a.recordCheckRun(ctx, run.ID),
 			Notes:      notes,
+			// The run's page, where its reader may see it; otherwise
+			// GitHub's own page of the check.
+			DetailsURL: a.runPageURL(ctx, run),
 		}))
 	// The reporter outlives a cancelled run: cancelled checks must still
 	// be concluded. Close bounds it.
 	reporter.Start(context.WithoutCancel(ctx))
 	rec := runlog.NewRecorder(a.db, run.ID, positions, a.logPolicy(), reporter)
+	rec.Changed = a.runChanged(run.ID)
 	rec.Start(context.WithoutCancel(ctx))
 
 	defer func() {
