@@ -11,8 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/riverqueue/river/rivermigrate"
 )
 
 // The app's migrations are numbered files, NNNN_what.sql, applied in
@@ -89,7 +87,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 			return err
 		}
 	}
-	if _, err := db.riverMigrator().Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+	if err := db.riverMigrate(ctx); err != nil {
 		return fmt.Errorf("store: river migrations: %w", err)
 	}
 	// Prepared now, on the pool, so that their first use inside a
