@@ -52,6 +52,9 @@ type root struct {
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt
 
+	// hub delivers notifications on SQLite (see Notify).
+	hub hub
+
 	// migrated caches a successful Ready: migrations cannot be undone
 	// under a running process, so /readyz need not ask again.
 	migrated atomic.Bool
