@@ -64,6 +64,10 @@ func postgresName(rawURL string) string {
 // LISTEN; nil on SQLite. Do not close it: Close does.
 func (db *DB) Pgx() *pgxpool.Pool { return db.root.pgx }
 
+// Rebind writes query's ? placeholders as the database wants them, for
+// SQL run on SQL() directly.
+func (db *DB) Rebind(query string) string { return db.root.dialect.rebind(query) }
+
 // IsUniqueViolation reports whether err is a unique or primary key
 // violation, on either database.
 func IsUniqueViolation(err error) bool {
