@@ -167,4 +167,3 @@ func (h *hub) send(channel, payload string) {
 		}
 	}
 }
-
