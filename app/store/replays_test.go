@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -70,6 +72,44 @@ func TestPullHeads(t *testing.T) {
 		}
 		if got, err := db.PullHeads(ctx, "acme/web", 1); err != nil || len(got) != 1 || got[0].SHA != "b" {
 			t.Fatalf("PullHeads after pruning = %+v, %v", got, err)
+		}
+	})
+}
+
+// TestRememberBodyRace has replicas receive one body under several GUIDs
+// at once: exactly one of them is new, the others are replays of it.
+func TestRememberBodyRace(t *testing.T) {
+	pgtest.Run(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		dbs := replicas(t, url, 3)
+		t0 := time.UnixMilli(1_700_000_000_000).UTC()
+		for round := range 20 {
+			hash := fmt.Sprint("body-", round)
+			var (
+				wg     sync.WaitGroup
+				mu     sync.Mutex
+				fresh  []string
+				firsts = map[string]bool{}
+			)
+			for g := range 6 {
+				wg.Go(func() {
+					guid := fmt.Sprintf("g-%d-%d", round, g)
+					first, err := dbs[g%3].RememberBody(ctx, nil, hash, guid, t0)
+					mu.Lock()
+					defer mu.Unlock()
+					if err != nil {
+						t.Error(err)
+					} else if first == "" {
+						fresh = append(fresh, guid)
+					} else {
+						firsts[first] = true
+					}
+				})
+			}
+			wg.Wait()
+			if len(fresh) != 1 || len(firsts) != 1 || !firsts[fresh[0]] {
+				t.Fatalf("round %d: new under %v, replays of %v; want one new and the rest replays of it", round, fresh, firsts)
+			}
 		}
 	})
 }
