@@ -224,3 +224,35 @@ func TestNewID(t *testing.T) {
 		prev = id
 	}
 }
+
+// TestMigrateConcurrently has replicas (on SQLite, processes) migrate a
+// new database at once: each succeeds, whoever applies what.
+func TestMigrateConcurrently(t *testing.T) {
+	pgtest.Run(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		dbs := make([]*store.DB, 4)
+		for i := range dbs {
+			db, err := store.Open(ctx, url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = db.Close() })
+			dbs[i] = db
+		}
+		errs := make(chan error, len(dbs))
+		for _, db := range dbs {
+			go func() {
+				if err := db.Migrate(ctx); err != nil {
+					errs <- err
+					return
+				}
+				errs <- db.Ready(ctx)
+			}()
+		}
+		for range dbs {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
