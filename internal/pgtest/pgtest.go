@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -80,7 +81,7 @@ func URL(t testing.TB) string {
 	server := Server(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, server)
+	conn, err := pgx.Connect(ctx, withoutPoolParams(server))
 	if err != nil {
 		t.Fatalf("pgtest: connect to %s: %v", Env, err)
 	}
@@ -105,7 +106,7 @@ func URL(t testing.TB) string {
 func drop(t testing.TB, server, name string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, server)
+	conn, err := pgx.Connect(ctx, withoutPoolParams(server))
 	if err != nil {
 		t.Errorf("pgtest: drop %s: %v", name, err)
 		return
@@ -115,4 +116,22 @@ func drop(t testing.TB, server, name string) {
 	if _, err := conn.Exec(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name)); err != nil {
 		t.Errorf("pgtest: drop %s: %v", name, err)
 	}
+}
+
+// withoutPoolParams drops pgxpool's settings (pool_max_conns, ...) from
+// a URL for a single connection, which would send them to the server as
+// unknown parameters.
+func withoutPoolParams(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	q := u.Query()
+	for k := range q {
+		if strings.HasPrefix(k, "pool_") {
+			q.Del(k)
+		}
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
 }
