@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -253,6 +254,28 @@ func TestMigrateConcurrently(t *testing.T) {
 			if err := <-errs; err != nil {
 				t.Fatal(err)
 			}
+		}
+	})
+}
+
+func TestIsUniqueViolation(t *testing.T) {
+	pgtest.Run(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		db := openURL(t, url)
+		insert := db.Rebind(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`)
+		if _, err := db.SQL().ExecContext(ctx, insert, 9999, "x", 0); err != nil {
+			t.Fatal(err)
+		}
+		_, err := db.SQL().ExecContext(ctx, insert, 9999, "x", 0)
+		if err == nil || !store.IsUniqueViolation(err) || !store.IsUniqueViolation(fmt.Errorf("wrapped: %w", err)) {
+			t.Fatalf("duplicate key: %v; want a unique violation", err)
+		}
+		_, err = db.SQL().ExecContext(ctx, insert, 10000, nil, 0)
+		if err == nil || store.IsUniqueViolation(err) {
+			t.Fatalf("NOT NULL violation: %v; want an error that is not a unique violation", err)
+		}
+		if store.IsUniqueViolation(errors.New("UNIQUE constraint failed")) {
+			t.Fatal("a plain error taken for a unique violation")
 		}
 	})
 }
