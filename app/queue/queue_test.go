@@ -259,3 +259,37 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		}
 	})
 }
+
+func TestInsertManyTx(t *testing.T) {
+	pgtest.Run(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		db := openURL(t, url)
+		w := &testWorker{started: make(chan string, 10)}
+		q := startQueue(t, db, w)
+		names := []string{"one", "two", "three"}
+		err := db.WithTx(ctx, func(tx *sql.Tx) error {
+			args := make([]river.JobArgs, len(names))
+			for i, n := range names {
+				args[i] = testArgs{Name: n}
+			}
+			return q.InsertManyTx(ctx, tx, args)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for range names {
+			select {
+			case n := <-w.started:
+				seen[n] = true
+			case <-time.After(10 * time.Second):
+				t.Fatalf("only %v ran", seen)
+			}
+		}
+		for _, n := range names {
+			if !seen[n] {
+				t.Fatalf("%s did not run: %v", n, seen)
+			}
+		}
+	})
+}
