@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,20 @@ import (
 	"github.com/stagegate/stagegate/internal/githubtest"
 	"github.com/stagegate/stagegate/internal/pgtest"
 )
+
+// appTestsOnPostgres, set to 1, runs every harness App on Postgres
+// instead of SQLite: the whole App suite, on the server of
+// STAGEGATE_POSTGRES_URL.
+const appTestsOnPostgres = "STAGEGATE_TEST_APP_ON_POSTGRES"
+
+// harnessDatabase is the database of a harness App: a new SQLite file,
+// or a new Postgres database under STAGEGATE_TEST_APP_ON_POSTGRES=1.
+func harnessDatabase(t testing.TB) string {
+	if os.Getenv(appTestsOnPostgres) == "1" {
+		return pgtest.URL(t)
+	}
+	return pgtest.SQLiteURL(t)
+}
 
 // TestPostgresEndToEnd runs the App on a Postgres database: a push runs
 // every stage to a concluded check, a redelivery after a restart is
