@@ -129,19 +129,33 @@ func copyArtifacts(from, to string, files []string) error {
 	return nil
 }
 
+// OpenArtifact opens the stored artifact p of the directory root, a
+// regular file, without following a link or blocking on a FIFO.
+func OpenArtifact(root *os.Root, p string) (*os.File, fs.FileInfo, error) {
+	if !ValidArtifactPath(p) {
+		return nil, nil, fmt.Errorf("artifact path %q leaves the artifact store", p)
+	}
+	f, err := root.OpenFile(filepath.FromSlash(p), os.O_RDONLY|noFollow, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := f.Stat()
+	if err == nil && !st.Mode().IsRegular() {
+		err = errors.New("not a regular file")
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, st, nil
+}
+
 func copyArtifact(src *os.Root, p, to string) error {
-	in, err := src.OpenFile(filepath.FromSlash(p), os.O_RDONLY|noFollow, 0)
+	in, st, err := OpenArtifact(src, p)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	st, err := in.Stat()
-	if err != nil {
-		return err
-	}
-	if !st.Mode().IsRegular() {
-		return errors.New("not a regular file")
-	}
 	return WriteArtifact(to, p, st.Mode(), func(w io.Writer) error {
 		_, err := io.Copy(w, in)
 		return err
