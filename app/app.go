@@ -32,6 +32,7 @@ import (
 	"github.com/stagegate/stagegate/app/webhook"
 	"github.com/stagegate/stagegate/pipeline/runner"
 	"github.com/stagegate/stagegate/pipeline/runner/local"
+	"github.com/stagegate/stagegate/s3artifacts"
 )
 
 // Options are the parts of an App that are not configuration: what tests
@@ -93,6 +94,9 @@ type App struct {
 	waiters      gatewait.Waiters
 	environments gatewait.Environments
 	cloud        *cloud.Cloud
+	// s3Artifacts keeps runs' artifacts in S3; nil keeps them in the
+	// data dir (wire_artifacts.go).
+	s3Artifacts *s3artifacts.Store
 	// stopping is set once Stop has begun.
 	stopping atomic.Bool
 }
@@ -152,6 +156,10 @@ func New(ctx context.Context, cfg Config, opts Options) (*App, error) {
 	a.ingest = webhook.NewBatchIngester(db, a.queue, &a.log)
 	hook := webhook.NewHandler(cfg.WebhookSecret, a.ingest, a.metrics.deliveries)
 	if a.cloud, err = cloud.New(ctx, cfg.PublicURL, cfg.DataDir, opts.AWS); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if a.s3Artifacts, err = openArtifactStore(ctx, cfg, opts.AWS); err != nil {
 		db.Close()
 		return nil, err
 	}

@@ -36,6 +36,9 @@ type Config struct {
 	// MinFreeSpace is the free space of DataDir, in bytes, below which
 	// log lines are not stored (webhooks still are); zero means no floor.
 	MinFreeSpace uint64
+	// ArtifactStore is s3://BUCKET/PREFIX to keep runs' artifacts in S3;
+	// empty keeps them in DataDir alone (wire_artifacts.go).
+	ArtifactStore string
 }
 
 // DefaultRetention is how long log lines and deliveries are kept.
@@ -107,6 +110,9 @@ func (c *Config) Validate() error {
 	}
 	if !strings.HasPrefix(c.DatabaseURL(), "sqlite://") {
 		return &SettingError{"database", "STAGEGATE_DATABASE", fmt.Sprintf("must be sqlite://PATH, not %q", c.Database)}
+	}
+	if err := c.validateArtifactStore(); err != nil {
+		return err
 	}
 	return checkOldDefaultDatabase(c)
 }

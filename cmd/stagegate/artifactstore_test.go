@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/stagegate/stagegate/internal/awstest"
+)
+
+// TestServeChecksTheArtifactStore: a bad --artifact-store is a usage
+// error, and a bucket the server's AWS settings (AWS_ENDPOINT_URL
+// included) cannot reach stops the start with the reason.
+func TestServeChecksTheArtifactStore(t *testing.T) {
+	moto := awstest.URL(t)
+	bucket := awstest.Name(t, "serve-artifacts")
+	if _, err := s3.NewFromConfig(awstest.Config(t)).CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: &bucket}); err != nil {
+		t.Fatalf("CreateBucket: %v", err)
+	}
+	awsEnv := []string{"AWS_ENDPOINT_URL=" + moto, "AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing", "AWS_REGION=" + awstest.Region}
+	cases := []struct {
+		name, store string
+		code        int
+		problem     string
+	}{
+		{"no bucket", "s3://", exitUsage, "--artifact-store (STAGEGATE_ARTIFACT_STORE) names no bucket"},
+		{"other scheme", "gs://bucket/x", exitUsage, "--artifact-store (STAGEGATE_ARTIFACT_STORE) must be an s3://BUCKET/PREFIX URL"},
+		{"a path", "/srv/artifacts", exitUsage, "must be an s3://BUCKET/PREFIX URL"},
+		{"missing bucket", "s3://" + awstest.Name(t, "missing") + "/ci", exitFailed, "does not exist"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := newServer(t, "stages: [{name: s, actions: [{name: a, run: 'true'}]}]\n")
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, binary, "serve")
+			cmd.Env = append(append(append(os.Environ(), s.env...), awsEnv...), "STAGEGATE_ARTIFACT_STORE="+c.store)
+			out, err := cmd.CombinedOutput()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != c.code || !strings.Contains(string(out), c.problem) {
+				t.Fatalf("serve with %q: %v, want exit %d saying %q:\n%s", c.store, err, c.code, c.problem, out)
+			}
+		})
+	}
+	t.Run("reachable bucket", func(t *testing.T) {
+		s := newServer(t, "stages: [{name: s, actions: [{name: a, run: 'true'}]}]\n")
+		s.env = append(append(s.env, awsEnv...), "STAGEGATE_ARTIFACT_STORE=s3://"+bucket+"/ci")
+		s.start()
+		resp, err := http.Get(s.url + "/readyz")
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("readyz: %v", err)
+		}
+		resp.Body.Close()
+	})
+}
