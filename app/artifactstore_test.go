@@ -1,0 +1,130 @@
+package app_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/rs/zerolog"
+
+	"github.com/stagegate/stagegate/app"
+	"github.com/stagegate/stagegate/checks"
+	"github.com/stagegate/stagegate/internal/awstest"
+	"github.com/stagegate/stagegate/internal/githubtest"
+)
+
+const artifactPipeline = `stages:
+  - name: build
+    actions:
+      - { name: compile, run: 'mkdir -p dist && echo "built from $STAGEGATE_SHA" > dist/app', artifacts: [dist/app] }
+  - name: test
+    actions:
+      - { name: use, run: 'echo "test reads: $(cat "$STAGEGATE_ARTIFACTS/dist/app")"' }
+`
+
+// TestArtifactStoreS3KeepsArtifactsForReRuns: with --artifact-store
+// s3://…, what a stage stores is in the bucket under the run's trusted
+// prefix, and a re-run of the later stage, on a machine that no longer
+// has the run's local copy, fetches it from there.
+func TestArtifactStoreS3KeepsArtifactsForReRuns(t *testing.T) {
+	moto := awstest.Config(t)
+	client := s3.NewFromConfig(moto)
+	bucket := awstest.Name(t, "app-artifacts")
+	if _, err := client.CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: &bucket}); err != nil {
+		t.Fatalf("CreateBucket: %v", err)
+	}
+	h := buildHarness(t, map[string]string{".stagegate.yml": artifactPipeline}, zerolog.InfoLevel, nil)
+	h.cfg.ArtifactStore = "s3://" + bucket + "/stagegate"
+	h.options = func(o *app.Options) {
+		o.AWS = func(context.Context) (aws.Config, error) { return moto, nil }
+	}
+	h.start()
+
+	sha := h.push("main", map[string]string{"a": "1"})
+	first := h.waitChecks(sha, 60*time.Second)
+	if c := first["stagegate"]; c.Conclusion != "success" {
+		t.Fatalf("run: %s%s", c.Conclusion, describeChecks(first))
+	}
+	want := "test reads: built from " + sha
+	if !strings.Contains(first["stagegate/test"].Output.Text, want) {
+		t.Fatalf("test stage log lacks %q:\n%s", want, first["stagegate/test"].Output.Text)
+	}
+	runID, _ := checks.ParseExternalID(first["stagegate/test"].ExternalID)
+	prefix := "stagegate/trusted/acme/web/" + runID + "/build/compile/"
+	keys := listKeys(t, client, bucket, "stagegate/")
+	for _, k := range []string{prefix + "files/dist/app", prefix + "manifest.json"} {
+		if !slices.Contains(keys, k) {
+			t.Fatalf("no object %s in the bucket: %q", k, keys)
+		}
+	}
+	body, err := client.GetObject(t.Context(), &s3.GetObjectInput{Bucket: &bucket, Key: aws.String(prefix + "files/dist/app")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := aws.ToInt64(body.ContentLength); n != int64(len("built from "+sha+"\n")) {
+		t.Errorf("object is %d bytes", n)
+	}
+	body.Body.Close()
+
+	// This replica loses its copy, as another replica never had it.
+	local := filepath.Join(h.cfg.DataDir, "trusted", "artifacts", runID)
+	if _, err := os.Stat(filepath.Join(local, "dist", "app")); err != nil {
+		t.Fatalf("the run's local copy: %v", err)
+	}
+	if err := os.RemoveAll(local); err != nil {
+		t.Fatal(err)
+	}
+
+	test := first["stagegate/test"]
+	rerun := h.repo.Webhook("check_run.rerequested", func(p map[string]any) {
+		githubtest.SetPath(p, "check_run.id", test.ID)
+		githubtest.SetPath(p, "check_run.name", test.Name)
+		githubtest.SetPath(p, "check_run.head_sha", sha)
+		githubtest.SetPath(p, "check_run.external_id", test.ExternalID)
+		githubtest.SetPath(p, "check_run.app.id", h.gh.AppID())
+		githubtest.SetPath(p, "check_run.check_suite.head_sha", sha)
+	})
+	if code, text := h.send("check_run", githubtest.NewDeliveryID(), rerun); code != 202 {
+		t.Fatalf("check_run webhook: %d %s", code, text)
+	}
+	var latest map[string]githubtest.CheckRun
+	waitFor(t, func() bool {
+		latest = h.checks(sha)
+		c := latest["stagegate"]
+		return c.ID != first["stagegate"].ID && c.Status == "completed"
+	})
+	if c := latest["stagegate"]; c.Conclusion != "success" {
+		t.Fatalf("re-run: %s%s", c.Conclusion, describeChecks(latest))
+	}
+	if !strings.Contains(latest["stagegate/build"].Output.Summary, "reused") {
+		t.Errorf("build ran again instead of being reused: %q", latest["stagegate/build"].Output.Summary)
+	}
+	if got := latest["stagegate/test"].Output.Text; latest["stagegate/test"].ID == test.ID || !strings.Contains(got, want) {
+		t.Errorf("the re-run's test stage did not read the artifact from S3:\n%s", got)
+	}
+	// The fetched copy is the new run's, read-only like a stored one.
+	newRun, _ := checks.ParseExternalID(latest["stagegate/test"].ExternalID)
+	st, err := os.Stat(filepath.Join(h.cfg.DataDir, "trusted", "artifacts", newRun, "dist", "app"))
+	if err != nil || st.Mode().Perm()&0o222 != 0 {
+		t.Errorf("the re-run's fetched artifact: %v, %v; want a read-only file", st, err)
+	}
+}
+
+func listKeys(t *testing.T, client *s3.Client, bucket, prefix string) []string {
+	t.Helper()
+	out, err := client.ListObjectsV2(t.Context(), &s3.ListObjectsV2Input{Bucket: &bucket, Prefix: &prefix})
+	if err != nil {
+		t.Fatalf("ListObjectsV2: %v", err)
+	}
+	var keys []string
+	for _, o := range out.Contents {
+		keys = append(keys, aws.ToString(o.Key))
+	}
+	return keys
+}
