@@ -33,17 +33,8 @@ const artifactPipeline = `stages:
 // prefix, and a re-run of the later stage, on a machine that no longer
 // has the run's local copy, fetches it from there.
 func TestArtifactStoreS3KeepsArtifactsForReRuns(t *testing.T) {
-	moto := awstest.Config(t)
-	client := s3.NewFromConfig(moto)
-	bucket := awstest.Name(t, "app-artifacts")
-	if _, err := client.CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: &bucket}); err != nil {
-		t.Fatalf("CreateBucket: %v", err)
-	}
 	h := buildHarness(t, map[string]string{".stagegate.yml": artifactPipeline}, zerolog.InfoLevel, nil)
-	h.cfg.ArtifactStore = "s3://" + bucket + "/stagegate"
-	h.options = func(o *app.Options) {
-		o.AWS = func(context.Context) (aws.Config, error) { return moto, nil }
-	}
+	client, bucket := withS3Artifacts(h)
 	h.start()
 
 	sha := h.push("main", map[string]string{"a": "1"})
@@ -113,6 +104,73 @@ func TestArtifactStoreS3KeepsArtifactsForReRuns(t *testing.T) {
 	st, err := os.Stat(filepath.Join(h.cfg.DataDir, "trusted", "artifacts", newRun, "dist", "app"))
 	if err != nil || st.Mode().Perm()&0o222 != 0 {
 		t.Errorf("the re-run's fetched artifact: %v, %v; want a read-only file", st, err)
+	}
+}
+
+// withS3Artifacts gives the harness's App, before it starts, a bucket
+// on moto as its artifact store.
+func withS3Artifacts(h *harness) (*s3.Client, string) {
+	h.t.Helper()
+	moto := awstest.Config(h.t)
+	client := s3.NewFromConfig(moto)
+	bucket := awstest.Name(h.t, "app-artifacts")
+	if _, err := client.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: &bucket}); err != nil {
+		h.t.Fatalf("CreateBucket: %v", err)
+	}
+	h.cfg.ArtifactStore = "s3://" + bucket + "/stagegate"
+	h.options = func(o *app.Options) {
+		o.AWS = func(context.Context) (aws.Config, error) { return moto, nil }
+	}
+	return client, bucket
+}
+
+// TestArtifactStoreS3KeepsForkRunsApart: a fork's run stores under
+// untrusted/, and the store the App gives a fork's run cannot fetch a
+// trusted run's artifacts, even named by its run id.
+func TestArtifactStoreS3KeepsForkRunsApart(t *testing.T) {
+	h := newAttackHarness(t, map[string]string{".stagegate.yml": `stages:
+  - { name: build, actions: [{ name: compile, run: 'echo real > app.bin', artifacts: [app.bin] }] }
+`})
+	h.stop()
+	client, bucket := withS3Artifacts(h)
+	h.start()
+	main := h.push("main", map[string]string{"a": "1"})
+	mainChecks := h.waitChecks(main, 60*time.Second)
+	if c := mainChecks["stagegate/build"]; c.Conclusion != "success" {
+		t.Fatalf("main's build: %s", c.Conclusion)
+	}
+	mainRun, _ := checks.ParseExternalID(mainChecks["stagegate/build"].ExternalID)
+	fork := h.forkRun(24, `stages:
+  - { name: build, actions: [{ name: compile, run: 'echo evil > app.bin', artifacts: [app.bin] }] }
+`)
+	forkChecks := h.waitChecks(fork, 60*time.Second)
+	if c := forkChecks["stagegate/build"]; c.Conclusion != "success" {
+		t.Fatalf("the fork's build: %s%s", c.Conclusion, describeChecks(forkChecks))
+	}
+	forkRun, _ := checks.ParseExternalID(forkChecks["stagegate/build"].ExternalID)
+	trusted := listKeys(t, client, bucket, "stagegate/trusted/")
+	untrusted := listKeys(t, client, bucket, "stagegate/untrusted/")
+	if want := "stagegate/trusted/acme/web/" + mainRun + "/build/compile/files/app.bin"; !slices.Contains(trusted, want) || len(trusted) != 2 {
+		t.Errorf("trusted objects %q, want main's app.bin and its manifest", trusted)
+	}
+	if want := "stagegate/untrusted/acme/web/" + forkRun + "/build/compile/files/app.bin"; !slices.Contains(untrusted, want) || len(untrusted) != 2 {
+		t.Errorf("untrusted objects %q, want the fork's app.bin and its manifest", untrusted)
+	}
+
+	ctx := t.Context()
+	for _, from := range []string{mainRun, "../../trusted/acme/web/" + mainRun} {
+		out := t.TempDir()
+		if err := h.app.FetchArtifacts(ctx, true, "acme/web", from, "build", []string{"app.bin"}, out); err == nil {
+			b, _ := os.ReadFile(filepath.Join(out, "app.bin"))
+			t.Errorf("a fork's run fetched trusted run %s's app.bin: %q", from, b)
+		}
+	}
+	out := t.TempDir()
+	if err := h.app.FetchArtifacts(ctx, false, "acme/web", mainRun, "build", []string{"app.bin"}, out); err != nil {
+		t.Fatalf("a trusted run fetching main's artifact: %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(out, "app.bin")); string(b) != "real\n" {
+		t.Errorf("main's app.bin from S3 = %q", b)
 	}
 }
 
