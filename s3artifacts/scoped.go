@@ -64,7 +64,9 @@ func (c *scoped) actionPrefix(key engine.ArtifactKey) (string, error) {
 	return c.base + key.Run + "/" + key.Stage + "/" + key.Action + "/", nil
 }
 
-// Put uploads each file, then the manifest that lists them.
+// Put uploads each file, then the manifest that lists them. A file two
+// actions of a stage both store is uploaded as the run's directory holds
+// it when read, and the manifest records what was uploaded.
 func (c *scoped) Put(ctx context.Context, key engine.ArtifactKey, dir string, files []string) error {
 	prefix, err := c.actionPrefix(key)
 	if err != nil {

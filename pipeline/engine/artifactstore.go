@@ -7,9 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
-	"strings"
 )
 
 // ArtifactKey names what one action stored in one run.
@@ -41,7 +39,7 @@ type ArtifactStore interface {
 // they are read back from a database or a bucket, where nothing holds
 // them to that.
 func ValidArtifactPath(p string) bool {
-	return p != "" && fs.ValidPath(p) && p != "." && !strings.Contains(p, "\\") && path.Clean(p) == p
+	return fs.ValidPath(p) && p != "." && filepath.IsLocal(filepath.FromSlash(p))
 }
 
 // ValidKeyPart reports whether s may name a run, stage or action in a
