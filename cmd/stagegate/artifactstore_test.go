@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -59,4 +60,38 @@ func TestServeChecksTheArtifactStore(t *testing.T) {
 		}
 		resp.Body.Close()
 	})
+}
+
+// TestAnotherReplicaResumesWithArtifactsFromS3: a server killed during
+// the stage after the one that stored an artifact is started again on
+// an empty data dir, as another replica sharing the database would be:
+// the resumed run finds the artifact, fetched from the bucket.
+func TestAnotherReplicaResumesWithArtifactsFromS3(t *testing.T) {
+	moto := awstest.URL(t)
+	bucket := awstest.Name(t, "replica-artifacts")
+	if _, err := s3.NewFromConfig(awstest.Config(t)).CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: &bucket}); err != nil {
+		t.Fatalf("CreateBucket: %v", err)
+	}
+	release := filepath.Join(t.TempDir(), "release")
+	s := newServer(t, `stages:
+  - name: build
+    actions: [{ name: compile, run: 'echo "binary $STAGEGATE_SHA" > app.bin', artifacts: [app.bin] }]
+  - name: test
+    actions: [{ name: wait, run: 'cat "$STAGEGATE_ARTIFACTS/app.bin"; `+waitForFile(release)+`' }]
+`)
+	s.env = append(s.env, "AWS_ENDPOINT_URL="+moto, "AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing",
+		"AWS_REGION="+awstest.Region, "STAGEGATE_ARTIFACT_STORE=s3://"+bucket+"/ci")
+	s.start()
+	sha := s.push(map[string]string{"a": "1"})
+	waitFor(t, func() bool { c, ok := s.check(sha, "stagegate/test"); return ok && c.Status == "in_progress" })
+	s.kill()
+	writeRelease(t, release)
+	// The other replica's disk has none of this one's artifacts.
+	s.env = append(s.env, "STAGEGATE_DATA_DIR="+filepath.Join(t.TempDir(), "other-replica"))
+	s.start()
+	s.waitSucceeded(sha)
+	test, _ := s.check(sha, "stagegate/test")
+	if !strings.Contains(test.Output.Text, "binary "+sha) {
+		t.Errorf("the resumed test stage did not read the artifact:\n%s", test.Output.Text)
+	}
 }
