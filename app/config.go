@@ -80,7 +80,7 @@ func (c *Config) validateSetup() error {
 	if err := checkURL(c.GitHubURL); err != nil {
 		return &SettingError{"github-url", "STAGEGATE_GITHUB_URL", err.Error()}
 	}
-	return nil
+	return c.validateArtifactStore()
 }
 
 // Validate checks the configuration and returns the first problem.

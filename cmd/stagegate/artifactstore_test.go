@@ -30,11 +30,15 @@ func TestServeChecksTheArtifactStore(t *testing.T) {
 		name, store string
 		code        int
 		problem     string
+		env         []string
 	}{
-		{"no bucket", "s3://", exitUsage, "--artifact-store (STAGEGATE_ARTIFACT_STORE) names no bucket"},
-		{"other scheme", "gs://bucket/x", exitUsage, "--artifact-store (STAGEGATE_ARTIFACT_STORE) must be an s3://BUCKET/PREFIX URL"},
-		{"a path", "/srv/artifacts", exitUsage, "must be an s3://BUCKET/PREFIX URL"},
-		{"missing bucket", "s3://" + awstest.Name(t, "missing") + "/ci", exitFailed, "does not exist"},
+		{"no bucket", "s3://", exitUsage, "--artifact-store (STAGEGATE_ARTIFACT_STORE) names no bucket", nil},
+		{"other scheme", "gs://bucket/x", exitUsage, "--artifact-store (STAGEGATE_ARTIFACT_STORE) must be an s3://BUCKET/PREFIX URL", nil},
+		{"a path", "/srv/artifacts", exitUsage, "must be an s3://BUCKET/PREFIX URL", nil},
+		{"missing bucket", "s3://" + awstest.Name(t, "missing") + "/ci", exitFailed, "does not exist", nil},
+		// In setup mode too, before the setup pages are served.
+		{"setup mode", "s3:///x", exitUsage, "names no bucket",
+			[]string{"STAGEGATE_APP_ID=", "STAGEGATE_PRIVATE_KEY=", "STAGEGATE_WEBHOOK_SECRET=", "STAGEGATE_PUBLIC_URL=https://ci.example.com"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -43,6 +47,7 @@ func TestServeChecksTheArtifactStore(t *testing.T) {
 			defer cancel()
 			cmd := exec.CommandContext(ctx, binary, "serve")
 			cmd.Env = append(append(append(os.Environ(), s.env...), awsEnv...), "STAGEGATE_ARTIFACT_STORE="+c.store)
+			cmd.Env = append(cmd.Env, c.env...)
 			out, err := cmd.CombinedOutput()
 			var exit *exec.ExitError
 			if !errors.As(err, &exit) || exit.ExitCode() != c.code || !strings.Contains(string(out), c.problem) {

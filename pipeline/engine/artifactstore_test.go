@@ -155,3 +155,25 @@ func TestLocalArtifactsRefuseWhatLeavesTheStore(t *testing.T) {
 		})
 	}
 }
+
+func TestValidArtifactPathAndKeyPart(t *testing.T) {
+	paths := map[string]bool{
+		"app": true, "dist/app": true, "a/b/c.txt": true, `odd\name`: true, ".hidden": true, "a..b": true,
+		"": false, ".": false, "..": false, "../x": false, "a/../b": false, "/etc/passwd": false,
+		"a//b": false, "a/": false, "./a": false,
+	}
+	for p, want := range paths {
+		if got := engine.ValidArtifactPath(p); got != want {
+			t.Errorf("ValidArtifactPath(%q) = %v, want %v", p, got, want)
+		}
+	}
+	parts := map[string]bool{
+		"build": true, "01M91CB7MKT673ET02Z4RG76D0": true, "a.b-c_d": true,
+		"": false, ".": false, "..": false, "a/b": false, `a\b`: false, "a\nb": false, strings.Repeat("x", 257): false,
+	}
+	for p, want := range parts {
+		if got := engine.ValidKeyPart(p); got != want {
+			t.Errorf("ValidKeyPart(%q) = %v, want %v", p, got, want)
+		}
+	}
+}
