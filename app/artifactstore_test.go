@@ -17,6 +17,7 @@ import (
 	"github.com/stagegate/stagegate/checks"
 	"github.com/stagegate/stagegate/internal/awstest"
 	"github.com/stagegate/stagegate/internal/githubtest"
+	"github.com/stagegate/stagegate/pipeline/engine"
 )
 
 const artifactPipeline = `stages:
@@ -73,23 +74,7 @@ func TestArtifactStoreS3KeepsArtifactsForReRuns(t *testing.T) {
 	}
 
 	test := first["stagegate/test"]
-	rerun := h.repo.Webhook("check_run.rerequested", func(p map[string]any) {
-		githubtest.SetPath(p, "check_run.id", test.ID)
-		githubtest.SetPath(p, "check_run.name", test.Name)
-		githubtest.SetPath(p, "check_run.head_sha", sha)
-		githubtest.SetPath(p, "check_run.external_id", test.ExternalID)
-		githubtest.SetPath(p, "check_run.app.id", h.gh.AppID())
-		githubtest.SetPath(p, "check_run.check_suite.head_sha", sha)
-	})
-	if code, text := h.send("check_run", githubtest.NewDeliveryID(), rerun); code != 202 {
-		t.Fatalf("check_run webhook: %d %s", code, text)
-	}
-	var latest map[string]githubtest.CheckRun
-	waitFor(t, func() bool {
-		latest = h.checks(sha)
-		c := latest["stagegate"]
-		return c.ID != first["stagegate"].ID && c.Status == "completed"
-	})
+	latest := rerunStage(h, sha, first, "test")
 	if c := latest["stagegate"]; c.Conclusion != "success" {
 		t.Fatalf("re-run: %s%s", c.Conclusion, describeChecks(latest))
 	}
@@ -105,6 +90,45 @@ func TestArtifactStoreS3KeepsArtifactsForReRuns(t *testing.T) {
 	if err != nil || st.Mode().Perm()&0o222 != 0 {
 		t.Errorf("the re-run's fetched artifact: %v, %v; want a read-only file", st, err)
 	}
+
+	// The re-run keeps what it reused as its own: a re-run of the re-run
+	// finds it under the re-run, again without a local copy.
+	reused := "stagegate/trusted/acme/web/" + newRun + "/build/" + engine.ReusedArtifacts + "/files/dist/app"
+	if keys := listKeys(t, client, bucket, "stagegate/trusted/acme/web/"+newRun+"/"); !slices.Contains(keys, reused) {
+		t.Fatalf("no object %s: %q", reused, keys)
+	}
+	if err := os.RemoveAll(filepath.Join(h.cfg.DataDir, "trusted", "artifacts", newRun)); err != nil {
+		t.Fatal(err)
+	}
+	again := rerunStage(h, sha, latest, "test")
+	if c := again["stagegate"]; c.Conclusion != "success" || !strings.Contains(again["stagegate/test"].Output.Text, want) {
+		t.Fatalf("re-run of the re-run: %s\n%s%s", c.Conclusion, again["stagegate/test"].Output.Text, describeChecks(again))
+	}
+}
+
+// rerunStage clicks "Re-run" on a stage's check of the run whose checks
+// are before, and waits for the new run's checks to complete.
+func rerunStage(h *harness, sha string, before map[string]githubtest.CheckRun, stage string) map[string]githubtest.CheckRun {
+	h.t.Helper()
+	c := before["stagegate/"+stage]
+	body := h.repo.Webhook("check_run.rerequested", func(p map[string]any) {
+		githubtest.SetPath(p, "check_run.id", c.ID)
+		githubtest.SetPath(p, "check_run.name", c.Name)
+		githubtest.SetPath(p, "check_run.head_sha", sha)
+		githubtest.SetPath(p, "check_run.external_id", c.ExternalID)
+		githubtest.SetPath(p, "check_run.app.id", h.gh.AppID())
+		githubtest.SetPath(p, "check_run.check_suite.head_sha", sha)
+	})
+	if code, text := h.send("check_run", githubtest.NewDeliveryID(), body); code != 202 {
+		h.t.Fatalf("check_run webhook: %d %s", code, text)
+	}
+	var latest map[string]githubtest.CheckRun
+	waitFor(h.t, func() bool {
+		latest = h.checks(sha)
+		s := latest["stagegate"]
+		return s.ID != before["stagegate"].ID && s.Status == "completed"
+	})
+	return latest
 }
 
 // withS3Artifacts gives the harness's App, before it starts, a bucket

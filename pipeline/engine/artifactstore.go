@@ -15,6 +15,12 @@ type ArtifactKey struct {
 	Run, Stage, Action string
 }
 
+// ReusedArtifacts is the action under which a run keeps again the
+// artifacts of a stage it reused from an earlier run, so that a re-run
+// of this run finds them under it. No action has this name: action
+// names start with a letter or a digit.
+const ReusedArtifacts = "_reused"
+
 // ArtifactStore keeps a run's artifacts beyond the directory its actions
 // read them from (Run.ArtifactDir), so that a later run, a re-run from a
 // stage or a run resumed elsewhere, can have them back. The engine Puts
