@@ -91,11 +91,14 @@ func (c *scoped) Put(ctx context.Context, key engine.ArtifactKey, dir string, fi
 		return err
 	}
 	mkey := prefix + "manifest.json"
-	_, err = c.s.client.PutObject(ctx, &s3.PutObjectInput{
+	// Small requests get the idle time as a whole.
+	wctx, _, stop := watch(ctx, c.s.idle)
+	defer stop()
+	_, err = c.s.client.PutObject(wctx, &s3.PutObjectInput{
 		Bucket: &c.s.loc.Bucket, Key: &mkey, Body: strings.NewReader(string(body)),
 		ContentLength: aws.Int64(int64(len(body))), ContentType: aws.String("application/json"),
 	})
-	if err != nil {
+	if err = stalled(wctx, err); err != nil {
 		return fmt.Errorf("upload the manifest s3://%s/%s: %w", c.s.loc.Bucket, mkey, err)
 	}
 	return nil
@@ -129,10 +132,12 @@ func (c *scoped) putFile(ctx context.Context, root *os.Root, prefix, p string) (
 		return entry{}, err
 	}
 	key := prefix + "files/" + p
-	_, err = c.s.client.PutObject(ctx, &s3.PutObjectInput{
-		Bucket: &c.s.loc.Bucket, Key: &key, Body: io.NewSectionReader(f, 0, n), ContentLength: aws.Int64(n),
+	wctx, dog, stop := watch(ctx, c.s.idle)
+	defer stop()
+	_, err = c.s.client.PutObject(wctx, &s3.PutObjectInput{
+		Bucket: &c.s.loc.Bucket, Key: &key, Body: &fedReader{io.NewSectionReader(f, 0, n), dog}, ContentLength: aws.Int64(n),
 	})
-	if err != nil {
+	if err = stalled(wctx, err); err != nil {
 		return entry{}, fmt.Errorf("s3://%s/%s: %w", c.s.loc.Bucket, key, err)
 	}
 	return entry{Path: p, Size: n, SHA256: hex.EncodeToString(h.Sum(nil)), Mode: uint32(st.Mode().Perm())}, nil
@@ -180,10 +185,12 @@ func (c *scoped) Get(ctx context.Context, run, stage string, files []string, dir
 // stageFiles lists the stage's actions and reads their manifests.
 func (c *scoped) stageFiles(ctx context.Context, run, stage string) (map[string]located, error) {
 	stagePrefix := c.base + run + "/" + stage + "/"
-	out, err := c.s.client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{
+	lctx, _, stop := watch(ctx, c.s.idle)
+	defer stop()
+	out, err := c.s.client.ListObjectsV2(lctx, &s3.ListObjectsV2Input{
 		Bucket: &c.s.loc.Bucket, Prefix: &stagePrefix, Delimiter: aws.String("/"), MaxKeys: aws.Int32(maxActionsListed),
 	})
-	if err != nil {
+	if err = stalled(lctx, err); err != nil {
 		return nil, fmt.Errorf("list s3://%s/%s: %w", c.s.loc.Bucket, stagePrefix, err)
 	}
 	if aws.ToBool(out.IsTruncated) {
@@ -258,8 +265,10 @@ func (b *buffer) Write(p []byte) (int, error) { b.b = append(b.b, p...); return 
 // headers say, so a replaced or growing object cannot make the server
 // allocate or write without bound.
 func (c *scoped) downloadTo(ctx context.Context, key string, limit int64, exact bool, w io.Writer) (int64, error) {
+	ctx, dog, stop := watch(ctx, c.s.idle)
+	defer stop()
 	out, err := c.s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &c.s.loc.Bucket, Key: &key})
-	if err != nil {
+	if err = stalled(ctx, err); err != nil {
 		if isNotFound(err) {
 			return 0, fmt.Errorf("s3://%s/%s: %w", c.s.loc.Bucket, key, fs.ErrNotExist)
 		}
@@ -269,8 +278,8 @@ func (c *scoped) downloadTo(ctx context.Context, key string, limit int64, exact 
 	if n := aws.ToInt64(out.ContentLength); out.ContentLength != nil && (n > limit || exact && n != limit) {
 		return 0, fmt.Errorf("s3://%s/%s is %d bytes; %s", c.s.loc.Bucket, key, n, want(limit, exact))
 	}
-	n, err := io.Copy(w, io.LimitReader(out.Body, limit+1))
-	if err != nil {
+	n, err := io.Copy(w, io.LimitReader(&fedReader{out.Body, dog}, limit+1))
+	if err = stalled(ctx, err); err != nil {
 		return n, fmt.Errorf("s3://%s/%s: %w", c.s.loc.Bucket, key, err)
 	}
 	if n > limit || exact && n != limit {

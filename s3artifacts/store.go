@@ -25,6 +25,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -100,15 +101,21 @@ type Store struct {
 	loc    Location
 	// maxFile bounds one file, uploaded or downloaded.
 	maxFile int64
+	// idle bounds the time a transfer may move nothing.
+	idle time.Duration
 }
 
 // New is a store in loc through client.
 func New(client API, loc Location) *Store {
-	return &Store{client: client, loc: loc, maxFile: DefaultMaxFile}
+	return &Store{client: client, loc: loc, maxFile: DefaultMaxFile, idle: DefaultIdle}
 }
 
 // SetMaxFile bounds one artifact file, for tests and small hosts.
 func (s *Store) SetMaxFile(n int64) { s.maxFile = n }
+
+// SetIdleTimeout bounds how long a transfer may move no byte
+// (DefaultIdle).
+func (s *Store) SetIdleTimeout(d time.Duration) { s.idle = d }
 
 // Location is where the store keeps artifacts.
 func (s *Store) Location() Location { return s.loc }
