@@ -210,3 +210,30 @@ func listKeys(t *testing.T, client *s3.Client, bucket, prefix string) []string {
 	}
 	return keys
 }
+
+// TestArtifactStoreS3ReadsOlderRunsFromDisk: a run made before
+// --artifact-store was set has its artifacts on this machine only; a
+// re-run after it was set reuses them from there, and keeps them in S3.
+func TestArtifactStoreS3ReadsOlderRunsFromDisk(t *testing.T) {
+	h := newHarness(t, map[string]string{".stagegate.yml": artifactPipeline})
+	sha := h.push("main", map[string]string{"a": "1"})
+	first := h.waitChecks(sha, 60*time.Second)
+	if c := first["stagegate"]; c.Conclusion != "success" {
+		t.Fatalf("run: %s%s", c.Conclusion, describeChecks(first))
+	}
+	h.stop()
+	client, bucket := withS3Artifacts(h)
+	h.start()
+	if keys := listKeys(t, client, bucket, ""); len(keys) != 0 {
+		t.Fatalf("the bucket holds %q before any run with it", keys)
+	}
+	latest := rerunStage(h, sha, first, "test")
+	if c := latest["stagegate"]; c.Conclusion != "success" || !strings.Contains(latest["stagegate/test"].Output.Text, "test reads: built from "+sha) {
+		t.Fatalf("re-run: %s\n%s%s", c.Conclusion, latest["stagegate/test"].Output.Text, describeChecks(latest))
+	}
+	newRun, _ := checks.ParseExternalID(latest["stagegate/test"].ExternalID)
+	want := "stagegate/trusted/acme/web/" + newRun + "/build/" + engine.ReusedArtifacts + "/files/dist/app"
+	if keys := listKeys(t, client, bucket, "stagegate/"); !slices.Contains(keys, want) {
+		t.Errorf("the reused artifact was not kept in S3: %q", keys)
+	}
+}

@@ -2,7 +2,9 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -69,7 +71,33 @@ func (a *App) artifactStore(run store.Run) (engine.ArtifactStore, error) {
 		// the runs of its kind of code.
 		return &engine.LocalArtifacts{Root: filepath.Dir(a.dirs(run).Artifacts)}, nil
 	}
-	return a.s3Artifacts.For(run.Fork, run.Repo)
+	remote, err := a.s3Artifacts.For(run.Fork, run.Repo)
+	if err != nil {
+		return nil, err
+	}
+	return &fallbackStore{remote, &engine.LocalArtifacts{Root: filepath.Dir(a.dirs(run).Artifacts)}}, nil
+}
+
+// fallbackStore keeps artifacts in S3, and reads from this machine's
+// disk what S3 does not have: the runs before --artifact-store was set.
+// Only what is missing falls back; a download that fails its checks is
+// an error.
+type fallbackStore struct {
+	remote, local engine.ArtifactStore
+}
+
+func (f *fallbackStore) Put(ctx context.Context, key engine.ArtifactKey, dir string, files []string) error {
+	return f.remote.Put(ctx, key, dir, files)
+}
+
+func (f *fallbackStore) Get(ctx context.Context, run, stage string, files []string, dir string) error {
+	err := f.remote.Get(ctx, run, stage, files, dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		if lerr := f.local.Get(ctx, run, stage, files, dir); lerr == nil {
+			return nil
+		}
+	}
+	return err
 }
 
 // keptArtifacts is the engine's ArtifactStore for a run: nil without an

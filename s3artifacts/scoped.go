@@ -173,7 +173,7 @@ func (c *scoped) Get(ctx context.Context, run, stage string, files []string, dir
 		}
 		e, ok := byPath[p]
 		if !ok {
-			return fmt.Errorf("artifact %s of stage %s of run %s is not in %s", p, stage, run, c.s.loc)
+			return fmt.Errorf("artifact %s of stage %s of run %s is not in %s: %w", p, stage, run, c.s.loc, fs.ErrNotExist)
 		}
 		if err := c.getFile(ctx, e, dir); err != nil {
 			return fmt.Errorf("download artifact %s of stage %s of run %s: %w", p, stage, run, err)
