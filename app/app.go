@@ -33,6 +33,7 @@ import (
 	"github.com/stagegate/stagegate/codebuild"
 	"github.com/stagegate/stagegate/pipeline/runner"
 	"github.com/stagegate/stagegate/pipeline/runner/local"
+	"github.com/stagegate/stagegate/s3artifacts"
 )
 
 // Options are the parts of an App that are not configuration: what tests
@@ -99,6 +100,9 @@ type App struct {
 	cloud        *cloud.Cloud
 	codebuild    *codebuild.Runner
 	pages        webPages
+	// s3Artifacts keeps runs' artifacts in S3; nil keeps them in the
+	// data dir (wire_artifacts.go).
+	s3Artifacts *s3artifacts.Store
 	// stopping is set once Stop has begun.
 	stopping atomic.Bool
 }
@@ -162,6 +166,10 @@ func New(ctx context.Context, cfg Config, opts Options) (*App, error) {
 		return nil, err
 	}
 	if a.codebuild, err = newCodeBuild(cfg, opts); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if a.s3Artifacts, err = openArtifactStore(ctx, cfg, opts.AWS); err != nil {
 		db.Close()
 		return nil, err
 	}

@@ -39,6 +39,9 @@ type Config struct {
 	// CodeBuildStaging is s3://bucket/prefix, where `runner: codebuild`
 	// actions ship their workspace; empty turns that runner off.
 	CodeBuildStaging string
+	// ArtifactStore is s3://BUCKET/PREFIX to keep runs' artifacts in S3;
+	// empty keeps them in DataDir alone (wire_artifacts.go).
+	ArtifactStore string
 }
 
 // DefaultRetention is how long log lines and deliveries are kept.
@@ -80,7 +83,7 @@ func (c *Config) validateSetup() error {
 	if err := checkURL(c.GitHubURL); err != nil {
 		return &SettingError{"github-url", "STAGEGATE_GITHUB_URL", err.Error()}
 	}
-	return nil
+	return c.validateArtifactStore()
 }
 
 // Validate checks the configuration and returns the first problem.
@@ -112,6 +115,9 @@ func (c *Config) Validate() error {
 		// Only the scheme is shown: the rest may hold a password.
 		scheme, _, _ := strings.Cut(db, "://")
 		return &SettingError{"database", "STAGEGATE_DATABASE", fmt.Sprintf("must be sqlite://PATH or postgres://USER:PASSWORD@HOST/DB, not %q", scheme+"://...")}
+	}
+	if err := c.validateArtifactStore(); err != nil {
+		return err
 	}
 	return checkOldDefaultDatabase(c)
 }

@@ -200,7 +200,7 @@ func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Clie
 		// the data dir but its own directories.
 		ArtifactDir: dirs.Artifacts, TempDir: dirs.Temp, Home: dirs.Home, Access: a.actionAccess(),
 		LookupEnv: lookupPassEnv, LookupSecret: secrets, WithholdSecrets: run.Fork, Previous: previous,
-		ActionEnv: a.cloud.ActionEnv(p, run, gate.deployAWS),
+		ActionEnv: a.cloud.ActionEnv(p, run, gate.deployAWS), ArtifactStore: a.keptArtifacts(run),
 		Prepare: func(ctx context.Context) (string, error) {
 			if prevErr != nil {
 				return "", prevErr
