@@ -22,6 +22,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/stagegate/stagegate/app/cloud"
+	"github.com/stagegate/stagegate/app/deploys"
 	"github.com/stagegate/stagegate/app/gatewait"
 	"github.com/stagegate/stagegate/app/ghclient"
 	"github.com/stagegate/stagegate/app/queue"
@@ -93,6 +94,7 @@ type App struct {
 	waiters      gatewait.Waiters
 	environments gatewait.Environments
 	cloud        *cloud.Cloud
+	deploys      *deploys.Deploys
 	// stopping is set once Stop has begun.
 	stopping atomic.Bool
 }
@@ -149,6 +151,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*App, error) {
 		return nil, err
 	}
 	a.reg.MustRegister(queue.NewDepthCollector(a.queue))
+	a.deploys = deploys.New(deploys.Config{AppID: cfg.AppID, GitHubURL: cfg.GitHubURL}, db, a.gh, &a.waiters, &a.environments, a.rerunFrom)
 	a.ingest = webhook.NewBatchIngester(db, a.queue, &a.log)
 	hook := webhook.NewHandler(cfg.WebhookSecret, a.ingest, a.metrics.deliveries)
 	if a.cloud, err = cloud.New(ctx, cfg.PublicURL, cfg.DataDir, opts.AWS); err != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-github/v60/github"
 
 	"github.com/stagegate/stagegate/app/access"
+	"github.com/stagegate/stagegate/app/deploys"
 	"github.com/stagegate/stagegate/app/ghevent"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/checks"
@@ -23,7 +24,7 @@ func (a *App) handleCheckRun(ctx context.Context, d store.Delivery, e *github.Ch
 	case "completed":
 		// A check that ends may open, or close, a deploy gate.
 		a.waiters.Wake(repo.FullName(), e.GetCheckRun().GetHeadSHA())
-		a.reviewPendingProtection(ctx, repo.FullName(), e.GetCheckRun().GetHeadSHA())
+		a.deploys.ReviewPendingProtection(ctx, repo.FullName(), e.GetCheckRun().GetHeadSHA())
 		return "", ignored("check %s completed: gates of %s told", e.GetCheckRun().GetName(), short(e.GetCheckRun().GetHeadSHA()))
 	case "requested_action":
 		return a.handleDeployButton(ctx, d, repo, e)
@@ -58,7 +59,7 @@ func (a *App) handleCheckSuite(ctx context.Context, d store.Delivery, e *github.
 	switch e.GetAction() {
 	case "completed":
 		a.waiters.Wake(repo.FullName(), e.GetCheckSuite().GetHeadSHA())
-		a.reviewPendingProtection(ctx, repo.FullName(), e.GetCheckSuite().GetHeadSHA())
+		a.deploys.ReviewPendingProtection(ctx, repo.FullName(), e.GetCheckSuite().GetHeadSHA())
 		return "", ignored("check suite completed: gates of %s told", short(e.GetCheckSuite().GetHeadSHA()))
 	case "rerequested":
 	default:
@@ -88,12 +89,21 @@ func rerunRequest(old store.Run, delivery string) runRequest {
 	}
 }
 
+// rerunFrom runs a finished run again from stage from, as login: a
+// deploy approved after its run ended.
+func (a *App) rerunFrom(ctx context.Context, run store.Run, from, login, delivery string) (string, error) {
+	req := rerunRequest(run, delivery)
+	req.event.Actor = login
+	req.rerunOf, req.rerunFrom = run.ID, from
+	return a.startRun(ctx, req)
+}
+
 // handleStatus tells the deploy gates of a commit that one of its commit
 // statuses changed.
 func (a *App) handleStatus(ctx context.Context, e *github.StatusEvent) (string, error) {
 	repo := ghevent.RepoFrom(e.GetInstallation(), e.GetRepo())
 	a.waiters.Wake(repo.FullName(), e.GetSHA())
-	a.reviewPendingProtection(ctx, repo.FullName(), e.GetSHA())
+	a.deploys.ReviewPendingProtection(ctx, repo.FullName(), e.GetSHA())
 	return "", ignored("status %s is %s: gates of %s told", e.GetContext(), e.GetState(), short(e.GetSHA()))
 }
 
@@ -117,7 +127,7 @@ func (a *App) handleDeployButton(ctx context.Context, d store.Delivery, repo ghe
 		return "", fmt.Errorf("installation client: %w", err)
 	}
 	login := e.GetSender().GetLogin()
-	done, err := a.approveDeploy(ctx, client, run, st, login, d.GUID)
+	result, err := a.deploys.ApproveDeploy(ctx, client, run, st, login, d.GUID)
 	if why, forbidden := access.IsForbidden(err); forbidden {
 		// A button has no reply of its own: answer on the pull requests
 		// the check belongs to, or, for a push, on the check itself.
@@ -135,18 +145,12 @@ func (a *App) handleDeployButton(ctx context.Context, d store.Delivery, repo ghe
 		}
 		return "refused: " + why, nil
 	}
-	return done.result, err
+	return result, err
 }
 
 // runPipeline parses the pipeline file a run was queued with. It was
 // valid then, so an error here means the parser changed under it.
-func runPipeline(run store.Run) (*pipeline.Pipeline, error) {
-	p, err := pipeline.Parse(run.PipelinePath, []byte(run.Pipeline))
-	if err != nil {
-		return nil, fmt.Errorf("the pipeline of run %s no longer parses: %w", run.ID, err)
-	}
-	return p, nil
-}
+func runPipeline(run store.Run) (*pipeline.Pipeline, error) { return deploys.RunPipeline(run) }
 
 // stageOf finds a stage of a run's pipeline by name.
 func stageOf(run store.Run, name string) (*pipeline.Stage, error) {

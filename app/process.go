@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/stagegate/stagegate/app/logkey"
+	"github.com/stagegate/stagegate/app/outcome"
 	"github.com/stagegate/stagegate/app/queue"
 	"github.com/stagegate/stagegate/app/store"
 )
@@ -22,11 +23,9 @@ type deliveryWorker struct {
 
 // errIgnored marks a delivery that needs nothing done; its message is
 // recorded as the delivery's result.
-type errIgnored struct{ why string }
+type errIgnored = outcome.Ignored
 
-func (e errIgnored) Error() string { return e.why }
-
-func ignored(format string, args ...any) error { return errIgnored{why: fmt.Sprintf(format, args...)} }
+func ignored(format string, args ...any) error { return outcome.Ignore(format, args...) }
 
 func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[queue.ProcessDeliveryArgs]) error {
 	a := w.app
@@ -41,7 +40,7 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[queue.ProcessD
 	var ign errIgnored
 	switch {
 	case errors.As(err, &ign):
-		result = "ignored: " + ign.why
+		result = "ignored: " + ign.Why
 		log.Debug().Str("result", result).Msg("delivery processed")
 	case err != nil:
 		log.Error().Err(err).Msg("delivery failed")
@@ -87,7 +86,7 @@ func (a *App) process(ctx context.Context, d store.Delivery) (string, error) {
 	case *github.InstallationRepositoriesEvent:
 		return a.handleInstallationRepositories(ctx, e)
 	case *github.DeploymentProtectionRuleEvent:
-		return a.handleProtectionRule(ctx, d, e)
+		return a.deploys.ProtectionRule(ctx, d, e)
 	}
 	return "", ignored("no handler for %s", d.Event)
 }
@@ -115,3 +114,10 @@ func installationOf(event any) int64 {
 }
 
 func logger(ctx context.Context) *zerolog.Logger { return zerolog.Ctx(ctx) }
+
+func short(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}
