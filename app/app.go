@@ -22,6 +22,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/stagegate/stagegate/app/cloud"
+	"github.com/stagegate/stagegate/app/comments"
 	"github.com/stagegate/stagegate/app/deploys"
 	"github.com/stagegate/stagegate/app/gatewait"
 	"github.com/stagegate/stagegate/app/ghclient"
@@ -95,6 +96,7 @@ type App struct {
 	environments gatewait.Environments
 	cloud        *cloud.Cloud
 	deploys      *deploys.Deploys
+	comments     *comments.Commands
 	// stopping is set once Stop has begun.
 	stopping atomic.Bool
 }
@@ -152,6 +154,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*App, error) {
 	}
 	a.reg.MustRegister(queue.NewDepthCollector(a.queue))
 	a.deploys = deploys.New(deploys.Config{AppID: cfg.AppID, GitHubURL: cfg.GitHubURL}, db, a.gh, &a.waiters, &a.environments, a.rerunFrom)
+	a.comments = comments.New(db, a.gh, commandRuns{a}, a.deploys)
 	a.ingest = webhook.NewBatchIngester(db, a.queue, &a.log)
 	hook := webhook.NewHandler(cfg.WebhookSecret, a.ingest, a.metrics.deliveries)
 	if a.cloud, err = cloud.New(ctx, cfg.PublicURL, cfg.DataDir, opts.AWS); err != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-github/v60/github"
 
 	"github.com/stagegate/stagegate/app/access"
+	"github.com/stagegate/stagegate/app/comments"
 	"github.com/stagegate/stagegate/app/deploys"
 	"github.com/stagegate/stagegate/app/ghevent"
 	"github.com/stagegate/stagegate/app/store"
@@ -133,8 +134,7 @@ func (a *App) handleDeployButton(ctx context.Context, d store.Delivery, repo ghe
 		// the check belongs to, or, for a push, on the check itself.
 		prs := e.GetCheckRun().PullRequests
 		for _, pr := range prs {
-			cc := commandContext{client: client, repo: repo, pr: pr.GetNumber(), login: login}
-			if err := a.reply(ctx, cc, why); err != nil {
+			if err := comments.Reply(ctx, client, repo, pr.GetNumber(), why); err != nil {
 				return "", err
 			}
 		}

@@ -78,7 +78,7 @@ func (a *App) process(ctx context.Context, d store.Delivery) (string, error) {
 	case *github.CheckSuiteEvent:
 		return a.handleCheckSuite(ctx, d, e)
 	case *github.IssueCommentEvent:
-		return a.handleIssueComment(ctx, d, e)
+		return a.comments.IssueComment(ctx, d, e)
 	case *github.StatusEvent:
 		return a.handleStatus(ctx, e)
 	case *github.InstallationEvent:
