@@ -26,6 +26,7 @@ import (
 	"github.com/stagegate/stagegate/app/deploys"
 	"github.com/stagegate/stagegate/app/gatewait"
 	"github.com/stagegate/stagegate/app/ghclient"
+	"github.com/stagegate/stagegate/app/handlers"
 	"github.com/stagegate/stagegate/app/queue"
 	"github.com/stagegate/stagegate/app/rundirs"
 	"github.com/stagegate/stagegate/app/runlog"
@@ -96,7 +97,7 @@ type App struct {
 	environments gatewait.Environments
 	cloud        *cloud.Cloud
 	deploys      *deploys.Deploys
-	comments     *comments.Commands
+	handlers     *handlers.Handlers
 	// stopping is set once Stop has begun.
 	stopping atomic.Bool
 }
@@ -154,7 +155,8 @@ func New(ctx context.Context, cfg Config, opts Options) (*App, error) {
 	}
 	a.reg.MustRegister(queue.NewDepthCollector(a.queue))
 	a.deploys = deploys.New(deploys.Config{AppID: cfg.AppID, GitHubURL: cfg.GitHubURL}, db, a.gh, &a.waiters, &a.environments, a.rerunFrom)
-	a.comments = comments.New(db, a.gh, commandRuns{a}, a.deploys)
+	a.handlers = handlers.New(handlers.Config{AppID: cfg.AppID}, db, a.gh, &a.waiters, handlerRuns{a}, a.deploys,
+		comments.New(db, a.gh, commandRuns{a}, a.deploys))
 	a.ingest = webhook.NewBatchIngester(db, a.queue, &a.log)
 	hook := webhook.NewHandler(cfg.WebhookSecret, a.ingest, a.metrics.deliveries)
 	if a.cloud, err = cloud.New(ctx, cfg.PublicURL, cfg.DataDir, opts.AWS); err != nil {

@@ -1,9 +1,10 @@
-package app
+package handlers
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/google/go-github/v60/github"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/stagegate/stagegate/app/comments"
 	"github.com/stagegate/stagegate/app/deploys"
 	"github.com/stagegate/stagegate/app/ghevent"
+	"github.com/stagegate/stagegate/app/outcome"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/checks"
 	"github.com/stagegate/stagegate/pipeline"
@@ -19,100 +21,91 @@ import (
 // handleCheckRun re-runs a stage, and the stages after it, when someone
 // clicks "Re-run" on its check. Earlier stages' results and artifacts are
 // reused.
-func (a *App) handleCheckRun(ctx context.Context, d store.Delivery, e *github.CheckRunEvent) (string, error) {
+func (a *Handlers) handleCheckRun(ctx context.Context, d store.Delivery, e *github.CheckRunEvent) (string, error) {
 	repo := ghevent.RepoFrom(e.GetInstallation(), e.GetRepo())
 	switch e.GetAction() {
 	case "completed":
 		// A check that ends may open, or close, a deploy gate.
 		a.waiters.Wake(repo.FullName(), e.GetCheckRun().GetHeadSHA())
 		a.deploys.ReviewPendingProtection(ctx, repo.FullName(), e.GetCheckRun().GetHeadSHA())
-		return "", ignored("check %s completed: gates of %s told", e.GetCheckRun().GetName(), short(e.GetCheckRun().GetHeadSHA()))
+		return "", outcome.Ignore("check %s completed: gates of %s told", e.GetCheckRun().GetName(), short(e.GetCheckRun().GetHeadSHA()))
 	case "requested_action":
 		return a.handleDeployButton(ctx, d, repo, e)
 	case "rerequested":
 	default:
-		return "", ignored("check_run %s", e.GetAction())
+		return "", outcome.Ignore("check_run %s", e.GetAction())
 	}
 	if e.GetCheckRun().GetApp().GetID() != a.cfg.AppID {
-		return "", ignored("check run of another app")
+		return "", outcome.Ignore("check run of another app")
 	}
 	runID, stage := checks.ParseExternalID(e.GetCheckRun().GetExternalID())
 	old, err := a.db.GetRun(ctx, runID)
 	if errors.Is(err, store.ErrNotFound) {
-		return "", ignored("check run %d belongs to no known run", e.GetCheckRun().GetID())
+		return "", outcome.Ignore("check run %d belongs to no known run", e.GetCheckRun().GetID())
 	}
 	if err != nil {
 		return "", fmt.Errorf("load run: %w", err)
 	}
-	req := rerunRequest(old, d.GUID)
-	req.event.Actor = e.GetSender().GetLogin()
+	req := RerunRequest(old, d.GUID)
+	req.Event.Actor = e.GetSender().GetLogin()
 	if stage != "" {
-		req.rerunOf, req.rerunFrom = old.ID, stage
+		req.RerunOf, req.RerunFrom = old.ID, stage
 	}
-	return a.startRun(ctx, req)
+	return a.runs.Start(ctx, req)
 }
 
 // handleCheckSuite re-runs the whole pipeline for a SHA when the suite is
 // re-requested. A "requested" suite is ignored: the push that created it
 // has started the run already.
-func (a *App) handleCheckSuite(ctx context.Context, d store.Delivery, e *github.CheckSuiteEvent) (string, error) {
+func (a *Handlers) handleCheckSuite(ctx context.Context, d store.Delivery, e *github.CheckSuiteEvent) (string, error) {
 	repo := ghevent.RepoFrom(e.GetInstallation(), e.GetRepo())
 	switch e.GetAction() {
 	case "completed":
 		a.waiters.Wake(repo.FullName(), e.GetCheckSuite().GetHeadSHA())
 		a.deploys.ReviewPendingProtection(ctx, repo.FullName(), e.GetCheckSuite().GetHeadSHA())
-		return "", ignored("check suite completed: gates of %s told", short(e.GetCheckSuite().GetHeadSHA()))
+		return "", outcome.Ignore("check suite completed: gates of %s told", short(e.GetCheckSuite().GetHeadSHA()))
 	case "rerequested":
 	default:
-		return "", ignored("check_suite %s", e.GetAction())
+		return "", outcome.Ignore("check_suite %s", e.GetAction())
 	}
-	old, err := a.checksOwner(ctx, repo.FullName(), e.GetCheckSuite().GetHeadSHA())
+	old, err := a.runs.ChecksOwner(ctx, repo.FullName(), e.GetCheckSuite().GetHeadSHA())
 	if errors.Is(err, store.ErrNotFound) {
-		return "", ignored("no run for %s to re-run", e.GetCheckSuite().GetHeadSHA())
+		return "", outcome.Ignore("no run for %s to re-run", e.GetCheckSuite().GetHeadSHA())
 	}
 	if err != nil {
 		return "", fmt.Errorf("load run: %w", err)
 	}
-	req := rerunRequest(old, d.GUID)
-	req.event.Actor = e.GetSender().GetLogin()
-	return a.startRun(ctx, req)
+	req := RerunRequest(old, d.GUID)
+	req.Event.Actor = e.GetSender().GetLogin()
+	return a.runs.Start(ctx, req)
 }
 
-// rerunRequest asks for a run of the same event as an earlier run.
-func rerunRequest(old store.Run, delivery string) runRequest {
-	owner, name := splitRepo(old.Repo)
-	return runRequest{
-		repo:     ghevent.RepoRef{Installation: old.InstallationID, Owner: owner, Name: name},
-		event:    eventOf(old),
-		fork:     old.Fork,
-		delivery: delivery,
-		again:    true,
+// RerunRequest asks for a run of the same event as an earlier run.
+func RerunRequest(old store.Run, delivery string) RunRequest {
+	owner, name, _ := strings.Cut(old.Repo, "/")
+	return RunRequest{
+		Repo:     ghevent.RepoRef{Installation: old.InstallationID, Owner: owner, Name: name},
+		Event:    eventOf(old),
+		Fork:     old.Fork,
+		Delivery: delivery,
+		Again:    true,
 	}
-}
-
-// rerunFrom runs a finished run again from stage from, as login: a
-// deploy approved after its run ended.
-func (a *App) rerunFrom(ctx context.Context, run store.Run, from, login, delivery string) (string, error) {
-	req := rerunRequest(run, delivery)
-	req.event.Actor = login
-	req.rerunOf, req.rerunFrom = run.ID, from
-	return a.startRun(ctx, req)
 }
 
 // handleStatus tells the deploy gates of a commit that one of its commit
 // statuses changed.
-func (a *App) handleStatus(ctx context.Context, e *github.StatusEvent) (string, error) {
+func (a *Handlers) handleStatus(ctx context.Context, e *github.StatusEvent) (string, error) {
 	repo := ghevent.RepoFrom(e.GetInstallation(), e.GetRepo())
 	a.waiters.Wake(repo.FullName(), e.GetSHA())
 	a.deploys.ReviewPendingProtection(ctx, repo.FullName(), e.GetSHA())
-	return "", ignored("status %s is %s: gates of %s told", e.GetContext(), e.GetState(), short(e.GetSHA()))
+	return "", outcome.Ignore("status %s is %s: gates of %s told", e.GetContext(), e.GetState(), short(e.GetSHA()))
 }
 
 // handleDeployButton is a click on a deploy stage's Deploy button: the
 // same approval as /deploy, by whoever clicked.
-func (a *App) handleDeployButton(ctx context.Context, d store.Delivery, repo ghevent.RepoRef, e *github.CheckRunEvent) (string, error) {
+func (a *Handlers) handleDeployButton(ctx context.Context, d store.Delivery, repo ghevent.RepoRef, e *github.CheckRunEvent) (string, error) {
 	if e.GetCheckRun().GetApp().GetID() != a.cfg.AppID || e.GetRequestedAction().Identifier != checks.DeployActionID {
-		return "", ignored("requested action %q of check %s", e.GetRequestedAction().Identifier, e.GetCheckRun().GetName())
+		return "", outcome.Ignore("requested action %q of check %s", e.GetRequestedAction().Identifier, e.GetCheckRun().GetName())
 	}
 	runID, stage := checks.ParseExternalID(e.GetCheckRun().GetExternalID())
 	run, err := a.db.GetRun(ctx, runID)
@@ -148,13 +141,9 @@ func (a *App) handleDeployButton(ctx context.Context, d store.Delivery, repo ghe
 	return result, err
 }
 
-// runPipeline parses the pipeline file a run was queued with. It was
-// valid then, so an error here means the parser changed under it.
-func runPipeline(run store.Run) (*pipeline.Pipeline, error) { return deploys.RunPipeline(run) }
-
 // stageOf finds a stage of a run's pipeline by name.
 func stageOf(run store.Run, name string) (*pipeline.Stage, error) {
-	p, err := runPipeline(run)
+	p, err := deploys.RunPipeline(run)
 	if err != nil {
 		return nil, err
 	}
