@@ -2,8 +2,8 @@
 // into durable runs, executes the runs and reports them as check runs.
 //
 // The request path only verifies, stores and queues (app/webhook); River
-// workers do the rest: deliveries become runs (process.go and one
-// handle_*.go per event), and runs execute (runworker.go).
+// workers do the rest: deliveries become runs (process.go hands each to
+// app/handlers), and runs execute (runworker.go).
 package app
 
 import (
