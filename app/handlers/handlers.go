@@ -10,7 +10,6 @@ import (
 	"context"
 
 	"github.com/google/go-github/v60/github"
-	"github.com/rs/zerolog"
 
 	"github.com/stagegate/stagegate/app/ghevent"
 	"github.com/stagegate/stagegate/app/outcome"
@@ -166,8 +165,6 @@ func eventOf(run store.Run) pipeline.Event {
 		SHA: run.SHA, PR: run.PR, Actor: run.Actor, ChangedFiles: run.ChangedFiles,
 	}
 }
-
-func logger(ctx context.Context) *zerolog.Logger { return zerolog.Ctx(ctx) }
 
 func short(sha string) string {
 	if len(sha) > 7 {
