@@ -33,6 +33,7 @@ import (
 	"github.com/stagegate/stagegate/app/running"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/app/webhook"
+	"github.com/stagegate/stagegate/codebuild"
 	"github.com/stagegate/stagegate/pipeline/runner"
 	"github.com/stagegate/stagegate/pipeline/runner/local"
 )
@@ -74,6 +75,9 @@ type Options struct {
 	// config.LoadDefaultConfig when nil. Its credentials are never used
 	// for actions: they get a role's, through the OIDC issuer.
 	AWS func(context.Context) (aws.Config, error)
+	// CodeBuild adjusts the CodeBuild runner, such as its endpoints for
+	// tests; it is called once, when Config.CodeBuildStaging is set.
+	CodeBuild func(*codebuild.Runner)
 }
 
 // App is a configured stagegate server.
@@ -98,6 +102,7 @@ type App struct {
 	cloud        *cloud.Cloud
 	deploys      *deploys.Deploys
 	handlers     *handlers.Handlers
+	codebuild    *codebuild.Runner
 	// stopping is set once Stop has begun.
 	stopping atomic.Bool
 }
@@ -160,6 +165,10 @@ func New(ctx context.Context, cfg Config, opts Options) (*App, error) {
 	a.ingest = webhook.NewBatchIngester(db, a.queue, &a.log)
 	hook := webhook.NewHandler(cfg.WebhookSecret, a.ingest, a.metrics.deliveries)
 	if a.cloud, err = cloud.New(ctx, cfg.PublicURL, cfg.DataDir, opts.AWS); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if a.codebuild, err = newCodeBuild(cfg, opts); err != nil {
 		db.Close()
 		return nil, err
 	}

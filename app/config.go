@@ -36,6 +36,9 @@ type Config struct {
 	// MinFreeSpace is the free space of DataDir, in bytes, below which
 	// log lines are not stored (webhooks still are); zero means no floor.
 	MinFreeSpace uint64
+	// CodeBuildStaging is s3://bucket/prefix, where `runner: codebuild`
+	// actions ship their workspace; empty turns that runner off.
+	CodeBuildStaging string
 }
 
 // DefaultRetention is how long log lines and deliveries are kept.

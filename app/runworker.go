@@ -193,14 +193,14 @@ func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Clie
 	}()
 	previous, prevErr := a.previousResults(ctx, run)
 	gate := a.deploys.Gate(run, client, reporter, s, p)
-	e := &engine.Engine{Runner: a.opts.Runner, Observer: observers{reporter, rec}, Integrations: a.cloud.Runner}
+	e := &engine.Engine{Runner: a.opts.Runner, Observer: observers{reporter, rec}, Integrations: a.cloud.Runner, Runners: a.runners()}
 	res = e.Run(ctx, engine.Run{
 		ID: run.ID, Pipeline: p, Plan: plan, Event: ev, Gate: gate.Gate, GateSecrets: gate.Secrets,
 		// HOME and TMPDIR are the run's own, and the run sees none of
 		// the data dir but its own directories.
 		ArtifactDir: dirs.Artifacts, TempDir: dirs.Temp, Home: dirs.Home, Access: a.actionAccess(),
 		LookupEnv: deploys.LookupPassEnv, LookupSecret: secrets, WithholdSecrets: run.Fork, Previous: previous,
-		ActionEnv: a.cloud.ActionEnv(p, run),
+		ActionEnv: a.cloud.ActionEnv(p, run, gate.DeployAWS),
 		Prepare: func(ctx context.Context) (string, error) {
 			if prevErr != nil {
 				return "", prevErr

@@ -1,12 +1,10 @@
 package awsint
 
 import (
-	"archive/zip"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -186,52 +184,4 @@ func hasAppSpec(root *os.Root, src string) bool {
 		}
 	}
 	return false
-}
-
-func writeZip(w io.Writer, root *os.Root, src string, log func(string)) (int, error) {
-	z := zip.NewWriter(w)
-	files := 0
-	err := fs.WalkDir(root.FS(), src, func(name string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			return nil
-		}
-		if !d.Type().IsRegular() {
-			log(fmt.Sprintf("left out %s: not a regular file", name))
-			return nil
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		hdr, err := zip.FileInfoHeader(info)
-		if err != nil {
-			return err
-		}
-		hdr.Name = strings.TrimPrefix(strings.TrimPrefix(name, src), "/")
-		if src == "." {
-			hdr.Name = name
-		}
-		hdr.Method = zip.Deflate
-		dst, err := z.CreateHeader(hdr)
-		if err != nil {
-			return err
-		}
-		in, err := root.Open(name)
-		if err != nil {
-			return err
-		}
-		defer in.Close()
-		if _, err := io.Copy(dst, in); err != nil {
-			return fmt.Errorf("zip %s: %w", name, err)
-		}
-		files++
-		return nil
-	})
-	if err != nil {
-		return 0, err
-	}
-	return files, z.Close()
 }

@@ -190,6 +190,8 @@ func (d *decoder) param(in *Integration, p Param, n *node) (any, bool) {
 			return nil, false
 		}
 		return d.scalarMap(n, what)
+	case ParamJSON:
+		return d.jsonParam(n, what)
 	}
 	panic(fmt.Sprintf("integration %s: parameter %s has unknown kind %q", in.Name, p.Name, p.Kind))
 }

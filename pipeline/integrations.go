@@ -35,6 +35,9 @@ const (
 	// ParamDuration is a string holding a positive duration such as 10m,
 	// kept as written.
 	ParamDuration ParamKind = "a duration such as 90s or 15m"
+	// ParamJSON is a JSON document: a mapping (nested values allowed),
+	// or a string holding JSON. Its value is the JSON text.
+	ParamJSON ParamKind = "a mapping or a JSON string"
 )
 
 // Param is one key of an integration's `with:`.
@@ -171,7 +174,7 @@ func NewIntegrations() Integrations {
 			}
 			s := fmt.Sprintf("update function %s's code from %s and publish a version", w["function"], src)
 			if a := str(w["alias"]); a != "" {
-				s += ", then move alias " + a + " to it"
+				s += ", then move alias " + a + " to it, and back if the version does not become Active"
 			}
 			if !deploy {
 				s += "; outside a deploy stage it only says so"
@@ -180,6 +183,7 @@ func NewIntegrations() Integrations {
 		},
 	})
 	all = append(all, deployIntegrations()...)
+	all = append(all, beanstalkAndInvoke()...)
 	m := make(Integrations, len(all))
 	for _, in := range all {
 		in.patterns = make(map[string]*regexp.Regexp)

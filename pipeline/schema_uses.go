@@ -72,6 +72,8 @@ func paramSchema(p Param) *jsonschema.Schema {
 	case ParamFileOrMap:
 		p.Path = true
 		return &jsonschema.Schema{AnyOf: []*jsonschema.Schema{str(), {Ref: "#/$defs/Scalars"}}}
+	case ParamJSON:
+		return &jsonschema.Schema{AnyOf: []*jsonschema.Schema{{Type: "string", MinLength: ptr(uint64(1))}, {Type: "object"}}}
 	}
 	return str()
 }

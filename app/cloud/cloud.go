@@ -72,11 +72,12 @@ func (c *Cloud) Routes(next http.Handler) http.Handler {
 }
 
 // ActionEnv is the engine's hook giving an action with an aws: role that
-// role's credentials for the run.
-func (c *Cloud) ActionEnv(p *pipeline.Pipeline, run store.Run) func(context.Context, *pipeline.Stage, *pipeline.Action) (engine.AttemptEnv, error) {
+// role's credentials for the run; deployAWS gives a deploy stage's role
+// from its environment's trusted policy.
+func (c *Cloud) ActionEnv(p *pipeline.Pipeline, run store.Run, deployAWS func(*pipeline.Stage) *pipeline.AWS) func(context.Context, *pipeline.Stage, *pipeline.Action) (engine.AttemptEnv, error) {
 	if c.broker == nil {
 		return func(_ context.Context, st *pipeline.Stage, a *pipeline.Action) (engine.AttemptEnv, error) {
-			if cfg := pipeline.EffectiveAWS(p, st, a); cfg != nil && cfg.Role != "" {
+			if cfg := awsint.RoleFor(p, st, a, deployAWS); cfg != nil && cfg.Role != "" {
 				return engine.AttemptEnv{}, errors.New("an AWS role needs stagegate's OpenID Connect issuer: set --public-url")
 			}
 			return engine.AttemptEnv{}, nil
@@ -91,5 +92,5 @@ func (c *Cloud) ActionEnv(p *pipeline.Pipeline, run store.Run) func(context.Cont
 	}
 	return c.broker.ActionEnv(p, oidc.Run{
 		Repository: run.Repo, Ref: ref, SHA: run.SHA, Event: run.Event, RunID: run.ID, Trusted: !run.Fork,
-	})
+	}, deployAWS)
 }

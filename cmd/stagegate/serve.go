@@ -27,7 +27,7 @@ type serveSetting struct {
 }
 
 func newServeCmd() *cobra.Command {
-	var addr, appID, keyFile, secret, githubURL, database, dataDir, publicURL, logLevel, grace, retention, minFree string
+	var addr, appID, keyFile, secret, githubURL, database, dataDir, publicURL, logLevel, grace, retention, minFree, codeBuildStaging string
 	settings := []serveSetting{
 		{"addr", "STAGEGATE_ADDR", "listen address", ":8080", &addr},
 		{"app-id", "STAGEGATE_APP_ID", "GitHub App id", "", &appID},
@@ -41,6 +41,7 @@ func newServeCmd() *cobra.Command {
 		{"shutdown-grace", "STAGEGATE_SHUTDOWN_GRACE", "on SIGTERM, how long running pipelines may finish before they are stopped and queued again", "30s", &grace},
 		{"retention", "STAGEGATE_RETENTION", "how long log lines and webhook deliveries are kept, such as 30d or 72h (at least 24h)", "30d", &retention},
 		{"min-free-space", "STAGEGATE_MIN_FREE_SPACE", "free space in the data dir below which logs are no longer stored (webhooks still are), such as 1GB; 0 for no floor", "1GB", &minFree},
+		{"codebuild-staging", "STAGEGATE_CODEBUILD_STAGING", "s3://bucket/prefix where runner: codebuild actions ship their workspace; unset turns that runner off", "", &codeBuildStaging},
 	}
 	sandbox := sandboxFlags{serve: true}
 	cmd := &cobra.Command{
@@ -82,7 +83,7 @@ are read from STAGEGATE_SECRET_<NAME> variables.`,
 			cfg := app.Config{
 				Addr: addr, WebhookSecret: []byte(secret), GitHubURL: githubURL,
 				Database: database, DataDir: dataDir, PublicURL: publicURL,
-				Retention: keep, MinFreeSpace: floor,
+				Retention: keep, MinFreeSpace: floor, CodeBuildStaging: codeBuildStaging,
 			}
 			if appID != "" {
 				id, err := strconv.ParseInt(appID, 10, 64)

@@ -33,6 +33,10 @@ type Engine struct {
 	MaxParallel int
 	// Integrations runs `uses:` actions; nil fails them.
 	Integrations Integrations
+	// Runners are the runners other than Runner, by the type an action's
+	// runner: names (pipeline.RunnerName), such as "codebuild". An action
+	// naming one that is missing fails.
+	Runners map[string]runner.Runner
 
 	// emitMu serializes the observer, so observers need no locking of
 	// their own.
