@@ -1,4 +1,4 @@
-package app
+package handlers
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 // handleInstallation records an installation being created, removed,
 // suspended or given new permissions. The app serves every repository of
 // an active installation.
-func (a *App) handleInstallation(ctx context.Context, e *github.InstallationEvent) (string, error) {
+func (a *Handlers) handleInstallation(ctx context.Context, e *github.InstallationEvent) (string, error) {
 	inst := e.GetInstallation()
 	rec := store.Installation{
 		ID:           inst.GetID(),
@@ -39,7 +39,7 @@ func (a *App) handleInstallation(ctx context.Context, e *github.InstallationEven
 	return fmt.Sprintf("installation %d of %s %s", rec.ID, rec.AccountLogin, e.GetAction()), nil
 }
 
-func (a *App) handleInstallationRepositories(ctx context.Context, e *github.InstallationRepositoriesEvent) (string, error) {
+func (a *Handlers) handleInstallationRepositories(ctx context.Context, e *github.InstallationRepositoriesEvent) (string, error) {
 	inst := e.GetInstallation()
 	if err := a.db.UpsertInstallation(ctx, store.Installation{
 		ID: inst.GetID(), AccountLogin: inst.GetAccount().GetLogin(), AccountType: inst.GetAccount().GetType(),

@@ -1,4 +1,4 @@
-package app
+package deploys
 
 import (
 	"context"
@@ -18,13 +18,13 @@ import (
 // orgDefaultRepo is where an account keeps its default pipeline.
 const orgDefaultRepo = ".github"
 
-// orgDefaultUnreadable reports whether a repository without a pipeline
+// OrgDefaultUnreadable reports whether a repository without a pipeline
 // file of its own may still have one it cannot see: its owner's .github
 // answered 404 and the installation is on selected repositories, so the
 // 404 may be a private .github left out of the selection (GitHub answers
 // alike for a repository that does not exist). With all repositories
 // selected, a 404 means there is no .github.
-func (a *App) orgDefaultUnreadable(ctx context.Context, installation int64, loadErr error) (bool, error) {
+func (a *Deploys) OrgDefaultUnreadable(ctx context.Context, installation int64, loadErr error) (bool, error) {
 	if !errors.Is(loadErr, pipelineconf.ErrOrgDefaultNotVisible) {
 		return false, nil
 	}
@@ -49,11 +49,11 @@ func orgDefaultNote(owner string) string {
 		pipeline.DefaultFile, owner, orgDefaultRepo, owner, orgDefaultRepo, pipeline.DefaultFile, orgDefaultRepo)
 }
 
-// reportOrgDefaultUnreadable shows on the commit's stagegate check that
+// ReportOrgDefaultUnreadable shows on the commit's stagegate check that
 // the organisation's default could not be read. The check is neutral:
 // nothing ran, and nothing failed that the pusher could fix in this
 // repository.
-func reportOrgDefaultUnreadable(ctx context.Context, api checks.API, owner, repo, sha string) error {
+func ReportOrgDefaultUnreadable(ctx context.Context, api checks.API, owner, repo, sha string) error {
 	_, _, err := api.CreateCheckRun(ctx, owner, repo, github.CreateCheckRunOptions{
 		Name:        checks.SummaryName,
 		HeadSHA:     sha,
@@ -71,10 +71,10 @@ func reportOrgDefaultUnreadable(ctx context.Context, api checks.API, owner, repo
 	return nil
 }
 
-// logOrgDefault warns at start when an installation on selected
+// LogOrgDefault warns at start when an installation on selected
 // repositories cannot see its account's .github, where a default
 // pipeline would be.
-func (a *App) logOrgDefault(ctx context.Context, inst *github.Installation) {
+func (a *Deploys) LogOrgDefault(ctx context.Context, inst *github.Installation) {
 	if inst.GetRepositorySelection() != "selected" || inst.SuspendedAt != nil {
 		return
 	}

@@ -1,4 +1,4 @@
-package app
+package comments
 
 import (
 	"context"
@@ -54,7 +54,7 @@ const maxTimelinePages = 30
 // approvedHead returns the pull request's head if the command, written
 // at cc.commentedAt and naming named ("" for none), is for it; otherwise
 // an access.Forbidden that names both commits.
-func (a *App) approvedHead(ctx context.Context, cc commandContext, pr *github.PullRequest, named, command string) (string, error) {
+func (a *Commands) approvedHead(ctx context.Context, cc commandContext, pr *github.PullRequest, named, command string) (string, error) {
 	head := pr.GetHead().GetSHA()
 	if named != "" {
 		if !strings.HasPrefix(head, named) {
@@ -120,7 +120,7 @@ func sharePrefix(commits map[string]bool, head, prefix string) []string {
 
 // headAt works out the pull request's head at t as the package comment
 // above describes.
-func (a *App) headAt(ctx context.Context, cc commandContext, t time.Time) (seenHead, error) {
+func (a *Commands) headAt(ctx context.Context, cc commandContext, t time.Time) (seenHead, error) {
 	var (
 		out    = seenHead{commits: map[string]bool{}}
 		lastAt time.Time

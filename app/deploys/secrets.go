@@ -1,4 +1,4 @@
-package app
+package deploys
 
 import "os"
 
@@ -15,8 +15,8 @@ const (
 	PassEnvPrefix = "STAGEGATE_ENV_"
 )
 
-// lookupPassEnv is the engine's LookupEnv for runs of the App.
-func lookupPassEnv(name string) (string, bool) {
+// LookupPassEnv is the engine's LookupEnv for runs of the App.
+func LookupPassEnv(name string) (string, bool) {
 	return os.LookupEnv(PassEnvPrefix + name)
 }
 

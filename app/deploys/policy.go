@@ -1,4 +1,4 @@
-package app
+package deploys
 
 import (
 	"context"
@@ -49,7 +49,7 @@ func policyRequirement(l *envpolicy.Loaded) checks.Requirement {
 // checkOptions are the options that read the commit's checks under the
 // policy: only its required names when a trusted source lists them, else
 // every check.
-func (a *App) checkOptions(pol policy.Policy) checks.CheckOptions {
+func (a *Deploys) checkOptions(pol policy.Policy) checks.CheckOptions {
 	opts := checks.CheckOptions{OwnAppID: a.cfg.AppID, Exclude: checks.OwnCheck}
 	if pol.Exclusive {
 		opts.Require = pol.Require
@@ -71,7 +71,7 @@ func withRequired(reqs []checks.Requirement, require []string) []checks.Requirem
 }
 
 // loadChecks reads the commit's checks as the policy counts them.
-func (a *App) loadChecks(ctx context.Context, client *github.Client, run store.Run, pol policy.Policy) ([]checks.Requirement, error) {
+func (a *Deploys) loadChecks(ctx context.Context, client *github.Client, run store.Run, pol policy.Policy) ([]checks.Requirement, error) {
 	owner, name := splitRepo(run.Repo)
 	reqs, err := checks.LoadChecks(ctx, client.Checks, client.Repositories, owner, name, run.SHA, a.checkOptions(pol))
 	if err != nil {
@@ -86,7 +86,7 @@ const maxRerunHops = 20
 // initiator is who started the deploy for self-review: the actor of the
 // first run of a chain of re-runs, since a re-run started by an approval
 // carries the approver as its actor.
-func (a *App) initiator(ctx context.Context, run store.Run) string {
+func (a *Deploys) initiator(ctx context.Context, run store.Run) string {
 	for range maxRerunHops {
 		if run.RerunOf == "" {
 			break
@@ -101,7 +101,7 @@ func (a *App) initiator(ctx context.Context, run store.Run) string {
 }
 
 // mayApprove allows login to approve a deploy under the policy.
-func (a *App) mayApprove(ctx context.Context, client *github.Client, run store.Run, login, env string, pol policy.Policy) error {
+func (a *Deploys) mayApprove(ctx context.Context, client *github.Client, run store.Run, login, env string, pol policy.Policy) error {
 	owner, name := splitRepo(run.Repo)
 	perm, err := access.Permission(ctx, client, owner, name, login)
 	if err != nil {
@@ -166,11 +166,11 @@ func trustedPipelineSecrets(p *pipeline.Pipeline, trusted *pipelineconf.Trusted)
 // errNoTrusted marks a run whose trusted files could not be read.
 var errNoTrusted = errors.New("could not read the default branch's pipeline file")
 
-// runTrust is what a run needs of its trusted files: the secrets lookup
+// RunTrust is what a run needs of its trusted files: the secrets lookup
 // and the summary's notes. It reads them only when the run needs them:
 // for pipeline-wide secrets, or for a pull request whose change to
 // `environments:` the summary should point out.
-func (a *App) runTrust(ctx context.Context, client *github.Client, run store.Run, p *pipeline.Pipeline) (lookup func(string) (string, bool), notes []string, err error) {
+func (a *Deploys) RunTrust(ctx context.Context, client *github.Client, run store.Run, p *pipeline.Pipeline) (lookup func(string) (string, bool), notes []string, err error) {
 	pr := run.Event == string(pipeline.EventPullRequest)
 	needSecrets := !run.Fork && len(p.Secrets) > 0
 	if !needSecrets && !pr {

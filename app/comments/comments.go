@@ -1,4 +1,4 @@
-package app
+package comments
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/stagegate/stagegate/app/access"
 	"github.com/stagegate/stagegate/app/commands"
 	"github.com/stagegate/stagegate/app/ghevent"
+	"github.com/stagegate/stagegate/app/outcome"
 	"github.com/stagegate/stagegate/app/store"
 )
 
@@ -27,10 +28,10 @@ type commandContext struct {
 	commentedAt time.Time
 }
 
-// handleIssueComment runs the command in the first line of a pull request
+// IssueComment runs the command in the first line of a pull request
 // comment. Every command is answered: 👀 on receipt, then 🚀 when done or
 // 👎 with a reply that says why not.
-func (a *App) handleIssueComment(ctx context.Context, d store.Delivery, e *github.IssueCommentEvent) (string, error) {
+func (a *Commands) IssueComment(ctx context.Context, d store.Delivery, e *github.IssueCommentEvent) (string, error) {
 	res := commands.Parse(commands.Comment{
 		Body:          e.GetComment().GetBody(),
 		AuthorType:    e.GetComment().GetUser().GetType(),
@@ -38,7 +39,7 @@ func (a *App) handleIssueComment(ctx context.Context, d store.Delivery, e *githu
 		OnPullRequest: e.GetIssue().IsPullRequest(),
 	})
 	if res.Ignore != "" {
-		return "", ignored("comment: %s", res.Ignore)
+		return "", outcome.Ignore("comment: %s", res.Ignore)
 	}
 	repo := ghevent.RepoFrom(e.GetInstallation(), e.GetRepo())
 	client, err := a.gh.Installation(ctx, repo.Installation)
@@ -80,7 +81,7 @@ type commandDone struct {
 	result, reply string
 }
 
-func (a *App) runCommand(ctx context.Context, cc commandContext, cmd commands.Command) (commandDone, error) {
+func (a *Commands) runCommand(ctx context.Context, cc commandContext, cmd commands.Command) (commandDone, error) {
 	switch cmd.Kind {
 	case commands.Help:
 		return commandDone{result: "help", reply: commands.Usage()}, nil
@@ -98,7 +99,7 @@ func (a *App) runCommand(ctx context.Context, cc commandContext, cmd commands.Co
 
 // pullRequest reads the pull request a command is about; its head commit
 // is what the command acts on.
-func (a *App) pullRequest(ctx context.Context, cc commandContext) (*github.PullRequest, error) {
+func (a *Commands) pullRequest(ctx context.Context, cc commandContext) (*github.PullRequest, error) {
 	pr, _, err := cc.client.PullRequests.Get(ctx, cc.repo.Owner, cc.repo.Name, cc.pr)
 	if err != nil {
 		return nil, fmt.Errorf("read pull request #%d: %w", cc.pr, err)
@@ -106,7 +107,7 @@ func (a *App) pullRequest(ctx context.Context, cc commandContext) (*github.PullR
 	return pr, nil
 }
 
-func (a *App) commandRetry(ctx context.Context, cc commandContext) (commandDone, error) {
+func (a *Commands) commandRetry(ctx context.Context, cc commandContext) (commandDone, error) {
 	if err := access.MayWrite(ctx, cc.client, cc.repo.Owner, cc.repo.Name, cc.login, "retry"); err != nil {
 		return commandDone{}, err
 	}
@@ -131,10 +132,7 @@ func (a *App) commandRetry(ctx context.Context, cc commandContext) (commandDone,
 	if from == "" {
 		return commandDone{}, access.Forbidden{Why: fmt.Sprintf("@%s nothing failed in run %s", cc.login, run.ID)}
 	}
-	req := rerunRequest(run, cc.delivery)
-	req.event.Actor = cc.login
-	req.rerunOf, req.rerunFrom = run.ID, from
-	result, err := a.startRun(ctx, req)
+	result, err := a.runs.Rerun(ctx, run, from, cc.login, cc.delivery)
 	if err != nil {
 		return commandDone{}, err
 	}
@@ -143,7 +141,7 @@ func (a *App) commandRetry(ctx context.Context, cc commandContext) (commandDone,
 
 // firstFailedStage is the first stage of a run that did not succeed or
 // get skipped by a condition, "" if there is none.
-func (a *App) firstFailedStage(ctx context.Context, run store.Run) (string, error) {
+func (a *Commands) firstFailedStage(ctx context.Context, run store.Run) (string, error) {
 	stages, err := a.db.StagesForRun(ctx, run.ID)
 	if err != nil {
 		return "", err
@@ -157,7 +155,7 @@ func (a *App) firstFailedStage(ctx context.Context, run store.Run) (string, erro
 	return "", nil
 }
 
-func (a *App) commandCancel(ctx context.Context, cc commandContext) (commandDone, error) {
+func (a *Commands) commandCancel(ctx context.Context, cc commandContext) (commandDone, error) {
 	if err := access.MayWrite(ctx, cc.client, cc.repo.Owner, cc.repo.Name, cc.login, "cancel runs"); err != nil {
 		return commandDone{}, err
 	}
@@ -168,7 +166,7 @@ func (a *App) commandCancel(ctx context.Context, cc commandContext) (commandDone
 	n := 0
 	for _, r := range runs {
 		if r.Status != store.StatusCompleted {
-			a.cancelRun(ctx, r, errCancelled{why: "cancelled by @" + cc.login})
+			a.runs.Cancel(ctx, r, "cancelled by @"+cc.login)
 			n++
 		}
 	}
@@ -180,15 +178,20 @@ func (a *App) commandCancel(ctx context.Context, cc commandContext) (commandDone
 
 // react adds a reaction to the command's comment; a failure only costs
 // the acknowledgement, so it is logged, not returned.
-func (a *App) react(ctx context.Context, cc commandContext, content string) {
+func (a *Commands) react(ctx context.Context, cc commandContext, content string) {
 	if _, _, err := cc.client.Reactions.CreateIssueCommentReaction(ctx, cc.repo.Owner, cc.repo.Name, cc.commentID, content); err != nil {
 		logger(ctx).Warn().Err(err).Str("reaction", content).Msg("react to comment")
 	}
 }
 
-func (a *App) reply(ctx context.Context, cc commandContext, body string) error {
-	if _, _, err := cc.client.Issues.CreateComment(ctx, cc.repo.Owner, cc.repo.Name, cc.pr, &github.IssueComment{Body: github.String(body)}); err != nil {
-		return fmt.Errorf("reply on #%d: %w", cc.pr, err)
+func (a *Commands) reply(ctx context.Context, cc commandContext, body string) error {
+	return Reply(ctx, cc.client, cc.repo, cc.pr, body)
+}
+
+// Reply comments body on pull request pr.
+func Reply(ctx context.Context, client *github.Client, repo ghevent.RepoRef, pr int, body string) error {
+	if _, _, err := client.Issues.CreateComment(ctx, repo.Owner, repo.Name, pr, &github.IssueComment{Body: github.String(body)}); err != nil {
+		return fmt.Errorf("reply on #%d: %w", pr, err)
 	}
 	return nil
 }

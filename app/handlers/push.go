@@ -1,4 +1,4 @@
-package app
+package handlers
 
 import (
 	"context"
@@ -6,15 +6,16 @@ import (
 	"github.com/google/go-github/v60/github"
 
 	"github.com/stagegate/stagegate/app/ghevent"
+	"github.com/stagegate/stagegate/app/outcome"
 	"github.com/stagegate/stagegate/app/store"
 )
 
 // handlePush starts a run for a pushed branch or tag. Deletions start
 // nothing.
-func (a *App) handlePush(ctx context.Context, d store.Delivery, e *github.PushEvent) (string, error) {
+func (a *Handlers) handlePush(ctx context.Context, d store.Delivery, e *github.PushEvent) (string, error) {
 	ev, need, skip := ghevent.PushEvent(e)
 	if skip != "" {
-		return "", ignored("%s", skip)
+		return "", outcome.Ignore("%s", skip)
 	}
 	repo := ghevent.RepoRef{
 		Installation:  e.GetInstallation().GetID(),
@@ -26,5 +27,5 @@ func (a *App) handlePush(ctx context.Context, d store.Delivery, e *github.PushEv
 	if repo.Owner == "" {
 		repo.Owner = e.GetRepo().GetOwner().GetName()
 	}
-	return a.startRun(ctx, runRequest{repo: repo, event: ev, compare: need, delivery: d.GUID})
+	return a.runs.Start(ctx, RunRequest{Repo: repo, Event: ev, Compare: need, Delivery: d.GUID})
 }

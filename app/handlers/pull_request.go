@@ -1,4 +1,4 @@
-package app
+package handlers
 
 import (
 	"context"
@@ -8,24 +8,26 @@ import (
 	"github.com/google/go-github/v60/github"
 
 	"github.com/stagegate/stagegate/app/ghevent"
+	"github.com/stagegate/stagegate/app/outcome"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/checks"
 )
 
-// errPullRequestClosed cancels the runs of a closed pull request.
-var errPullRequestClosed = errCancelled{why: "the pull request was closed"}
+// pullRequestClosed is why the runs of a closed pull request are
+// cancelled.
+const pullRequestClosed = "the pull request was closed"
 
 // handlePullRequest starts a run when a pull request is opened, pushed to,
 // reopened or retargeted to another base branch, and cancels its runs
 // when it is closed.
-func (a *App) handlePullRequest(ctx context.Context, d store.Delivery, e *github.PullRequestEvent) (string, error) {
+func (a *Handlers) handlePullRequest(ctx context.Context, d store.Delivery, e *github.PullRequestEvent) (string, error) {
 	repo := ghevent.RepoFrom(e.GetInstallation(), e.GetRepo())
 	action := e.GetAction()
 	if action == "edited" {
 		// A new base changes what on.pull_request.branches and the
 		// changed files say; a title or description does not.
 		if e.GetChanges().GetBase() == nil || e.GetPullRequest().GetState() != "open" {
-			return "", ignored("pull_request edited: the base branch did not change")
+			return "", outcome.Ignore("pull_request edited: the base branch did not change")
 		}
 		action = "retargeted"
 	}
@@ -38,7 +40,7 @@ func (a *App) handlePullRequest(ctx context.Context, d store.Delivery, e *github
 				return "", err
 			}
 		}
-		return a.startRun(ctx, runRequest{repo: repo, event: ev, compare: need, fork: fork, delivery: d.GUID})
+		return a.runs.Start(ctx, RunRequest{Repo: repo, Event: ev, Compare: need, Fork: fork, Delivery: d.GUID})
 	case "closed":
 		runs, err := a.db.RunsForPR(ctx, repo.FullName(), e.GetNumber())
 		if err != nil {
@@ -47,13 +49,13 @@ func (a *App) handlePullRequest(ctx context.Context, d store.Delivery, e *github
 		n := 0
 		for _, r := range runs {
 			if r.Status != store.StatusCompleted {
-				a.cancelRun(ctx, r, errPullRequestClosed)
+				a.runs.Cancel(ctx, r, pullRequestClosed)
 				n++
 			}
 		}
 		return fmt.Sprintf("pull request #%d closed: %d runs cancelled", e.GetNumber(), n), nil
 	}
-	return "", ignored("pull_request %s", e.GetAction())
+	return "", outcome.Ignore("pull_request %s", e.GetAction())
 }
 
 // awaitOkToTest holds back a fork's commit until someone with write
@@ -63,7 +65,7 @@ func (a *App) handlePullRequest(ctx context.Context, d store.Delivery, e *github
 // untested code merge, while action_required blocks it, as GitHub
 // Actions' own wait for a fork's approval does. GitHub requires a
 // details_url with action_required.
-func (a *App) awaitOkToTest(ctx context.Context, repo ghevent.RepoRef, sha, details string) (bool, error) {
+func (a *Handlers) awaitOkToTest(ctx context.Context, repo ghevent.RepoRef, sha, details string) (bool, error) {
 	_, err := a.db.GetApproval(ctx, repo.FullName(), sha, store.ApprovalOkToTest, "")
 	if err == nil {
 		return false, nil
@@ -74,11 +76,11 @@ func (a *App) awaitOkToTest(ctx context.Context, repo ghevent.RepoRef, sha, deta
 	// A fork may propose a commit that a trusted run of this repository
 	// has already run (a fork starts with its parent's branches): those
 	// checks are the commit's, and a newer "stagegate" would hide them.
-	if trusted, err := a.trustedRunOf(ctx, repo.FullName(), sha); err != nil || trusted {
+	if trusted, err := a.runs.TrustedRunOf(ctx, repo.FullName(), sha); err != nil || trusted {
 		if err != nil {
 			return false, err
 		}
-		return true, ignored("fork pull request waits for /ok-to-test on %s, which a trusted run reports", short(sha))
+		return true, outcome.Ignore("fork pull request waits for /ok-to-test on %s, which a trusted run reports", short(sha))
 	}
 	client, err := a.gh.Installation(ctx, repo.Installation)
 	if err != nil {
@@ -95,7 +97,7 @@ func (a *App) awaitOkToTest(ctx context.Context, repo ghevent.RepoRef, sha, deta
 	if err != nil {
 		return false, fmt.Errorf("show the wait for /ok-to-test: %w", err)
 	}
-	return true, ignored("fork pull request waits for /ok-to-test on %s", short(sha))
+	return true, outcome.Ignore("fork pull request waits for /ok-to-test on %s", short(sha))
 }
 
 // prPage is the pull request's page on GitHub: its html_url, or else one

@@ -1,4 +1,4 @@
-package app
+package deploys
 
 import (
 	"context"
@@ -18,12 +18,12 @@ import (
 	"github.com/stagegate/stagegate/pipeline/policy"
 )
 
-// deployGate guards a run's deploy stages. It waits, without polling,
+// Gate guards a run's deploy stages. It waits, without polling,
 // until every other check on the commit has passed, the stage is
 // approved if it must be, and its environment is free; then it records a
 // GitHub deployment for the stage.
-type deployGate struct {
-	a        *App
+type Gate struct {
+	a        *Deploys
 	run      store.Run
 	client   *github.Client
 	reporter *checks.Reporter
@@ -41,9 +41,9 @@ type deployGate struct {
 	due      time.Time
 }
 
-// secrets implements engine.Run.GateSecrets: the secrets of the
+// Secrets implements engine.Run.GateSecrets: the secrets of the
 // environment, under the policy the passed gate was evaluated with.
-func (g *deployGate) secrets(st *pipeline.Stage) map[string]string {
+func (g *Gate) Secrets(st *pipeline.Stage) map[string]string {
 	pol, ok := g.policies[st.Name]
 	if !ok {
 		return nil
@@ -52,7 +52,7 @@ func (g *deployGate) secrets(st *pipeline.Stage) map[string]string {
 }
 
 // Gate implements engine.Run.Gate.
-func (g *deployGate) Gate(ctx context.Context, st *pipeline.Stage) (func(), error) {
+func (g *Gate) Gate(ctx context.Context, st *pipeline.Stage) (func(), error) {
 	changed, stop := g.a.waiters.Watch(g.run.Repo, g.run.SHA)
 	defer stop()
 	g.slot.Release()
@@ -69,7 +69,7 @@ func (g *deployGate) Gate(ctx context.Context, st *pipeline.Stage) (func(), erro
 
 // wait re-evaluates the gate whenever something about the commit
 // changes, until the stage may run or may not.
-func (g *deployGate) wait(ctx context.Context, st *pipeline.Stage, changed <-chan struct{}) (func(), error) {
+func (g *Gate) wait(ctx context.Context, st *pipeline.Stage, changed <-chan struct{}) (func(), error) {
 	failures := 0
 	for {
 		gate, err := g.evaluate(ctx, st)
@@ -88,7 +88,7 @@ func (g *deployGate) wait(ctx context.Context, st *pipeline.Stage, changed <-cha
 		}
 		failures = 0
 		g.reporter.ShowGate(gate)
-		g.a.recordGate(ctx, g.run.ID, gate)
+		g.a.gateShown(ctx, g.run.ID, gate)
 		decision := gate.Decide()
 		if decision == checks.Wait && waitsOnlyForEnvironment(gate) {
 			// The environment's line is where to wait: admit queues for
@@ -116,7 +116,7 @@ func (g *deployGate) wait(ctx context.Context, st *pipeline.Stage, changed <-cha
 
 // sleep waits until something about the commit changes or the wait
 // timer ends.
-func (g *deployGate) sleep(ctx context.Context, changed <-chan struct{}) error {
+func (g *Gate) sleep(ctx context.Context, changed <-chan struct{}) error {
 	var timeUp <-chan time.Time
 	if !g.due.IsZero() {
 		t := time.NewTimer(time.Until(g.due))
@@ -135,7 +135,7 @@ func (g *deployGate) sleep(ctx context.Context, changed <-chan struct{}) error {
 // admit takes the environment, waiting in line for it, and checks the
 // requirements once more before starting the deployment: they may have
 // changed while the deploy waited.
-func (g *deployGate) admit(ctx context.Context, st *pipeline.Stage, changed <-chan struct{}) (func(), bool, error) {
+func (g *Gate) admit(ctx context.Context, st *pipeline.Stage, changed <-chan struct{}) (func(), bool, error) {
 	release, err := g.a.environments.Acquire(ctx, g.run.Repo, st.Environment, g.run.ID)
 	if err != nil {
 		return nil, false, err
@@ -155,7 +155,7 @@ func (g *deployGate) admit(ctx context.Context, st *pipeline.Stage, changed <-ch
 		return nil, false, nil
 	}
 	g.reporter.ShowGate(gate)
-	g.a.recordGate(ctx, g.run.ID, gate)
+	g.a.gateShown(ctx, g.run.ID, gate)
 	owner, name := splitRepo(g.run.Repo)
 	approver := ""
 	if a, err := g.a.db.GetApproval(ctx, g.run.Repo, g.run.SHA, store.ApprovalDeploy, st.Environment); err == nil {
@@ -187,7 +187,7 @@ func (g *deployGate) admit(ctx context.Context, st *pipeline.Stage, changed <-ch
 // consent to the ref, the other checks on the commit, the wait timer,
 // the approval and the environment. The engine calls the
 // gate only once the earlier stages have passed.
-func (g *deployGate) evaluate(ctx context.Context, st *pipeline.Stage) (checks.Gate, error) {
+func (g *Gate) evaluate(ctx context.Context, st *pipeline.Stage) (checks.Gate, error) {
 	gate := checks.Gate{Stage: st.Name, Environment: st.Environment, SHA: g.run.SHA}
 	gate.Requirements = append(gate.Requirements, checks.Requirement{Kind: "stages", Name: "earlier stages", State: checks.Met, Detail: "passed"})
 	// The policy comes from trusted sources, read now: a change merged

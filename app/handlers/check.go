@@ -1,14 +1,18 @@
-package app
+package handlers
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/google/go-github/v60/github"
 
 	"github.com/stagegate/stagegate/app/access"
+	"github.com/stagegate/stagegate/app/comments"
+	"github.com/stagegate/stagegate/app/deploys"
 	"github.com/stagegate/stagegate/app/ghevent"
+	"github.com/stagegate/stagegate/app/outcome"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/checks"
 	"github.com/stagegate/stagegate/pipeline"
@@ -17,91 +21,91 @@ import (
 // handleCheckRun re-runs a stage, and the stages after it, when someone
 // clicks "Re-run" on its check. Earlier stages' results and artifacts are
 // reused.
-func (a *App) handleCheckRun(ctx context.Context, d store.Delivery, e *github.CheckRunEvent) (string, error) {
+func (a *Handlers) handleCheckRun(ctx context.Context, d store.Delivery, e *github.CheckRunEvent) (string, error) {
 	repo := ghevent.RepoFrom(e.GetInstallation(), e.GetRepo())
 	switch e.GetAction() {
 	case "completed":
 		// A check that ends may open, or close, a deploy gate.
 		a.waiters.Wake(repo.FullName(), e.GetCheckRun().GetHeadSHA())
-		a.reviewPendingProtection(ctx, repo.FullName(), e.GetCheckRun().GetHeadSHA())
-		return "", ignored("check %s completed: gates of %s told", e.GetCheckRun().GetName(), short(e.GetCheckRun().GetHeadSHA()))
+		a.deploys.ReviewPendingProtection(ctx, repo.FullName(), e.GetCheckRun().GetHeadSHA())
+		return "", outcome.Ignore("check %s completed: gates of %s told", e.GetCheckRun().GetName(), short(e.GetCheckRun().GetHeadSHA()))
 	case "requested_action":
 		return a.handleDeployButton(ctx, d, repo, e)
 	case "rerequested":
 	default:
-		return "", ignored("check_run %s", e.GetAction())
+		return "", outcome.Ignore("check_run %s", e.GetAction())
 	}
 	if e.GetCheckRun().GetApp().GetID() != a.cfg.AppID {
-		return "", ignored("check run of another app")
+		return "", outcome.Ignore("check run of another app")
 	}
 	runID, stage := checks.ParseExternalID(e.GetCheckRun().GetExternalID())
 	old, err := a.db.GetRun(ctx, runID)
 	if errors.Is(err, store.ErrNotFound) {
-		return "", ignored("check run %d belongs to no known run", e.GetCheckRun().GetID())
+		return "", outcome.Ignore("check run %d belongs to no known run", e.GetCheckRun().GetID())
 	}
 	if err != nil {
 		return "", fmt.Errorf("load run: %w", err)
 	}
-	req := rerunRequest(old, d.GUID)
-	req.event.Actor = e.GetSender().GetLogin()
+	req := RerunRequest(old, d.GUID)
+	req.Event.Actor = e.GetSender().GetLogin()
 	if stage != "" {
-		req.rerunOf, req.rerunFrom = old.ID, stage
+		req.RerunOf, req.RerunFrom = old.ID, stage
 	}
-	return a.startRun(ctx, req)
+	return a.runs.Start(ctx, req)
 }
 
 // handleCheckSuite re-runs the whole pipeline for a SHA when the suite is
 // re-requested. A "requested" suite is ignored: the push that created it
 // has started the run already.
-func (a *App) handleCheckSuite(ctx context.Context, d store.Delivery, e *github.CheckSuiteEvent) (string, error) {
+func (a *Handlers) handleCheckSuite(ctx context.Context, d store.Delivery, e *github.CheckSuiteEvent) (string, error) {
 	repo := ghevent.RepoFrom(e.GetInstallation(), e.GetRepo())
 	switch e.GetAction() {
 	case "completed":
 		a.waiters.Wake(repo.FullName(), e.GetCheckSuite().GetHeadSHA())
-		a.reviewPendingProtection(ctx, repo.FullName(), e.GetCheckSuite().GetHeadSHA())
-		return "", ignored("check suite completed: gates of %s told", short(e.GetCheckSuite().GetHeadSHA()))
+		a.deploys.ReviewPendingProtection(ctx, repo.FullName(), e.GetCheckSuite().GetHeadSHA())
+		return "", outcome.Ignore("check suite completed: gates of %s told", short(e.GetCheckSuite().GetHeadSHA()))
 	case "rerequested":
 	default:
-		return "", ignored("check_suite %s", e.GetAction())
+		return "", outcome.Ignore("check_suite %s", e.GetAction())
 	}
-	old, err := a.checksOwner(ctx, repo.FullName(), e.GetCheckSuite().GetHeadSHA())
+	old, err := a.runs.ChecksOwner(ctx, repo.FullName(), e.GetCheckSuite().GetHeadSHA())
 	if errors.Is(err, store.ErrNotFound) {
-		return "", ignored("no run for %s to re-run", e.GetCheckSuite().GetHeadSHA())
+		return "", outcome.Ignore("no run for %s to re-run", e.GetCheckSuite().GetHeadSHA())
 	}
 	if err != nil {
 		return "", fmt.Errorf("load run: %w", err)
 	}
-	req := rerunRequest(old, d.GUID)
-	req.event.Actor = e.GetSender().GetLogin()
-	return a.startRun(ctx, req)
+	req := RerunRequest(old, d.GUID)
+	req.Event.Actor = e.GetSender().GetLogin()
+	return a.runs.Start(ctx, req)
 }
 
-// rerunRequest asks for a run of the same event as an earlier run.
-func rerunRequest(old store.Run, delivery string) runRequest {
-	owner, name := splitRepo(old.Repo)
-	return runRequest{
-		repo:     ghevent.RepoRef{Installation: old.InstallationID, Owner: owner, Name: name},
-		event:    eventOf(old),
-		fork:     old.Fork,
-		delivery: delivery,
-		again:    true,
+// RerunRequest asks for a run of the same event as an earlier run.
+func RerunRequest(old store.Run, delivery string) RunRequest {
+	owner, name, _ := strings.Cut(old.Repo, "/")
+	return RunRequest{
+		Repo:     ghevent.RepoRef{Installation: old.InstallationID, Owner: owner, Name: name},
+		Event:    eventOf(old),
+		Fork:     old.Fork,
+		Delivery: delivery,
+		Again:    true,
 	}
 }
 
 // handleStatus tells the deploy gates of a commit that one of its commit
 // statuses changed.
-func (a *App) handleStatus(ctx context.Context, e *github.StatusEvent) (string, error) {
+func (a *Handlers) handleStatus(ctx context.Context, e *github.StatusEvent) (string, error) {
 	repo := ghevent.RepoFrom(e.GetInstallation(), e.GetRepo())
 	a.waiters.Wake(repo.FullName(), e.GetSHA())
-	a.reviewPendingProtection(ctx, repo.FullName(), e.GetSHA())
-	return "", ignored("status %s is %s: gates of %s told", e.GetContext(), e.GetState(), short(e.GetSHA()))
+	a.deploys.ReviewPendingProtection(ctx, repo.FullName(), e.GetSHA())
+	return "", outcome.Ignore("status %s is %s: gates of %s told", e.GetContext(), e.GetState(), short(e.GetSHA()))
 }
 
 // handleDeployButton is a click on a deploy stage's Deploy button: the
 // same approval as /deploy, by whoever clicked.
-func (a *App) handleDeployButton(ctx context.Context, d store.Delivery, repo ghevent.RepoRef, e *github.CheckRunEvent) (string, error) {
+func (a *Handlers) handleDeployButton(ctx context.Context, d store.Delivery, repo ghevent.RepoRef, e *github.CheckRunEvent) (string, error) {
 	if e.GetCheckRun().GetApp().GetID() != a.cfg.AppID || e.GetRequestedAction().Identifier != checks.DeployActionID {
-		return "", ignored("requested action %q of check %s", e.GetRequestedAction().Identifier, e.GetCheckRun().GetName())
+		return "", outcome.Ignore("requested action %q of check %s", e.GetRequestedAction().Identifier, e.GetCheckRun().GetName())
 	}
 	runID, stage := checks.ParseExternalID(e.GetCheckRun().GetExternalID())
 	run, err := a.db.GetRun(ctx, runID)
@@ -117,14 +121,13 @@ func (a *App) handleDeployButton(ctx context.Context, d store.Delivery, repo ghe
 		return "", fmt.Errorf("installation client: %w", err)
 	}
 	login := e.GetSender().GetLogin()
-	done, err := a.approveDeploy(ctx, client, run, st, login, d.GUID)
+	result, err := a.deploys.ApproveDeploy(ctx, client, run, st, login, d.GUID)
 	if why, forbidden := access.IsForbidden(err); forbidden {
 		// A button has no reply of its own: answer on the pull requests
 		// the check belongs to, or, for a push, on the check itself.
 		prs := e.GetCheckRun().PullRequests
 		for _, pr := range prs {
-			cc := commandContext{client: client, repo: repo, pr: pr.GetNumber(), login: login}
-			if err := a.reply(ctx, cc, why); err != nil {
+			if err := comments.Reply(ctx, client, repo, pr.GetNumber(), why); err != nil {
 				return "", err
 			}
 		}
@@ -135,22 +138,12 @@ func (a *App) handleDeployButton(ctx context.Context, d store.Delivery, repo ghe
 		}
 		return "refused: " + why, nil
 	}
-	return done.result, err
-}
-
-// runPipeline parses the pipeline file a run was queued with. It was
-// valid then, so an error here means the parser changed under it.
-func runPipeline(run store.Run) (*pipeline.Pipeline, error) {
-	p, err := pipeline.Parse(run.PipelinePath, []byte(run.Pipeline))
-	if err != nil {
-		return nil, fmt.Errorf("the pipeline of run %s no longer parses: %w", run.ID, err)
-	}
-	return p, nil
+	return result, err
 }
 
 // stageOf finds a stage of a run's pipeline by name.
 func stageOf(run store.Run, name string) (*pipeline.Stage, error) {
-	p, err := runPipeline(run)
+	p, err := deploys.RunPipeline(run)
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package app
+package deploys
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"github.com/stagegate/stagegate/app/envpolicy"
 	"github.com/stagegate/stagegate/app/gatewait"
 	"github.com/stagegate/stagegate/app/ghevent"
+	"github.com/stagegate/stagegate/app/outcome"
 	"github.com/stagegate/stagegate/app/pipelineconf"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/checks"
@@ -35,21 +36,21 @@ import (
 // kept, and looked at again whenever a check or status of the commit
 // changes.
 
-// handleProtectionRule records a deployment_protection_rule request and
+// ProtectionRule records a deployment_protection_rule request and
 // answers it at once when the gate decides.
-func (a *App) handleProtectionRule(ctx context.Context, d store.Delivery, e *github.DeploymentProtectionRuleEvent) (string, error) {
+func (a *Deploys) ProtectionRule(ctx context.Context, d store.Delivery, e *github.DeploymentProtectionRuleEvent) (string, error) {
 	if e.GetAction() != "requested" {
-		return "", ignored("deployment_protection_rule %s", e.GetAction())
+		return "", outcome.Ignore("deployment_protection_rule %s", e.GetAction())
 	}
 	repo := ghevent.RepoFrom(e.GetInstallation(), e.GetRepo())
 	sha := e.GetDeployment().GetSHA()
 	env := e.GetEnvironment()
 	runID, err := callbackRun(a.cfg.GitHubURL, e.GetDeploymentCallbackURL(), repo.FullName())
 	if err != nil {
-		return "", ignored("deployment_protection_rule: %v", err)
+		return "", outcome.Ignore("deployment_protection_rule: %v", err)
 	}
 	if sha == "" || env == "" || repo.Installation == 0 {
-		return "", ignored("deployment_protection_rule without a commit, environment or installation")
+		return "", outcome.Ignore("deployment_protection_rule without a commit, environment or installation")
 	}
 	// The deployment's sha is the workflow's GITHUB_SHA: for a pull
 	// request, a merge commit no check is on. The checks (the workflow's
@@ -129,9 +130,9 @@ func callbackRun(apiURL, callback, repo string) (int64, error) {
 	return id, nil
 }
 
-// reviewPendingProtection looks again at the requests waiting on a
+// ReviewPendingProtection looks again at the requests waiting on a
 // commit whose checks or statuses changed.
-func (a *App) reviewPendingProtection(ctx context.Context, repo, sha string) {
+func (a *Deploys) ReviewPendingProtection(ctx context.Context, repo, sha string) {
 	pending, err := a.db.PendingProtectionRequests(ctx, repo, sha)
 	if err != nil {
 		logger(ctx).Error().Err(err).Msg("pending protection requests")
@@ -149,7 +150,7 @@ func (a *App) reviewPendingProtection(ctx context.Context, repo, sha string) {
 // reviewProtection evaluates the gate for a request and answers it when
 // it decides. ref, when known (on the request's delivery), is checked
 // against the policy's branches: and tags:; a refusal answers at once.
-func (a *App) reviewProtection(ctx context.Context, p store.ProtectionRequest, ref *policy.Ref) (string, error) {
+func (a *Deploys) reviewProtection(ctx context.Context, p store.ProtectionRequest, ref *policy.Ref) (string, error) {
 	client, err := a.gh.Installation(ctx, p.InstallationID)
 	if err != nil {
 		return "", fmt.Errorf("installation client: %w", err)
@@ -205,7 +206,7 @@ func answerProtection(ctx context.Context, client *github.Client, p store.Protec
 // protectionGate is the deploy gate of the request's commit. The
 // workflow's own jobs that have not finished (the deploy job waiting on
 // this rule among them) are left out: they wait for the answer.
-func (a *App) protectionGate(ctx context.Context, client *github.Client, p store.ProtectionRequest, ref *policy.Ref) (checks.Gate, error) {
+func (a *Deploys) protectionGate(ctx context.Context, client *github.Client, p store.ProtectionRequest, ref *policy.Ref) (checks.Gate, error) {
 	owner, name := splitRepo(p.Repo)
 	gate := checks.Gate{Stage: "GitHub Actions", Environment: p.Environment, SHA: p.SHA}
 	run, _, err := client.Actions.GetWorkflowRunByID(ctx, owner, name, p.WorkflowRunID)
