@@ -1,9 +1,9 @@
 // Package app is stagegate's GitHub App: it receives webhooks, turns them
 // into durable runs, executes the runs and reports them as check runs.
 //
-// The request path only verifies, stores and queues (webhook.go); River
-// workers do the rest: deliveries become runs (process.go and one
-// handle_*.go per event), and runs execute (runworker.go).
+// The request path only verifies, stores and queues (app/webhook); River
+// workers do the rest: deliveries become runs (process.go hands each to
+// app/handlers), and runs execute (runworker.go).
 package app
 
 import (
@@ -21,11 +21,22 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/rs/zerolog"
 
+	"github.com/stagegate/stagegate/app/cloud"
+	"github.com/stagegate/stagegate/app/comments"
+	"github.com/stagegate/stagegate/app/deploys"
+	"github.com/stagegate/stagegate/app/gatewait"
 	"github.com/stagegate/stagegate/app/ghclient"
+	"github.com/stagegate/stagegate/app/handlers"
 	"github.com/stagegate/stagegate/app/queue"
+	"github.com/stagegate/stagegate/app/rundirs"
+	"github.com/stagegate/stagegate/app/runlog"
+	"github.com/stagegate/stagegate/app/running"
 	"github.com/stagegate/stagegate/app/store"
+	"github.com/stagegate/stagegate/app/webhook"
+	"github.com/stagegate/stagegate/codebuild"
 	"github.com/stagegate/stagegate/pipeline/runner"
 	"github.com/stagegate/stagegate/pipeline/runner/local"
+	"github.com/stagegate/stagegate/s3artifacts"
 )
 
 // Options are the parts of an App that are not configuration: what tests
@@ -47,10 +58,10 @@ type Options struct {
 	// cancelling them (default 30s).
 	ShutdownGrace time.Duration
 	// LogCap is how many bytes of one attempt's log are stored (default
-	// DefaultLogCap).
+	// runlog.DefaultLogCap).
 	LogCap int64
 	// RunLogCap is how many bytes of one run's logs are stored, all its
-	// attempts together (default DefaultRunLogCap).
+	// attempts together (default runlog.DefaultRunLogCap).
 	RunLogCap int64
 	// FreeSpace measures the space available in a directory; statfs by
 	// default.
@@ -65,6 +76,9 @@ type Options struct {
 	// config.LoadDefaultConfig when nil. Its credentials are never used
 	// for actions: they get a role's, through the OIDC issuer.
 	AWS func(context.Context) (aws.Config, error)
+	// CodeBuild adjusts the CodeBuild runner, such as its endpoints for
+	// tests; it is called once, when Config.CodeBuildStaging is set.
+	CodeBuild func(*codebuild.Runner)
 }
 
 // App is a configured stagegate server.
@@ -78,16 +92,22 @@ type App struct {
 	metrics *metrics
 	reg     *prometheus.Registry
 	handler http.Handler
-	ingest  *batchIngester
-	running runningRuns
-	slots   buildSlots
+	ingest  *webhook.BatchIngester
+	running running.Runs
+	slots   running.Slots
 	bg      background
 	// waiters wakes deploy gates; environments admits one deploy per
 	// environment at a time.
-	waiters      waiters
-	environments environments
-	cloud        *cloud
+	waiters      gatewait.Waiters
+	environments gatewait.Environments
+	cloud        *cloud.Cloud
+	deploys      *deploys.Deploys
+	handlers     *handlers.Handlers
+	codebuild    *codebuild.Runner
 	pages        webPages
+	// s3Artifacts keeps runs' artifacts in S3; nil keeps them in the
+	// data dir (wire_artifacts.go).
+	s3Artifacts *s3artifacts.Store
 	// stopping is set once Stop has begun.
 	stopping atomic.Bool
 }
@@ -107,7 +127,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*App, error) {
 	if opts.ShutdownGrace <= 0 {
 		opts.ShutdownGrace = 30 * time.Second
 	}
-	for _, d := range dataDirs(cfg) {
+	for _, d := range rundirs.DataDirs(cfg.DataDir) {
 		// Workspaces hold checked-out code and artifacts may hold
 		// secrets' products: nobody else on the machine reads them.
 		if err := os.MkdirAll(d, 0o700); err != nil {
@@ -122,7 +142,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*App, error) {
 		db.Close()
 		return nil, err
 	}
-	a := &App{cfg: cfg, opts: opts, log: opts.Logger, db: db, reg: prometheus.NewRegistry(), slots: make(buildSlots, opts.MaxRuns)}
+	a := &App{cfg: cfg, opts: opts, log: opts.Logger, db: db, reg: prometheus.NewRegistry(), slots: make(running.Slots, opts.MaxRuns)}
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.metrics = newMetrics(a.reg)
 	a.gh, err = ghclient.New(ghclient.Config{
@@ -143,10 +163,23 @@ func New(ctx context.Context, cfg Config, opts Options) (*App, error) {
 		db.Close()
 		return nil, err
 	}
-	a.reg.MustRegister(&queueDepthCollector{q: a.queue, desc: queueDepthDesc})
-	a.ingest = newBatchIngester(db, a.queue, &a.log)
-	hook := &webhookHandler{secret: cfg.WebhookSecret, ingest: a.ingest, metrics: a.metrics, inFlight: newByteBudget(maxWebhookBytesInFlight)}
-	if a.cloud, err = newCloud(ctx, cfg, opts.AWS); err != nil {
+	a.reg.MustRegister(queue.NewDepthCollector(a.queue))
+	a.deploys = deploys.New(deploys.Config{AppID: cfg.AppID, GitHubURL: cfg.GitHubURL}, db, a.gh, &a.waiters, &a.environments, a.rerunFrom)
+	a.handlers = handlers.New(handlers.Config{AppID: cfg.AppID}, db, a.gh, &a.waiters, handlerRuns{a}, a.deploys,
+		comments.New(db, a.gh, commandRuns{a}, a.deploys))
+	a.handlers.Seen = a.recordVisibility
+	a.deploys.GateShown = a.recordGate
+	a.ingest = webhook.NewBatchIngester(db, a.queue, &a.log)
+	hook := webhook.NewHandler(cfg.WebhookSecret, a.ingest, a.metrics.deliveries)
+	if a.cloud, err = cloud.New(ctx, cfg.PublicURL, cfg.DataDir, opts.AWS); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if a.codebuild, err = newCodeBuild(cfg, opts); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if a.s3Artifacts, err = openArtifactStore(ctx, cfg, opts.AWS); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -158,7 +191,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*App, error) {
 		db.Close()
 		return nil, err
 	}
-	a.handler = withLogger(opts.Logger, a.cloud.routes(a.webRoutes(routes(hook, db, a.reg))))
+	a.handler = withLogger(opts.Logger, a.cloud.Routes(a.webRoutes(routes(hook, db, a.reg))))
 	return a, nil
 }
 
@@ -192,7 +225,7 @@ func (a *App) Stop(ctx context.Context) error {
 		// with a cause that makes them conclude and queue again.
 		select {
 		case <-ctx.Done():
-			a.running.stopAll(errShuttingDown)
+			a.running.StopAll(errShuttingDown)
 		case <-stopped:
 		}
 	}()
@@ -218,19 +251,6 @@ const cancelGrace = 30 * time.Second
 const maxWaitingRuns = 64
 
 // logPolicy is how much of each run's logs is stored.
-func (a *App) logPolicy() *logPolicy {
-	p := &logPolicy{cap: a.opts.LogCap, runCap: a.opts.RunLogCap, minFree: a.cfg.MinFreeSpace, dataDir: a.cfg.DataDir, freeSpace: a.opts.FreeSpace}
-	if p.cap <= 0 {
-		p.cap = DefaultLogCap
-	}
-	if p.runCap <= 0 {
-		p.runCap = DefaultRunLogCap
-	}
-	if p.freeSpace == nil {
-		p.freeSpace = statfsFree
-	}
-	if p.minFree == 0 {
-		p.freeSpace = nil
-	}
-	return p
+func (a *App) logPolicy() *runlog.Policy {
+	return runlog.NewPolicy(a.opts.LogCap, a.opts.RunLogCap, a.cfg.MinFreeSpace, a.cfg.DataDir, a.opts.FreeSpace)
 }

@@ -125,6 +125,12 @@ stages:
 	if !containsAll(infra.Output.Text, "CHANGE", "add", "Queue", "AWS::SQS::Queue", "not executed") {
 		t.Errorf("the check does not show the change set:\n%s", infra.Output.Text)
 	}
+	// The table is in the check's summary, where a reviewer sees it
+	// without opening the log.
+	if !containsAll(infra.Output.Summary, "#### `stack`", "would make 1 change: 1 to add",
+		"| Change | Logical ID | Type | Replacement |", "| add | `Queue` | `AWS::SQS::Queue` |", "Not executed") {
+		t.Errorf("the check's summary does not show the change table:\n%s", infra.Output.Summary)
+	}
 	cfg := awstest.Config(t)
 	out, err := cloudformation.NewFromConfig(cfg).DescribeStacks(context.Background(), &cloudformation.DescribeStacksInput{StackName: aws.String(stack)})
 	if err == nil && len(out.Stacks) > 0 && out.Stacks[0].StackStatus != "DELETE_COMPLETE" {

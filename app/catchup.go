@@ -2,8 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -11,24 +9,14 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/stagegate/stagegate/app/logkey"
+	"github.com/stagegate/stagegate/app/rundirs"
 	"github.com/stagegate/stagegate/app/store"
+	"github.com/stagegate/stagegate/app/webhook"
 )
 
-// GitHub does not redeliver a failed webhook by itself. The catch-up
-// looks at the App's recent deliveries and asks GitHub to send again
-// those that failed and that stagegate never stored. A redelivery keeps
-// its GUID, so dedupe makes this safe to repeat.
-const (
-	// catchUpWindow is how far back the catch-up looks.
-	catchUpWindow = 24 * time.Hour
-	// catchUpMaxRedeliveries bounds one pass, so a long outage is
-	// recovered over several passes instead of a burst.
-	catchUpMaxRedeliveries = 50
-	// catchUpMaxPages bounds the deliveries read in one pass.
-	catchUpMaxPages = 20
-	// defaultCatchUpEvery is the time between passes.
-	defaultCatchUpEvery = 5 * time.Minute
-)
+// defaultCatchUpEvery is the time between passes of the background.
+const defaultCatchUpEvery = 5 * time.Minute
 
 // background runs the App's periodic work: at start, logging the
 // installations it can see; then, every interval, the catch-up of missed
@@ -99,14 +87,14 @@ func (a *App) logInstallations(ctx context.Context) {
 		for _, inst := range insts {
 			n++
 			suspended := inst.SuspendedAt != nil
-			logger(ctx).Info().Int64(logKeyInstallation, inst.GetID()).Str("account", inst.GetAccount().GetLogin()).
+			logger(ctx).Info().Int64(logkey.Installation, inst.GetID()).Str("account", inst.GetAccount().GetLogin()).
 				Str("type", inst.GetAccount().GetType()).Bool("suspended", suspended).
 				Str("repositories", inst.GetRepositorySelection()).Msg("installation")
 			if err := a.db.UpsertInstallation(ctx, store.Installation{ID: inst.GetID(), AccountLogin: inst.GetAccount().GetLogin(),
 				AccountType: inst.GetAccount().GetType(), Suspended: suspended, UpdatedAt: asOf}); err != nil {
 				logger(ctx).Error().Err(err).Msg("record installation")
 			}
-			a.logOrgDefault(ctx, inst)
+			a.deploys.LogOrgDefault(ctx, inst)
 		}
 		if resp.NextPage == 0 {
 			break
@@ -123,80 +111,7 @@ func (a *App) catchUp(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	failed, err := missedDeliveries(ctx, client, time.Now().Add(-catchUpWindow))
-	if err != nil {
-		return 0, err
-	}
-	if len(failed) == 0 {
-		return 0, nil
-	}
-	guids := make([]string, 0, len(failed))
-	for guid := range failed {
-		guids = append(guids, guid)
-	}
-	known, err := a.db.KnownDeliveryGUIDs(ctx, guids)
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for guid, id := range failed {
-		if known[guid] {
-			// Stored, so processed: GitHub saw a failure (a timeout
-			// after the answer, say) that was not one.
-			continue
-		}
-		if n == catchUpMaxRedeliveries {
-			logger(ctx).Warn().Int("left", len(failed)-n).Msg("more missed deliveries than one pass redelivers; the next pass continues")
-			break
-		}
-		// GitHub answers 202: it redelivers after answering, which
-		// go-github reports as an AcceptedError.
-		var accepted *github.AcceptedError
-		if _, _, err := client.Apps.RedeliverHookDelivery(ctx, id); err != nil && !errors.As(err, &accepted) {
-			return n, fmt.Errorf("redeliver %s: %w", guid, err)
-		}
-		logger(ctx).Info().Str(logKeyDelivery, guid).Int64("hook_delivery", id).Msg("asked GitHub to redeliver")
-		a.metrics.redeliveries.Inc()
-		n++
-	}
-	return n, nil
-}
-
-// missedDeliveries reads the App's deliveries since cutoff, newest first,
-// and returns, by GUID, the newest attempt of each delivery that no
-// attempt got through.
-func missedDeliveries(ctx context.Context, client *github.Client, cutoff time.Time) (map[string]int64, error) {
-	failed, succeeded := map[string]int64{}, map[string]bool{}
-	opts := &github.ListCursorOptions{PerPage: 100}
-	for page := 0; page < catchUpMaxPages; page++ {
-		deliveries, resp, err := client.Apps.ListHookDeliveries(ctx, opts)
-		if err != nil {
-			return nil, fmt.Errorf("list deliveries: %w", err)
-		}
-		old := false
-		for _, d := range deliveries {
-			if d.GetDeliveredAt().Before(cutoff) {
-				old = true
-				break
-			}
-			guid := d.GetGUID()
-			if code := d.GetStatusCode(); code >= 200 && code < 300 {
-				succeeded[guid] = true
-				continue
-			}
-			if _, seen := failed[guid]; !seen {
-				failed[guid] = d.GetID()
-			}
-		}
-		if old || resp.Cursor == "" {
-			break
-		}
-		opts.Cursor = resp.Cursor
-	}
-	for guid := range succeeded {
-		delete(failed, guid)
-	}
-	return failed, nil
+	return webhook.CatchUp(ctx, client, a.db, a.metrics.redeliveries)
 }
 
 // artifactRetention is how long a run's artifacts are kept: long enough
@@ -222,7 +137,7 @@ func (a *App) pruneExpired(ctx context.Context, now time.Time) {
 // pruneArtifacts removes the artifact stores of runs older than the
 // retention.
 func (a *App) pruneArtifacts(ctx context.Context) {
-	for _, root := range artifactRoots(a.cfg) {
+	for _, root := range rundirs.ArtifactRoots(a.cfg.DataDir) {
 		entries, err := os.ReadDir(root)
 		if err != nil {
 			logger(ctx).Warn().Err(err).Msg("list artifact stores")
@@ -235,7 +150,7 @@ func (a *App) pruneArtifacts(ctx context.Context) {
 				continue
 			}
 			if err := os.RemoveAll(filepath.Join(root, e.Name())); err != nil {
-				logger(ctx).Warn().Err(err).Str(logKeyRun, e.Name()).Msg("remove old artifacts")
+				logger(ctx).Warn().Err(err).Str(logkey.Run, e.Name()).Msg("remove old artifacts")
 			}
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/stagegate/stagegate/app/setup"
 )
 
 // Config is what `stagegate serve` needs to run. Every field comes from a
@@ -21,8 +23,8 @@ type Config struct {
 	// GitHubURL is the REST API base: https://api.github.com/ or a GitHub
 	// Enterprise Server's https://HOST/api/v3/.
 	GitHubURL string
-	// Database is sqlite://PATH; empty means the embedded database in
-	// DataDir (DatabaseURL).
+	// Database is sqlite://PATH or postgres://...; empty means the
+	// embedded database in DataDir (DatabaseURL).
 	Database string
 	// DataDir holds workspaces, logs and artifacts.
 	DataDir string
@@ -40,6 +42,12 @@ type Config struct {
 	// DataDir (wire_webauth.go).
 	OAuthClientID, OAuthClientSecret string
 	SessionKey                       []byte
+	// CodeBuildStaging is s3://bucket/prefix, where `runner: codebuild`
+	// actions ship their workspace; empty turns that runner off.
+	CodeBuildStaging string
+	// ArtifactStore is s3://BUCKET/PREFIX to keep runs' artifacts in S3;
+	// empty keeps them in DataDir alone (wire_artifacts.go).
+	ArtifactStore string
 }
 
 // DefaultRetention is how long log lines and deliveries are kept.
@@ -81,7 +89,7 @@ func (c *Config) validateSetup() error {
 	if err := checkURL(c.GitHubURL); err != nil {
 		return &SettingError{"github-url", "STAGEGATE_GITHUB_URL", err.Error()}
 	}
-	return nil
+	return c.validateArtifactStore()
 }
 
 // Validate checks the configuration and returns the first problem.
@@ -109,8 +117,13 @@ func (c *Config) Validate() error {
 	if c.Retention != 0 && c.Retention < minRetention {
 		return &SettingError{"retention", "STAGEGATE_RETENTION", fmt.Sprintf("must be at least 24h: deliveries of the last day are needed to tell duplicates, not %v", c.Retention)}
 	}
-	if !strings.HasPrefix(c.DatabaseURL(), "sqlite://") {
-		return &SettingError{"database", "STAGEGATE_DATABASE", fmt.Sprintf("must be sqlite://PATH, not %q", c.Database)}
+	if db := c.DatabaseURL(); !strings.HasPrefix(db, "sqlite://") && !strings.HasPrefix(db, "postgres://") && !strings.HasPrefix(db, "postgresql://") {
+		// Only the scheme is shown: the rest may hold a password.
+		scheme, _, _ := strings.Cut(db, "://")
+		return &SettingError{"database", "STAGEGATE_DATABASE", fmt.Sprintf("must be sqlite://PATH or postgres://USER:PASSWORD@HOST/DB, not %q", scheme+"://...")}
+	}
+	if err := c.validateArtifactStore(); err != nil {
+		return err
 	}
 	return checkOldDefaultDatabase(c)
 }
@@ -124,4 +137,21 @@ func checkURL(raw string) error {
 		return errors.New("must be an http or https URL with a host, such as https://api.github.com/")
 	}
 	return nil
+}
+
+// applyCredentials fills the configuration's App settings from the
+// credentials, unless flags or the environment gave them.
+func (c *Config) applyCredentials(creds setup.Credentials) {
+	if c.AppID == 0 {
+		c.AppID = creds.AppID
+	}
+	if len(c.PrivateKey) == 0 {
+		c.PrivateKey = []byte(creds.PrivateKey)
+	}
+	if len(c.WebhookSecret) == 0 {
+		c.WebhookSecret = []byte(creds.WebhookSecret)
+	}
+	if c.OAuthClientID == "" && c.OAuthClientSecret == "" {
+		c.OAuthClientID, c.OAuthClientSecret = creds.ClientID, creds.ClientSecret
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/stagegate/stagegate/app/logkey"
 	"github.com/stagegate/stagegate/app/store"
 )
 
@@ -37,11 +38,11 @@ func (a *App) moveLegacyDirs(ctx context.Context) {
 			continue
 		}
 		if err != nil {
-			log.Warn().Err(err).Str(logKeyRun, e.Name()).Msg("move an older version's artifact store")
+			log.Warn().Err(err).Str(logkey.Run, e.Name()).Msg("move an older version's artifact store")
 			continue
 		}
 		if err := os.Rename(filepath.Join(old, e.Name()), a.dirs(run).Artifacts); err != nil {
-			log.Warn().Err(err).Str(logKeyRun, e.Name()).Msg("move an older version's artifact store")
+			log.Warn().Err(err).Str(logkey.Run, e.Name()).Msg("move an older version's artifact store")
 		}
 	}
 	// Removed once empty; what is left is kept for the operator.

@@ -8,6 +8,8 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/stagegate/stagegate/app/logkey"
+	"github.com/stagegate/stagegate/app/queue"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/checks"
 	"github.com/stagegate/stagegate/pipeline"
@@ -55,7 +57,7 @@ func (a *App) applyMode(ctx context.Context, run store.Run, mode pipeline.Mode) 
 	}
 	others, err := a.db.ActiveRunsForKey(ctx, run.Repo, run.ConcurrencyKey)
 	if err != nil {
-		logger(ctx).Error().Err(err).Str(logKeyRun, run.ID).Msg("list runs to supersede")
+		logger(ctx).Error().Err(err).Str(logkey.Run, run.ID).Msg("list runs to supersede")
 		return
 	}
 	mine := a.eventTime(ctx, run)
@@ -91,10 +93,10 @@ func (a *App) cancelRun(ctx context.Context, run store.Run, cause error) {
 	var sup errSuperseded
 	if errors.As(cause, &sup) {
 		if err := a.db.MarkSuperseded(ctx, run.ID, sup.by); err != nil && !errors.Is(err, store.ErrRunFinished) {
-			logger(ctx).Error().Err(err).Str(logKeyRun, run.ID).Msg("mark superseded")
+			logger(ctx).Error().Err(err).Str(logkey.Run, run.ID).Msg("mark superseded")
 		}
 	}
-	if a.running.stop(run.ID, cause) {
+	if a.running.Stop(run.ID, cause) {
 		return
 	}
 	if run.Status != store.StatusQueued {
@@ -105,7 +107,7 @@ func (a *App) cancelRun(ctx context.Context, run store.Run, cause error) {
 		return
 	}
 	if err != nil {
-		logger(ctx).Error().Err(err).Str(logKeyRun, run.ID).Msg("cancel queued run")
+		logger(ctx).Error().Err(err).Str(logkey.Run, run.ID).Msg("cancel queued run")
 		return
 	}
 	// The run made no check yet; one concluded check says what happened
@@ -114,7 +116,7 @@ func (a *App) cancelRun(ctx context.Context, run store.Run, cause error) {
 		return
 	}
 	if err := a.concludeUnstarted(ctx, run, cause.Error()); err != nil {
-		logger(ctx).Error().Err(err).Str(logKeyRun, run.ID).Msg("conclude the check of a cancelled run")
+		logger(ctx).Error().Err(err).Str(logkey.Run, run.ID).Msg("conclude the check of a cancelled run")
 	}
 }
 
@@ -158,7 +160,7 @@ func (a *App) startNext(ctx context.Context, done store.Run) {
 	if next.Status != store.StatusQueued {
 		return
 	}
-	if _, err := a.queue.Insert(ctx, runArgs{RunID: next.ID}, nil); err != nil {
-		logger(ctx).Error().Err(err).Str(logKeyRun, next.ID).Msg("queue next run")
+	if _, err := a.queue.Insert(ctx, queue.RunArgs{RunID: next.ID}, nil); err != nil {
+		logger(ctx).Error().Err(err).Str(logkey.Run, next.ID).Msg("queue next run")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/stagegate/stagegate/app/logkey"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/pipeline"
 )
@@ -61,7 +62,7 @@ func (a *App) takeOverPushRuns(ctx context.Context, pr store.Run) {
 	}
 	runs, err := a.db.RunsForSHA(ctx, pr.Repo, pr.SHA)
 	if err != nil {
-		logger(ctx).Error().Err(err).Str(logKeyRun, pr.ID).Msg("list push runs to take over")
+		logger(ctx).Error().Err(err).Str(logkey.Run, pr.ID).Msg("list push runs to take over")
 		return
 	}
 	for _, r := range runs {

@@ -9,6 +9,9 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/stagegate/stagegate/app/logkey"
+	"github.com/stagegate/stagegate/app/queue"
+	"github.com/stagegate/stagegate/app/rundirs"
 	"github.com/stagegate/stagegate/app/source"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/checks"
@@ -25,7 +28,7 @@ func (a *App) reconcile(ctx context.Context) error {
 	a.moveLegacyDirs(ctx)
 	// Nothing runs yet: whatever is in the scratch directories was left
 	// by a process that died.
-	for _, dir := range scratchRoots(a.cfg) {
+	for _, dir := range rundirs.ScratchRoots(a.cfg.DataDir) {
 		if err := emptyDir(dir); err != nil {
 			logger(ctx).Warn().Err(err).Str("dir", dir).Msg("clean up after a previous process")
 		}
@@ -36,7 +39,7 @@ func (a *App) reconcile(ctx context.Context) error {
 	}
 	for _, run := range runs {
 		if err := a.restartRun(ctx, run, "stagegate stopped while this run was in progress"); err != nil {
-			logger(ctx).Error().Err(err).Str(logKeyRun, run.ID).Msg("reconcile run")
+			logger(ctx).Error().Err(err).Str(logkey.Run, run.ID).Msg("reconcile run")
 		}
 	}
 	// A queued run's job may be gone (discarded while the process
@@ -47,7 +50,7 @@ func (a *App) reconcile(ctx context.Context) error {
 		return err
 	}
 	for _, run := range queued {
-		if _, err := a.queue.Insert(ctx, runArgs{RunID: run.ID}, nil); err != nil {
+		if _, err := a.queue.Insert(ctx, queue.RunArgs{RunID: run.ID}, nil); err != nil {
 			return fmt.Errorf("queue run %s again: %w", run.ID, err)
 		}
 	}
@@ -105,15 +108,15 @@ func (a *App) restartRun(ctx context.Context, run store.Run, why string) error {
 	}
 	reason := fmt.Sprintf("%s; it started again as run %s", why, next.ID)
 	if err := a.concludeChecks(ctx, run, reason); err != nil {
-		logger(ctx).Error().Err(err).Str(logKeyRun, run.ID).Msg("conclude checks of an interrupted run")
+		logger(ctx).Error().Err(err).Str(logkey.Run, run.ID).Msg("conclude checks of an interrupted run")
 	}
 	if err := a.endDeployments(ctx, run, reason); err != nil {
-		logger(ctx).Error().Err(err).Str(logKeyRun, run.ID).Msg("end deployments of an interrupted run")
+		logger(ctx).Error().Err(err).Str(logkey.Run, run.ID).Msg("end deployments of an interrupted run")
 	}
 	if err := a.db.FinishRun(ctx, run.ID, "cancelled", reason); err != nil && !errors.Is(err, store.ErrRunFinished) {
 		return err
 	}
-	logger(ctx).Warn().Str(logKeyRun, run.ID).Str("new_run", next.ID).Msg(why)
+	logger(ctx).Warn().Str(logkey.Run, run.ID).Str("new_run", next.ID).Msg(why)
 	return nil
 }
 

@@ -14,7 +14,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/stagegate/stagegate/app"
+	"github.com/stagegate/stagegate/app/setup"
 	"github.com/stagegate/stagegate/checks"
 	"github.com/stagegate/stagegate/internal/githubtest"
 )
@@ -287,7 +287,7 @@ func shoot(t *testing.T, ctx context.Context, path string) {
 // subscribes to the repository event, and its privatized delivery puts
 // the pages behind sign-in at once.
 func TestRunPageHiddenOnceRepositoryGoesPrivate(t *testing.T) {
-	if !slices.Contains(app.AppEvents, "repository") {
+	if !slices.Contains(setup.AppEvents, "repository") {
 		t.Fatal("the App does not subscribe to the repository event: a repository made private keeps public pages")
 	}
 	h := runPageHarness(t, false)

@@ -12,23 +12,30 @@ import (
 	"github.com/google/go-github/v60/github"
 	"github.com/riverqueue/river"
 
+	"github.com/stagegate/stagegate/app/deploys"
+	"github.com/stagegate/stagegate/app/logkey"
+	"github.com/stagegate/stagegate/app/queue"
+	"github.com/stagegate/stagegate/app/rundirs"
+	"github.com/stagegate/stagegate/app/runlog"
+	"github.com/stagegate/stagegate/app/running"
 	"github.com/stagegate/stagegate/app/source"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/checks"
 	"github.com/stagegate/stagegate/pipeline"
 	"github.com/stagegate/stagegate/pipeline/engine"
+	"github.com/stagegate/stagegate/pipeline/runner"
 )
 
 // runWorker executes one run.
 type runWorker struct {
-	river.WorkerDefaults[runArgs]
+	river.WorkerDefaults[queue.RunArgs]
 	app *App
 }
 
 // Timeout: a run is bounded by its actions' own timeouts, not River's.
-func (w *runWorker) Timeout(*river.Job[runArgs]) time.Duration { return -1 }
+func (w *runWorker) Timeout(*river.Job[queue.RunArgs]) time.Duration { return -1 }
 
-func (w *runWorker) Work(ctx context.Context, job *river.Job[runArgs]) error {
+func (w *runWorker) Work(ctx context.Context, job *river.Job[queue.RunArgs]) error {
 	return w.app.execute(ctx, job.Args.RunID)
 }
 
@@ -43,8 +50,8 @@ func (a *App) execute(ctx context.Context, runID string) error {
 	if err != nil {
 		return fmt.Errorf("load run: %w", err)
 	}
-	log := a.log.With().Str(logKeyRun, run.ID).Str(logKeyRepo, run.Repo).Str(logKeySHA, run.SHA).
-		Int64(logKeyInstallation, run.InstallationID).Logger()
+	log := a.log.With().Str(logkey.Run, run.ID).Str(logkey.Repo, run.Repo).Str(logkey.SHA, run.SHA).
+		Int64(logkey.Installation, run.InstallationID).Logger()
 	ctx = log.WithContext(ctx)
 	if run.Status != store.StatusQueued {
 		return nil
@@ -65,17 +72,17 @@ func (a *App) execute(ctx context.Context, runID string) error {
 	if err != nil {
 		return fmt.Errorf("installation client: %w", err)
 	}
-	s := &slot{slots: a.slots}
-	if err := s.acquire(ctx); err != nil {
+	s := a.slots.Hold()
+	if err := s.Acquire(ctx); err != nil {
 		return err
 	}
-	defer s.release()
+	defer s.Release()
 	// Registered before the run starts, so a cancel that arrives in
 	// between reaches it.
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	a.running.add(run.ID, cancel)
-	defer a.running.remove(run.ID)
+	a.running.Add(run.ID, cancel)
+	defer a.running.Remove(run.ID)
 	if started, err := a.db.StartRun(ctx, run.ID); err != nil || !started {
 		return err
 	}
@@ -125,7 +132,7 @@ func (a *App) interruptedByShutdown(runCtx context.Context) bool {
 
 // executeRun fetches the source and runs the engine, reporting to the
 // checks and the store. It always concludes the run's checks.
-func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Client, s *slot) (res engine.Result, unsent bool) {
+func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Client, s *running.Slot) (res engine.Result, unsent bool) {
 	p, err := runPipeline(run)
 	if err != nil {
 		return engine.Result{RunID: run.ID, Status: engine.StatusFailure, Reason: err.Error()}, false
@@ -139,7 +146,7 @@ func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Clie
 		plan = withoutDeploys(plan)
 	}
 	owner, name := splitRepo(run.Repo)
-	secrets, notes, trustErr := a.runTrust(ctx, client, run, p)
+	secrets, notes, trustErr := a.deploys.RunTrust(ctx, client, run, p)
 	dirs := a.dirs(run)
 
 	positions := map[string]int{}
@@ -169,8 +176,8 @@ func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Clie
 	// The reporter outlives a cancelled run: cancelled checks must still
 	// be concluded. Close bounds it.
 	reporter.Start(context.WithoutCancel(ctx))
-	rec := newRecorder(a.db, run.ID, positions, a.logPolicy(), reporter)
-	rec.changed = a.runChanged(run.ID)
+	rec := runlog.NewRecorder(a.db, run.ID, positions, a.logPolicy(), reporter)
+	rec.Changed = a.runChanged(run.ID)
 	rec.Start(context.WithoutCancel(ctx))
 
 	defer func() {
@@ -186,15 +193,15 @@ func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Clie
 		}
 	}()
 	previous, prevErr := a.previousResults(ctx, run)
-	gate := &deployGate{a: a, run: run, client: client, reporter: reporter, slot: s, pipeline: p}
-	e := &engine.Engine{Runner: a.opts.Runner, Observer: observers{reporter, rec}, Integrations: a.cloud.runner}
+	gate := a.deploys.Gate(run, client, reporter, s, p)
+	e := &engine.Engine{Runner: a.opts.Runner, Observer: observers{reporter, rec}, Integrations: a.cloud.Runner, Runners: a.runners()}
 	res = e.Run(ctx, engine.Run{
-		ID: run.ID, Pipeline: p, Plan: plan, Event: ev, Gate: gate.Gate, GateSecrets: gate.secrets,
+		ID: run.ID, Pipeline: p, Plan: plan, Event: ev, Gate: gate.Gate, GateSecrets: gate.Secrets,
 		// HOME and TMPDIR are the run's own, and the run sees none of
 		// the data dir but its own directories.
 		ArtifactDir: dirs.Artifacts, TempDir: dirs.Temp, Home: dirs.Home, Access: a.actionAccess(),
-		LookupEnv: lookupPassEnv, LookupSecret: secrets, WithholdSecrets: run.Fork, Previous: previous,
-		ActionEnv: a.cloud.actionEnv(p, run),
+		LookupEnv: deploys.LookupPassEnv, LookupSecret: secrets, WithholdSecrets: run.Fork, Previous: previous,
+		ActionEnv: a.cloud.ActionEnv(p, run, gate.DeployAWS), ArtifactStore: a.keptArtifacts(run),
 		Prepare: func(ctx context.Context) (string, error) {
 			if prevErr != nil {
 				return "", prevErr
@@ -270,7 +277,7 @@ func (a *App) recordCheckRun(ctx context.Context, runID string) func(stage strin
 			err = a.db.SetStageCheckRun(ctx, runID, stage, id)
 		}
 		if err != nil {
-			logger(ctx).Error().Err(err).Str(logKeyStage, stage).Int64("check_run", id).Msg("record check run id")
+			logger(ctx).Error().Err(err).Str(logkey.Stage, stage).Int64("check_run", id).Msg("record check run id")
 		}
 	}
 }
@@ -311,4 +318,22 @@ func listFiles(root string) []string {
 		return nil
 	})
 	return files
+}
+
+// observers fans events out to several observers, in order.
+type observers []engine.Observer
+
+func (o observers) Observe(e engine.Event) {
+	for _, ob := range o {
+		ob.Observe(e)
+	}
+}
+
+// dirs are the run's directories.
+func (a *App) dirs(run store.Run) rundirs.Dirs { return rundirs.Of(a.cfg.DataDir, run.ID, run.Fork) }
+
+// actionAccess is what the App adds to the run's own directories in what
+// its actions may see.
+func (a *App) actionAccess() runner.Access {
+	return runner.Access{Hidden: rundirs.HiddenFromActions(a.cfg.DataDir, a.cfg.DatabaseURL())}
 }

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"sync/atomic"
 	"time"
+
+	"github.com/stagegate/stagegate/app/setup"
 )
 
 // swappable is the server's handler, replaced when setup mode hands over
@@ -29,20 +31,20 @@ func Serve(ctx context.Context, cfg Config, opts Options) error {
 		opts.Logger.Warn().Err(err).Msg("could not make the process non-dumpable; builds may read its environment")
 	}
 	if !cfg.hasCredentials() {
-		stored, ok, err := loadCredentials(cfg.DataDir)
+		stored, ok, err := setup.LoadCredentials(cfg.DataDir)
 		if err != nil {
 			return err
 		}
 		if ok {
-			stored.apply(&cfg)
+			cfg.applyCredentials(stored)
 		}
 	}
-	var setupMode *setup
+	var setupMode *setup.Setup
 	if !cfg.hasCredentials() {
 		if err := cfg.validateSetup(); err != nil {
 			return err
 		}
-		setupMode = newSetup(cfg, opts.Logger, opts.SetupToken)
+		setupMode = setup.New(setup.Config{PublicURL: cfg.PublicURL, GitHubURL: cfg.GitHubURL, DataDir: cfg.DataDir}, opts.Logger, opts.SetupToken)
 	} else if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -54,13 +56,13 @@ func Serve(ctx context.Context, cfg Config, opts Options) error {
 	srv := newHTTPServer(handler)
 	served := make(chan error, 1)
 	if setupMode != nil {
-		handler.set(withLogger(opts.Logger, setupMode.handler()))
+		handler.set(withLogger(opts.Logger, setupMode.Handler()))
 		go func() { served <- srv.Serve(ln) }()
-		opts.Logger.Warn().Str("addr", ln.Addr().String()).Str("url", setupMode.link()).
+		opts.Logger.Warn().Str("addr", ln.Addr().String()).Str("url", setupMode.Link()).
 			Msg("no GitHub App credentials: open this setup link to create the App")
 		select {
-		case creds := <-setupMode.done:
-			creds.apply(&cfg)
+		case creds := <-setupMode.Done():
+			cfg.applyCredentials(creds)
 		case err := <-served:
 			return err
 		case <-ctx.Done():

@@ -8,7 +8,11 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/stagegate/stagegate/app/deploys"
+	"github.com/stagegate/stagegate/app/ghevent"
+	"github.com/stagegate/stagegate/app/logkey"
 	"github.com/stagegate/stagegate/app/pipelineconf"
+	"github.com/stagegate/stagegate/app/queue"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/checks"
 	"github.com/stagegate/stagegate/pipeline"
@@ -16,11 +20,11 @@ import (
 
 // runRequest is an event that may start a run.
 type runRequest struct {
-	repo  repoRef
+	repo  ghevent.RepoRef
 	event pipeline.Event
 	// compare is where to find the changed files when the payload did not
 	// list them; asked only if the pipeline filters on them.
-	compare *compareRange
+	compare *ghevent.CompareRange
 	// fork marks untrusted code: a pull request from another repository.
 	fork     bool
 	delivery string
@@ -53,10 +57,10 @@ func (a *App) startRun(ctx context.Context, req runRequest) (string, error) {
 	conf, err := pipelineconf.Load(ctx, client.Repositories, req.repo.Owner, req.repo.Name, req.event.SHA)
 	switch {
 	case errors.Is(err, pipelineconf.ErrNoPipeline):
-		if unreadable, uerr := a.orgDefaultUnreadable(ctx, req.repo.Installation, err); uerr != nil {
+		if unreadable, uerr := a.deploys.OrgDefaultUnreadable(ctx, req.repo.Installation, err); uerr != nil {
 			return "", fmt.Errorf("read pipeline: %w", uerr)
 		} else if unreadable {
-			if err := reportOrgDefaultUnreadable(ctx, client.Checks, req.repo.Owner, req.repo.Name, req.event.SHA); err != nil {
+			if err := deploys.ReportOrgDefaultUnreadable(ctx, client.Checks, req.repo.Owner, req.repo.Name, req.event.SHA); err != nil {
 				return "", err
 			}
 			return fmt.Sprintf("no %s; %s/.github cannot be read: noted on the stagegate check", pipeline.DefaultFile, req.repo.Owner), nil
@@ -76,7 +80,7 @@ func (a *App) startRun(ctx context.Context, req runRequest) (string, error) {
 	}
 	p := conf.Pipeline
 	ev := req.event
-	if req.compare != nil && ev.ChangedFiles == nil && needsChangedFiles(p, ev.Kind) {
+	if req.compare != nil && ev.ChangedFiles == nil && ghevent.NeedsChangedFiles(p, ev.Kind) {
 		ev.ChangedFiles = a.changedFiles(ctx, client, req.repo, *req.compare)
 	}
 	plan := pipeline.Decide(p, ev)
@@ -95,7 +99,7 @@ func (a *App) startRun(ctx context.Context, req runRequest) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	logger(ctx).Info().Str(logKeyRun, run.ID).Str(logKeySHA, run.SHA).Msg("run queued")
+	logger(ctx).Info().Str(logkey.Run, run.ID).Str(logkey.SHA, run.SHA).Msg("run queued")
 	// The push and the pull request's event are processed concurrently:
 	// whichever is recorded second sees the other.
 	if isPushOfBranch(ev.Kind, ev.Branch) {
@@ -133,7 +137,7 @@ func (a *App) recordRun(ctx context.Context, run store.Run, p *pipeline.Pipeline
 				return err
 			}
 		}
-		_, err = a.queue.InsertTx(ctx, tx, runArgs{RunID: run.ID}, nil)
+		_, err = a.queue.InsertTx(ctx, tx, queue.RunArgs{RunID: run.ID}, nil)
 		return err
 	})
 	if err != nil {
@@ -149,7 +153,7 @@ const maxCompareFiles = 300
 // changedFiles asks the compare API for the files between two commits.
 // Failing that, the files stay unknown and path filters are not applied:
 // running too much is better than silently running nothing.
-func (a *App) changedFiles(ctx context.Context, client *github.Client, repo repoRef, r compareRange) []string {
+func (a *App) changedFiles(ctx context.Context, client *github.Client, repo ghevent.RepoRef, r ghevent.CompareRange) []string {
 	cmp, _, err := client.Repositories.CompareCommits(ctx, repo.Owner, repo.Name, r.Base, r.Head, &github.ListOptions{PerPage: 100})
 	if err != nil {
 		logger(ctx).Warn().Err(err).Str("base", r.Base).Str("head", r.Head).Msg("compare failed; changed files unknown")

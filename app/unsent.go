@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/stagegate/stagegate/app/logkey"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/checks"
 	"github.com/stagegate/stagegate/pipeline/engine"
@@ -30,7 +31,7 @@ func (a *App) resendConclusions(ctx context.Context) error {
 		if err := a.db.SetChecksUnsent(ctx, run.ID, false); err != nil {
 			errs = append(errs, err)
 		}
-		logger(ctx).Info().Str(logKeyRun, run.ID).Msg("sent the run's conclusions that GitHub had missed")
+		logger(ctx).Info().Str(logkey.Run, run.ID).Msg("sent the run's conclusions that GitHub had missed")
 	}
 	return errors.Join(errs...)
 }

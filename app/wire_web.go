@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/stagegate/stagegate/app/logkey"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/app/web"
 	"github.com/stagegate/stagegate/checks"
@@ -104,7 +105,7 @@ func (a *App) recordGate(ctx context.Context, runID string, gate checks.Gate) {
 			Decision: gate.Decide().String(), Requirements: string(reqs)})
 	}
 	if err != nil {
-		logger(ctx).Error().Err(err).Str(logKeyRun, runID).Msg("record the gate for the run page")
+		logger(ctx).Error().Err(err).Str(logkey.Run, runID).Msg("record the gate for the run page")
 	}
 	a.pages.hub.Notify(runID)
 }

@@ -2,12 +2,17 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/stagegate/stagegate/app/access"
+	"github.com/stagegate/stagegate/app/deploys"
+	"github.com/stagegate/stagegate/app/setup"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/app/webauth"
 )
@@ -40,7 +45,7 @@ func newWebAuth(cfg Config) (*webauth.Authenticator, error) {
 	}
 	auth, err := webauth.New(webauth.Config{
 		ClientID: cfg.OAuthClientID, ClientSecret: cfg.OAuthClientSecret,
-		WebURL: webBaseURL(cfg.GitHubURL), APIURL: cfg.GitHubURL, PublicURL: cfg.PublicURL,
+		WebURL: setup.WebBaseURL(cfg.GitHubURL), APIURL: cfg.GitHubURL, PublicURL: cfg.PublicURL,
 		SessionKey: key,
 	})
 	if err != nil {
@@ -80,12 +85,12 @@ func (w webActions) answer(ctx context.Context, err error) error {
 	if err == nil {
 		return nil
 	}
-	if why, ok := isForbidden(err); ok {
+	if why, ok := access.IsForbidden(err); ok {
 		return errors.New(why)
 	}
 	var ign errIgnored
 	if errors.As(err, &ign) {
-		return errors.New("no run started: " + ign.why)
+		return errors.New("no run started: " + ign.Why)
 	}
 	return w.internal(ctx, err)
 }
@@ -104,7 +109,7 @@ func (w webActions) Rerun(ctx context.Context, login, repo, runID string) error 
 		return err
 	}
 	owner, name := splitRepo(run.Repo)
-	if err := mayWrite(ctx, client, owner, name, login, "re-run"); err != nil {
+	if err := access.MayWrite(ctx, client, owner, name, login, "re-run"); err != nil {
 		return w.answer(ctx, err)
 	}
 	latest, err := w.a.db.LatestRunForSHA(ctx, run.Repo, run.SHA)
@@ -117,17 +122,14 @@ func (w webActions) Rerun(ctx context.Context, login, repo, runID string) error 
 	if run.Status != store.StatusCompleted {
 		return fmt.Errorf("run %s is still going; cancel it first, or wait for it", run.ID)
 	}
-	from, err := w.a.firstFailedStage(ctx, run)
+	from, err := firstFailedStage(ctx, w.a.db, run)
 	if err != nil {
 		return w.answer(ctx, err)
 	}
 	if from == "" {
 		return fmt.Errorf("nothing failed in run %s", run.ID)
 	}
-	req := rerunRequest(run, "web-"+randomHex(16))
-	req.event.Actor = login
-	req.rerunOf, req.rerunFrom = run.ID, from
-	_, err = w.a.startRun(ctx, req)
+	_, err = w.a.rerunFrom(ctx, run, from, login, "web-"+webRandomHex())
 	return w.answer(ctx, err)
 }
 
@@ -138,7 +140,7 @@ func (w webActions) Cancel(ctx context.Context, login, repo, runID string) error
 		return err
 	}
 	owner, name := splitRepo(run.Repo)
-	if err := mayWrite(ctx, client, owner, name, login, "cancel runs"); err != nil {
+	if err := access.MayWrite(ctx, client, owner, name, login, "cancel runs"); err != nil {
 		return w.answer(ctx, err)
 	}
 	if run.Status == store.StatusCompleted {
@@ -157,11 +159,11 @@ func (w webActions) Deploy(ctx context.Context, login, repo, runID, environment 
 	if err != nil {
 		return err
 	}
-	st, err := deployStage(run, environment)
+	st, err := deploys.DeployStage(run, environment)
 	if err != nil {
 		return fmt.Errorf("@%s %w", login, err)
 	}
-	_, err = w.a.approveDeploy(ctx, client, run, st, login, "web-"+randomHex(16))
+	_, err = w.a.deploys.ApproveDeploy(ctx, client, run, st, login, "web-"+webRandomHex())
 	return w.answer(ctx, err)
 }
 
@@ -178,4 +180,26 @@ func (a *App) wireSignIn() error {
 		a.pages.auth, a.pages.routes = auth, auth.Routes
 	}
 	return nil
+}
+
+// firstFailedStage is the first stage of a run that failed, was
+// cancelled or timed out, "" if none (as /retry picks it).
+func firstFailedStage(ctx context.Context, db *store.DB, run store.Run) (string, error) {
+	stages, err := db.StagesForRun(ctx, run.ID)
+	if err != nil {
+		return "", err
+	}
+	for _, s := range stages {
+		switch s.Conclusion {
+		case "failure", "cancelled", "timed_out":
+			return s.Name, nil
+		}
+	}
+	return "", nil
+}
+
+func webRandomHex() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }

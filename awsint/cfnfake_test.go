@@ -100,8 +100,11 @@ func TestCloudFormationRollbackFails(t *testing.T) {
 	var log []string
 	c := call(ws, "aws/cloudformation", map[string]any{"stack": "web", "template": "infra/stack.yml"}, &log)
 	c.RunID, c.Apply = "r1", true
-	_, err := r.Run(context.Background(), c)
+	res, err := r.Run(context.Background(), c)
 	all := strings.Join(log, "\n")
+	if !strings.Contains(res.Summary, "| replace | `Queue` | `AWS::SQS::Queue` | True |") || strings.Contains(res.Summary, "Not executed") {
+		t.Errorf("summary of a failed deploy lacks the replaced queue:\n%s", res.Summary)
+	}
 	if err == nil || !strings.Contains(err.Error(), `ended UPDATE_ROLLBACK_COMPLETE: Queue (AWS::SQS::Queue): Resource handler returned message: "Access denied for sqs:CreateQueue"`) {
 		t.Fatalf("error %v, want the rollback with the queue's reason\n%s", err, all)
 	}

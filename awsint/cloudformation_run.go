@@ -32,10 +32,11 @@ func (cf *cloudFormation) run(ctx context.Context, in *cfn.CreateChangeSetInput)
 		// than failing it; nothing to do is success all the same.
 		cf.c.Log("no changes")
 		outputs := map[string]string{"changes": "0"}
+		summary := noChangeSummary(cf.stack)
 		if existing != nil {
 			outputs["stack_id"] = aws.ToString(existing.StackId)
 		}
-		return engine.IntegrationResult{Outputs: outputs}, nil
+		return engine.IntegrationResult{Outputs: outputs, Summary: summary}, nil
 	}
 	if err != nil {
 		return engine.IntegrationResult{}, fmt.Errorf("create change set: %w", err)
@@ -51,16 +52,17 @@ func (cf *cloudFormation) run(ctx context.Context, in *cfn.CreateChangeSetInput)
 		cf.c.Log("no changes")
 		cf.discard(ctx, csID, in.ChangeSetType)
 		outputs["changes"] = "0"
-		return engine.IntegrationResult{Outputs: outputs}, nil
+		return engine.IntegrationResult{Outputs: outputs, Summary: noChangeSummary(cf.stack)}, nil
 	}
 	for _, line := range changeTable(changes) {
 		cf.c.Log(line)
 	}
 	outputs["changes"] = fmt.Sprint(len(changes))
+	summary := changeSummary(cf.stack, changes, cf.c.Apply)
 	if !cf.c.Apply {
 		cf.c.Log("not executed: only a deploy stage executes a change set")
 		cf.discard(ctx, csID, in.ChangeSetType)
-		return engine.IntegrationResult{Outputs: outputs}, nil
+		return engine.IntegrationResult{Outputs: outputs, Summary: summary}, nil
 	}
 	since := time.Now().Add(-time.Minute)
 	if _, err := cf.client.ExecuteChangeSet(ctx, &cfn.ExecuteChangeSetInput{ChangeSetName: aws.String(csID)}); err != nil {
@@ -68,12 +70,12 @@ func (cf *cloudFormation) run(ctx context.Context, in *cfn.CreateChangeSetInput)
 	}
 	stack, err := cf.follow(ctx, since)
 	if err != nil {
-		return engine.IntegrationResult{}, err
+		return engine.IntegrationResult{Summary: summary}, err
 	}
 	for _, o := range stack.Outputs {
 		outputs[aws.ToString(o.OutputKey)] = aws.ToString(o.OutputValue)
 	}
-	return engine.IntegrationResult{Outputs: outputs}, nil
+	return engine.IntegrationResult{Outputs: outputs, Summary: summary}, nil
 }
 
 // describeStack returns the stack, or nil when it does not exist.

@@ -44,6 +44,7 @@ func TestCloudFormationPlanThenDeploy(t *testing.T) {
 	})
 	with := map[string]any{"stack": stack, "template": "infra/stack.yml", "parameters": "infra/params.json", "tags": map[string]string{"team": "web"}}
 
+	var summary string
 	step := func(name string, apply bool) ([]string, map[string]string) {
 		t.Helper()
 		var log []string
@@ -54,6 +55,7 @@ func TestCloudFormationPlanThenDeploy(t *testing.T) {
 			t.Fatalf("%s: %v\n%s", name, err, strings.Join(log, "\n"))
 		}
 		t.Logf("%s:\n%s", name, strings.Join(log, "\n"))
+		summary = res.Summary
 		return log, res.Outputs
 	}
 
@@ -62,6 +64,10 @@ func TestCloudFormationPlanThenDeploy(t *testing.T) {
 	log, _ := step("plan", false)
 	if !hasLine(log, "add", "Queue", "AWS::SQS::Queue") || !hasLine(log, "not executed") {
 		t.Errorf("plan log lacks the added queue or the note:\n%s", strings.Join(log, "\n"))
+	}
+	if !strings.Contains(summary, "| Change | Logical ID | Type | Replacement |\n") || !strings.Contains(summary, "| add | `Queue` | `AWS::SQS::Queue` |") ||
+		!strings.Contains(summary, "would make 1 change: 1 to add") || !strings.Contains(summary, "Not executed") {
+		t.Errorf("plan summary lacks the table of the added queue:\n%s", summary)
 	}
 	if st := describe(t, client, stack); st != "" && st != "DELETE_COMPLETE" {
 		t.Errorf("after a plan the stack is %s, want none", st)
@@ -90,7 +96,7 @@ func TestCloudFormationPlanThenDeploy(t *testing.T) {
 
 	// The same template again: nothing to do is success.
 	log, outs = step("again", true)
-	if !hasLine(log, "no changes") || outs["changes"] != "0" {
+	if !hasLine(log, "no changes") || outs["changes"] != "0" || !strings.Contains(summary, "no changes") {
 		t.Errorf("redeploy: outputs %v, log:\n%s", outs, strings.Join(log, "\n"))
 	}
 

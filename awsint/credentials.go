@@ -35,9 +35,14 @@ type Broker struct {
 // AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN (masked) and AWS_REGION for
 // that role, for its attempt alone. An untrusted run (a fork's pull
 // request) gets no role: asking for one is an error.
-func (b *Broker) ActionEnv(p *pipeline.Pipeline, run oidc.Run) func(context.Context, *pipeline.Stage, *pipeline.Action) (engine.AttemptEnv, error) {
+//
+// deployAWS, when not nil, gives a deploy stage's role from the trusted
+// policy of its environment; when it names one, that role is the one
+// assumed, whatever the run's own file says, since the deployed commit
+// must not choose the powers of its deploy.
+func (b *Broker) ActionEnv(p *pipeline.Pipeline, run oidc.Run, deployAWS func(*pipeline.Stage) *pipeline.AWS) func(context.Context, *pipeline.Stage, *pipeline.Action) (engine.AttemptEnv, error) {
 	return func(ctx context.Context, st *pipeline.Stage, a *pipeline.Action) (engine.AttemptEnv, error) {
-		cfg := pipeline.EffectiveAWS(p, st, a)
+		cfg := RoleFor(p, st, a, deployAWS)
 		if cfg == nil || cfg.Role == "" {
 			return engine.AttemptEnv{}, nil
 		}
@@ -63,6 +68,26 @@ func (b *Broker) ActionEnv(p *pipeline.Pipeline, run oidc.Run) func(context.Cont
 		}
 		return engine.AttemptEnv{Secrets: secrets, Plain: map[string]string{"AWS_REGION": stsCfg.Region}}, nil
 	}
+}
+
+// RoleFor is the role and region an action acts with: its aws: merged
+// from the pipeline, stage and action, except in a deploy stage whose
+// environment's trusted policy names a role (deployAWS): then that role,
+// in the policy's region, or else the file's.
+func RoleFor(p *pipeline.Pipeline, st *pipeline.Stage, a *pipeline.Action, deployAWS func(*pipeline.Stage) *pipeline.AWS) *pipeline.AWS {
+	cfg := pipeline.EffectiveAWS(p, st, a)
+	if !st.Deploy() || deployAWS == nil {
+		return cfg
+	}
+	trusted := deployAWS(st)
+	if trusted == nil || trusted.Role == "" {
+		return cfg
+	}
+	out := &pipeline.AWS{Role: trusted.Role, Region: trusted.Region}
+	if out.Region == "" && cfg != nil {
+		out.Region = cfg.Region
+	}
+	return out
 }
 
 // sessionName names the session after the run and action, so that

@@ -21,8 +21,9 @@ const maxLambdaZip = 50 << 20
 
 // runLambda updates a function's code, waits for the update, publishes a
 // version and moves the alias to it. The alias moves last, once the
-// version exists, so a failed update leaves it where it was. Outside a
-// deploy stage it only says what it would do.
+// version exists, so a failed update leaves it where it was, and moves
+// back when the version does not become Active. Outside a deploy stage
+// it only says what it would do.
 func runLambda(ctx context.Context, cfg aws.Config, c engine.IntegrationCall, poll time.Duration) (engine.IntegrationResult, error) {
 	res, err := lambdaDeploy(ctx, cfg, c, poll)
 	if err != nil {
@@ -100,16 +101,91 @@ func lambdaDeploy(ctx context.Context, cfg aws.Config, c engine.IntegrationCall,
 	if alias == "" {
 		return engine.IntegrationResult{Outputs: outputs}, nil
 	}
+	if err := moveAlias(ctx, client, fn, alias, previous, version, poll, c.Log); err != nil {
+		return engine.IntegrationResult{Outputs: outputs}, err
+	}
+	return engine.IntegrationResult{Outputs: outputs}, nil
+}
+
+// rollbackTimeout bounds moving an alias back, which must happen even
+// when the action's own time ran out.
+const rollbackTimeout = time.Minute
+
+// moveAlias points alias at version and waits until the version is
+// Active. When it does not become so, or anything fails once the alias
+// moved (the action's timeout or cancellation included), the alias goes
+// back to previous, or is deleted when it did not exist before, as
+// CodePipeline's users expect of a failed deploy.
+func moveAlias(ctx context.Context, client *lambda.Client, fn, alias, previous, version string, poll time.Duration, log func(string)) error {
+	var err error
 	if previous == "" {
 		_, err = client.CreateAlias(ctx, &lambda.CreateAliasInput{FunctionName: &fn, Name: &alias, FunctionVersion: &version})
 	} else {
 		_, err = client.UpdateAlias(ctx, &lambda.UpdateAliasInput{FunctionName: &fn, Name: &alias, FunctionVersion: &version})
 	}
 	if err != nil {
-		return engine.IntegrationResult{}, fmt.Errorf("move alias %s to version %s (it stays at %q): %w", alias, version, previous, err)
+		return fmt.Errorf("move alias %s to version %s (it stays at %q): %w", alias, version, previous, err)
 	}
-	c.Log(fmt.Sprintf("alias %s: version %q -> %s", alias, previous, version))
-	return engine.IntegrationResult{Outputs: outputs}, nil
+	log(fmt.Sprintf("alias %s: version %q -> %s", alias, previous, version))
+	err = waitVersionActive(ctx, client, fn, version, poll, log)
+	if err == nil {
+		return nil
+	}
+	// The action's context may be what ended: the rollback gets its own.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+	defer cancel()
+	var back error
+	if previous == "" {
+		_, back = client.DeleteAlias(rctx, &lambda.DeleteAliasInput{FunctionName: &fn, Name: &alias})
+	} else {
+		_, back = client.UpdateAlias(rctx, &lambda.UpdateAliasInput{FunctionName: &fn, Name: &alias, FunctionVersion: &previous})
+	}
+	if back != nil {
+		log(fmt.Sprintf("could not move alias %s back to version %q: %v", alias, previous, back))
+		return fmt.Errorf("%w; moving alias %s back to version %q failed too: %w", err, alias, previous, back)
+	}
+	if previous == "" {
+		log(fmt.Sprintf("alias %s deleted again: it did not exist before", alias))
+		return fmt.Errorf("%w; alias %s deleted again", err, alias)
+	}
+	log(fmt.Sprintf("alias %s moved back: version %s -> %s", alias, version, previous))
+	return fmt.Errorf("%w; alias %s moved back to version %s", err, alias, previous)
+}
+
+// waitVersionActive polls a published version until Lambda says it is
+// Active and its last update succeeded, failing with Lambda's reason
+// when it failed (https://docs.aws.amazon.com/lambda/latest/dg/functions-states.html).
+func waitVersionActive(ctx context.Context, client *lambda.Client, fn, version string, poll time.Duration, log func(string)) error {
+	last := ""
+	for {
+		cfg, err := client.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: &fn, Qualifier: &version})
+		if err != nil {
+			return fmt.Errorf("version %s of %s: %w", version, fn, err)
+		}
+		if now := string(cfg.State) + "/" + string(cfg.LastUpdateStatus); now != last {
+			log(fmt.Sprintf("version %s: state %s, last update %s", version, orNone(string(cfg.State)), orNone(string(cfg.LastUpdateStatus))))
+			last = now
+		}
+		switch {
+		case cfg.State == ltypes.StateFailed || cfg.State == ltypes.StateInactive:
+			return fmt.Errorf("version %s of %s is %s: %s (%s)", version, fn, cfg.State, aws.ToString(cfg.StateReason), cfg.StateReasonCode)
+		case cfg.LastUpdateStatus == ltypes.LastUpdateStatusFailed:
+			return fmt.Errorf("version %s of %s failed to update: %s (%s)", version, fn, aws.ToString(cfg.LastUpdateStatusReason), cfg.LastUpdateStatusReasonCode)
+		case (cfg.State == ltypes.StateActive || cfg.State == "") &&
+			(cfg.LastUpdateStatus == ltypes.LastUpdateStatusSuccessful || cfg.LastUpdateStatus == ""):
+			return nil
+		}
+		if err := sleep(ctx, poll); err != nil {
+			return fmt.Errorf("waiting for version %s of %s to become Active: %w", version, fn, err)
+		}
+	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
 }
 
 // waitFunctionUpdated polls until the code update has ended, failing

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
@@ -37,9 +38,13 @@ type Runner struct {
 // NewRunner returns a Runner of every integration this package has.
 func NewRunner() *Runner {
 	return &Runner{byName: map[string]integration{
-		"aws/s3":             runS3,
-		"aws/cloudformation": runCloudFormation,
-		"aws/lambda":         runLambda,
+		"aws/s3":               runS3,
+		"aws/cloudformation":   runCloudFormation,
+		"aws/lambda":           runLambda,
+		"aws/ecs":              runECS,
+		"aws/codedeploy":       runCodeDeploy,
+		"aws/invoke":           runInvoke,
+		"aws/elasticbeanstalk": runElasticBeanstalk,
 	}}
 }
 
@@ -82,12 +87,20 @@ func (r *Runner) config(ctx context.Context, c engine.IntegrationCall) (aws.Conf
 		return aws.Config{}, errors.New("this run is not trusted (a fork's pull request): it gets no AWS credentials")
 	case !r.HostCredentials:
 		return aws.Config{}, errors.New(`no AWS credentials: name a role with aws: {role: arn:aws:iam::<account>:role/<name>}`)
-	}
-	if c.AWS != nil && c.AWS.Region != "" {
+	case c.AWS != nil && c.AWS.Region != "":
+		// A role's region came with its credentials, chosen by the
+		// broker (a deploy's from the trusted policy); else the file's.
 		cfg.Region = c.AWS.Region
 	}
 	if cfg.Region == "" {
 		return aws.Config{}, errors.New("no AWS region: set aws: {region: ...} or AWS_REGION")
 	}
 	return cfg, nil
+}
+
+// throttled tells an error AWS gave because the account asks too often,
+// after the SDK's own retries. An integration that polls a long
+// operation asks again at its next poll rather than give up on it.
+func throttled(err error) bool {
+	return err != nil && retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err) == aws.TrueTernary
 }

@@ -34,6 +34,9 @@ type actionRow struct {
 	ExitCode int
 	Duration time.Duration
 	Attempts int
+	// Summary is the Markdown an integration gave, such as the table
+	// of a change set.
+	Summary string
 }
 
 // maxArtifactsShown keeps the artifact list from crowding the table out.
@@ -59,9 +62,11 @@ func renderStage(v stageView) output {
 		b.WriteString("\n")
 		actionTable(&b, v.Actions)
 	}
+	actionSummaries(&b, v.Actions)
 	if len(v.Rollback) > 0 {
 		b.WriteString("\n**Rollback (on_failure)**\n\n")
 		actionTable(&b, v.Rollback)
+		actionSummaries(&b, v.Rollback)
 	}
 	if n := len(v.Artifacts); n > 0 {
 		names := make([]string, 0, min(n, maxArtifactsShown))
@@ -82,6 +87,18 @@ func renderStage(v stageView) output {
 		out.Text = renderLogs(v.Logs, outputBudget)
 	}
 	return out
+}
+
+// actionSummaries shows what integrations said under the table, each
+// headed by its action. The stage's summary is cut as a whole to
+// GitHub's limit; each summary was bounded by the engine already.
+func actionSummaries(b *strings.Builder, rows []actionRow) {
+	for _, a := range rows {
+		if strings.TrimSpace(a.Summary) == "" {
+			continue
+		}
+		b.WriteString("\n#### `" + strings.ReplaceAll(a.Name, "`", "") + "`\n\n" + strings.TrimRight(a.Summary, "\n") + "\n")
+	}
 }
 
 func actionTable(b *strings.Builder, rows []actionRow) {

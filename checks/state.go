@@ -203,7 +203,7 @@ func (st *stageState) view() stageView {
 }
 
 func rowOf(a engine.ActionResult) actionRow {
-	return actionRow{Name: a.Name, State: a.Status, ExitCode: a.ExitCode, Duration: a.Duration, Attempts: a.Attempts}
+	return actionRow{Name: a.Name, State: a.Status, ExitCode: a.ExitCode, Duration: a.Duration, Attempts: a.Attempts, Summary: a.Summary}
 }
 
 // runView is the run as the summary check shows it.

@@ -17,6 +17,7 @@ import (
 	"github.com/stagegate/stagegate/awsint"
 	"github.com/stagegate/stagegate/pipeline"
 	"github.com/stagegate/stagegate/pipeline/engine"
+	"github.com/stagegate/stagegate/pipeline/runner"
 	"github.com/stagegate/stagegate/pipeline/runner/local"
 )
 
@@ -147,6 +148,9 @@ type Options struct {
 	// Integrations runs `uses:` actions; nil means the AWS integrations
 	// with the developer's own credentials (the SDK's default chain).
 	Integrations engine.Integrations
+	// Runners are the runners of actions whose runner: names one, such
+	// as "codebuild" (engine.Engine.Runners).
+	Runners map[string]runner.Runner
 }
 
 // Run executes the plan in the work tree with the local runner. It
@@ -184,7 +188,7 @@ func Run(ctx context.Context, o Options) (engine.Result, string) {
 		ar.HostCredentials = true
 		integrations = ar
 	}
-	e := &engine.Engine{Runner: r, Observer: o.Observer, Integrations: integrations}
+	e := &engine.Engine{Runner: r, Observer: o.Observer, Integrations: integrations, Runners: o.Runners}
 	res := e.Run(ctx, run)
 	if temporary {
 		if entries, err := os.ReadDir(artifacts); err != nil || len(entries) == 0 {

@@ -111,6 +111,9 @@ func (d *decoder) environment(n *node, name string, at Pos) *EnvironmentPolicy {
 	if pr, ok := f["secrets"]; ok {
 		e.Secrets, _ = d.envNames(pr.value, fmt.Sprintf("\"secrets\" of %s", where))
 	}
+	if pr, ok := f["aws"]; ok {
+		e.AWS = d.aws(pr.value)
+	}
 	return e
 }
 

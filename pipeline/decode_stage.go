@@ -93,6 +93,9 @@ func (d *decoder) stage(n *node, index int) (*Stage, *node) {
 	if pr, ok := f["aws"]; ok {
 		s.AWS = d.aws(pr.value)
 	}
+	if pr, ok := f["runner"]; ok {
+		s.Runner = d.runner(pr.value)
+	}
 	actionNames := make(map[string]named)
 	if pr, ok := f["actions"]; ok {
 		s.Actions = d.actions(pr.value, `"actions"`, where, actionNames)
@@ -283,6 +286,12 @@ func (d *decoder) action(n *node, list string, index int) (*Action, *node) {
 	d.actionKind(a, n, where, f)
 	if pr, ok := f["aws"]; ok {
 		a.AWS = d.aws(pr.value)
+	}
+	if pr, ok := f["runner"]; ok {
+		a.Runner = d.runner(pr.value)
+		if a.Uses != "" {
+			d.errs.add(pr.key.pos, `%s has "runner" and "uses"; a runner executes run: scripts, integrations run on this machine`, where)
+		}
 	}
 	if pr, ok := f["dir"]; ok {
 		if dir, ok := d.str(pr.value, `"dir"`); ok {

@@ -135,8 +135,16 @@ func (d *decoder) with(in *Integration, n *node) map[string]any {
 			d.errs.add(n.pos, `"with" of %s needs exactly one of %s, not %d`, in.Name, quoteList(in.OneOf), len(given))
 		}
 	}
-	if _, key := out["s3_key"]; key != (out["s3_bucket"] != nil) && in.Name == "aws/lambda" {
-		d.errs.add(n.pos, `"with" of %s needs s3_bucket and s3_key together`, in.Name)
+	for _, pr := range n.pairs {
+		var lacking []string
+		for _, k := range in.Requires[pr.key.text] {
+			if !slices.ContainsFunc(n.pairs, func(o pair) bool { return o.key.text == k }) {
+				lacking = append(lacking, k)
+			}
+		}
+		if len(lacking) > 0 {
+			d.errs.add(pr.key.pos, `%q of %s needs %s beside it`, pr.key.text, in.Name, quoteList(lacking))
+		}
 	}
 	return out
 }
@@ -163,6 +171,16 @@ func (d *decoder) param(in *Integration, p Param, n *node) (any, bool) {
 		return items, ok && items != nil
 	case ParamMap:
 		return d.scalarMap(n, what)
+	case ParamDuration:
+		if n.kind != kindString {
+			d.typeErr(n, what, string(p.Kind))
+			return nil, false
+		}
+		if _, reason := checkDuration(n.text); reason != "" {
+			d.errs.add(n.pos, "%s %q: %s", what, n.text, reason)
+			return nil, false
+		}
+		return n.text, true
 	case ParamFileOrMap:
 		if n.kind == kindString {
 			return n.text, d.checkString(in, Param{Name: p.Name, Path: true}, n, n.text, what)
@@ -172,6 +190,8 @@ func (d *decoder) param(in *Integration, p Param, n *node) (any, bool) {
 			return nil, false
 		}
 		return d.scalarMap(n, what)
+	case ParamJSON:
+		return d.jsonParam(n, what)
 	}
 	panic(fmt.Sprintf("integration %s: parameter %s has unknown kind %q", in.Name, p.Name, p.Kind))
 }

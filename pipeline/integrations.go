@@ -32,6 +32,12 @@ const (
 	// ParamFileOrMap is a string naming a file in the workspace, or a
 	// map[string]string.
 	ParamFileOrMap ParamKind = "a file path or a mapping of names to values"
+	// ParamDuration is a string holding a positive duration such as 10m,
+	// kept as written.
+	ParamDuration ParamKind = "a duration such as 90s or 15m"
+	// ParamJSON is a JSON document: a mapping (nested values allowed),
+	// or a string holding JSON. Its value is the JSON text.
+	ParamJSON ParamKind = "a mapping or a JSON string"
 )
 
 // Param is one key of an integration's `with:`.
@@ -58,6 +64,9 @@ type Integration struct {
 	// OneOf, when set, names parameters of which exactly one must be
 	// given, such as the sources of a function's code.
 	OneOf []string
+	// Requires maps a parameter to those it needs beside it, such as an
+	// S3 key to its bucket.
+	Requires map[string][]string
 	// Explain says what the action would do with these parameters; deploy
 	// is whether its stage deploys to an environment.
 	Explain func(with map[string]any, deploy bool) string
@@ -153,7 +162,8 @@ func NewIntegrations() Integrations {
 			{Name: "image_uri", Kind: ParamString, Pattern: `^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/\S+$`, Shape: "an Amazon ECR image URI", Description: "Container image of the code."},
 			{Name: "alias", Kind: ParamString, Pattern: aliasPattern, Shape: "an alias name (letters, digits, - and _, not only digits)", Description: "Alias moved to the published version, created if missing."},
 		},
-		OneOf: []string{"zip", "s3_key", "image_uri"},
+		OneOf:    []string{"zip", "s3_key", "image_uri"},
+		Requires: map[string][]string{"s3_key": {"s3_bucket"}, "s3_bucket": {"s3_key"}},
 		Explain: func(w map[string]any, deploy bool) string {
 			src := str(w["zip"])
 			switch {
@@ -164,7 +174,7 @@ func NewIntegrations() Integrations {
 			}
 			s := fmt.Sprintf("update function %s's code from %s and publish a version", w["function"], src)
 			if a := str(w["alias"]); a != "" {
-				s += ", then move alias " + a + " to it"
+				s += ", then move alias " + a + " to it, and back if the version does not become Active"
 			}
 			if !deploy {
 				s += "; outside a deploy stage it only says so"
@@ -172,6 +182,8 @@ func NewIntegrations() Integrations {
 			return s
 		},
 	})
+	all = append(all, deployIntegrations()...)
+	all = append(all, beanstalkAndInvoke()...)
 	m := make(Integrations, len(all))
 	for _, in := range all {
 		in.patterns = make(map[string]*regexp.Regexp)

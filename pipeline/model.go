@@ -80,6 +80,7 @@ type Stage struct {
 	Require []string          `yaml:"require" json:"require,omitempty" jsonschema:"description=Names of the checks and commit statuses the deploy waits for; each must be present and pass. Without it every check on the commit must pass (deploy stages only)."`
 	Env     map[string]string `yaml:"env" json:"env,omitempty" jsonschema:"description=Environment variables for this stage's actions."`
 	AWS     *AWS              `yaml:"aws" json:"aws,omitempty" jsonschema:"description=AWS role and region for this stage's actions."`
+	Runner  *RunnerSpec       `yaml:"runner" json:"runner,omitempty" jsonschema:"description=Where this stage's run: scripts execute; an action's own runner: replaces it."`
 	Actions []*Action         `yaml:"actions" json:"actions" jsonschema:"minItems=1,maxItems=100,description=Actions; those with the same run_order run in parallel. A stage has at most 100 actions, on_failure included."`
 	// OnFailure runs when the stage fails, to roll back.
 	OnFailure []*Action `yaml:"on_failure" json:"on_failure,omitempty" jsonschema:"description=Actions run when the stage fails, such as a rollback."`
@@ -102,6 +103,9 @@ type EnvironmentPolicy struct {
 	Require  []string `yaml:"require" json:"require,omitempty" jsonschema:"description=Names of the checks and commit statuses a deploy waits for; each must be present and pass. Without it every check on the commit must pass."`
 	// Secrets reach only the actions of a deploy stage whose gate passed.
 	Secrets []string `yaml:"secrets" json:"secrets,omitempty" jsonschema:"description=Names of host variables given, masked, only to the actions of a deploy to this environment once its gate has passed."`
+	// AWS, from a trusted file, is the role and region every deploy to
+	// the environment acts with, whatever the deployed commit's file says.
+	AWS *AWS `yaml:"aws" json:"aws,omitempty" jsonschema:"description=Role and region of every deploy to this environment; in the default branch's file or the organization's default it overrides the role the deployed commit names."`
 
 	Pos Pos `yaml:"-" json:"-"`
 }
@@ -123,6 +127,9 @@ type Action struct {
 	// AWS is the action's own role and region, over its stage's and the
 	// pipeline's.
 	AWS *AWS `yaml:"aws" json:"aws,omitempty" jsonschema:"description=AWS role and region for this action."`
+	// Runner is where the run: script executes; nil means the stage's,
+	// and local when neither sets one.
+	Runner *RunnerSpec `yaml:"runner" json:"runner,omitempty" jsonschema:"description=Where this action's run: script executes, such as {type: codebuild, project: web-build}."`
 	// Dir is the working directory relative to the workspace.
 	Dir string `yaml:"dir" json:"dir,omitempty" jsonschema:"description=Working directory relative to the workspace."`
 	// RunOrder groups actions: lower orders finish before higher ones start.

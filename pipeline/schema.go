@@ -102,6 +102,7 @@ func refineSchema(root *jsonschema.Schema) {
 	for _, t := range []reflect.Type{
 		reflect.TypeFor[Triggers](), reflect.TypeFor[PushTrigger](), reflect.TypeFor[PullRequestTrigger](),
 		reflect.TypeFor[Stage](), reflect.TypeFor[Action](), reflect.TypeFor[EnvironmentPolicy](),
+		reflect.TypeFor[RunnerSpec](),
 	} {
 		objects[t] = defs[t.Name()]
 	}
@@ -129,6 +130,7 @@ func refineSchema(root *jsonschema.Schema) {
 	envNames(prop(root, "secrets"))
 
 	refineOn(root, defs)
+	refineRunner(defs[reflect.TypeFor[RunnerSpec]().Name()])
 	refineEnvironments(root, defs, envName)
 
 	stage := defs["Stage"]

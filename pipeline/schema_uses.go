@@ -39,8 +39,8 @@ func refineUses(defs jsonschema.Definitions) {
 		for _, k := range in.OneOf {
 			with.OneOf = append(with.OneOf, &jsonschema.Schema{Required: []string{k}})
 		}
-		if _, ok := in.Param("s3_key"); ok {
-			with.DependentRequired = map[string][]string{"s3_key": {"s3_bucket"}, "s3_bucket": {"s3_key"}}
+		if len(in.Requires) > 0 {
+			with.DependentRequired = in.Requires
 		}
 		action.AllOf = append(action.AllOf, &jsonschema.Schema{
 			If:   withRequired(props("uses", &jsonschema.Schema{Const: name}), []string{"uses"}),
@@ -67,9 +67,13 @@ func paramSchema(p Param) *jsonschema.Schema {
 		return &jsonschema.Schema{Type: "array", Items: str()}
 	case ParamMap:
 		return &jsonschema.Schema{Ref: "#/$defs/Scalars"}
+	case ParamDuration:
+		return &jsonschema.Schema{Type: "string", Pattern: durationPattern}
 	case ParamFileOrMap:
 		p.Path = true
 		return &jsonschema.Schema{AnyOf: []*jsonschema.Schema{str(), {Ref: "#/$defs/Scalars"}}}
+	case ParamJSON:
+		return &jsonschema.Schema{AnyOf: []*jsonschema.Schema{{Type: "string", MinLength: ptr(uint64(1))}, {Type: "object"}}}
 	}
 	return str()
 }

@@ -26,6 +26,7 @@ func newExplainCmd() *cobra.Command {
 			}
 			console.Explain(cmd.OutOrStdout(), event, plan)
 			console.ExplainUses(cmd.OutOrStdout(), p, plan)
+			console.ExplainRunners(cmd.OutOrStdout(), p, plan)
 			return nil
 		},
 	}

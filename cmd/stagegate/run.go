@@ -26,6 +26,7 @@ func newRunCmd() *cobra.Command {
 		plain     bool
 		grace     time.Duration
 		sandbox   sandboxFlags
+		staging   string
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -80,9 +81,13 @@ Exit status: 0 success, 1 the pipeline failed, 2 usage or config error,
 				style.Color = false
 				observer = console.NewPlain(out)
 			}
+			runners, err := codeBuildRunners(cmd.Flags(), staging)
+			if err != nil {
+				return err
+			}
 			res, store := localrun.Run(ctx, localrun.Options{
 				Dir: ev.dir, Pipeline: p, Plan: plan, Event: event,
-				ArtifactDir: artifacts, Observer: observer, Runner: runner,
+				ArtifactDir: artifacts, Observer: observer, Runner: runner, Runners: runners,
 			})
 			if live != nil {
 				live.Stop()
@@ -99,6 +104,7 @@ Exit status: 0 success, 1 the pipeline failed, 2 usage or config error,
 	cmd.Flags().StringVar(&artifacts, "artifacts", "", "the artifact store (default: a temporary directory, kept when not empty)")
 	cmd.Flags().BoolVar(&plain, "plain", false, "print plain lines even on a terminal")
 	cmd.Flags().DurationVar(&grace, "grace", 10*time.Second, "how long a stopped action may take to exit before it is killed")
+	cmd.Flags().StringVar(&staging, "codebuild-staging", "", "s3://bucket/prefix where runner: codebuild actions ship the workspace, with your own AWS credentials (or STAGEGATE_CODEBUILD_STAGING)")
 	sandbox.register(cmd.Flags(), string(local.ModeAuto))
 	return cmd
 }

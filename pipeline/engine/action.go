@@ -100,8 +100,13 @@ func (rs *runState) attempt(ctx context.Context, st *pipeline.Stage, a *pipeline
 		Limits: rs.run.Limits,
 	}
 
+	run, err := rs.runnerFor(st, a, &spec, n, outFile)
+	if err != nil {
+		r.Status, r.Reason = StatusFailure, err.Error()
+		return o
+	}
 	actx, cancel := context.WithTimeoutCause(ctx, a.EffectiveTimeout(), errTimedOut)
-	res, runErr := rs.e.Runner.Run(actx, spec)
+	res, runErr := run.Run(actx, spec)
 	// Read the cause before cancel, which would otherwise set its own.
 	ended := actx.Err() != nil
 	timedOut := errors.Is(context.Cause(actx), errTimedOut)
@@ -122,6 +127,8 @@ func (rs *runState) attempt(ctx context.Context, st *pipeline.Stage, a *pipeline
 		r.Status, r.Reason = StatusFailure, fmt.Sprintf("could not run: %v", runErr)
 	case res.ExitCode == -1:
 		r.Status, r.Reason = StatusFailure, "killed by a signal"
+	case res.ExitCode != 0 && res.Reason != "":
+		r.Status, r.Reason = StatusFailure, res.Reason
 	case res.ExitCode != 0:
 		r.Status, r.Reason = StatusFailure, fmt.Sprintf("exit code %d", res.ExitCode)
 	default:
@@ -145,6 +152,12 @@ func (rs *runState) attempt(ctx context.Context, st *pipeline.Stage, a *pipeline
 	if len(a.Artifacts) > 0 {
 		arts, err := rs.collectArtifacts(a.Artifacts, func(w string) { l.system("warning: " + w) })
 		o.artifacts = arts
+		if err == nil && len(arts) > 0 && rs.run.ArtifactStore != nil {
+			key := ArtifactKey{Run: rs.run.ID, Stage: st.Name, Action: a.Name}
+			if err = rs.run.ArtifactStore.Put(ctx, key, rs.artifactDir, arts); err != nil {
+				err = fmt.Errorf("keep artifacts: %w", err)
+			}
+		}
 		if err != nil {
 			r.Status, r.Reason = StatusFailure, err.Error()
 		}

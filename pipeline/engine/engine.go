@@ -33,6 +33,10 @@ type Engine struct {
 	MaxParallel int
 	// Integrations runs `uses:` actions; nil fails them.
 	Integrations Integrations
+	// Runners are the runners other than Runner, by the type an action's
+	// runner: names (pipeline.RunnerName), such as "codebuild". An action
+	// naming one that is missing fails.
+	Runners map[string]runner.Runner
 
 	// emitMu serializes the observer, so observers need no locking of
 	// their own.
@@ -54,6 +58,11 @@ type Run struct {
 	// means a directory inside TempDir, which lives only as long as the
 	// run when TempDir is empty too.
 	ArtifactDir string
+	// ArtifactStore, when set, keeps each action's artifacts beyond
+	// ArtifactDir once they are stored there (ArtifactStore.Put); failing
+	// to keep them fails the action, as failing to store them does. Nil
+	// keeps them in ArtifactDir alone.
+	ArtifactStore ArtifactStore
 	// TempDir is scratch space: the actions' TMPDIR is its tmp/ and their
 	// output files are in its out/, apart, so that a script emptying
 	// TMPDIR cannot delete another action's outputs. Empty means a new

@@ -118,7 +118,10 @@ type ActionResult struct {
 	Attempts int
 	Rollback bool
 	// Reason explains a status other than success.
-	Reason   string
+	Reason string
+	// Summary is Markdown an integration gave for the stage's check,
+	// masked and bounded (IntegrationResult.Summary).
+	Summary  string
 	Started  time.Time
 	Duration time.Duration
 }

@@ -52,13 +52,42 @@ type IntegrationCall struct {
 type IntegrationResult struct {
 	// Outputs are exported to later stages like $STAGEGATE_OUTPUT's.
 	Outputs map[string]string
+	// Summary is a short Markdown text for people, such as a table of
+	// what a deploy would change; the stage's check shows it. It is
+	// masked, and cut at MaxSummary bytes.
+	Summary string
 }
+
+// MaxSummary bounds an action's Summary: a check's summary holds 65,535
+// characters for the whole stage.
+const MaxSummary = 16 << 10
 
 // runIntegration runs a `uses:` attempt, filling r from how it ended.
 func (rs *runState) runIntegration(ctx context.Context, st *pipeline.Stage, a *pipeline.Action, dir string, env []string, l actionLog, r *ActionResult) map[string]string {
+	res := rs.callIntegration(ctx, st, a, dir, env, l, r)
+	if res.Summary != "" {
+		r.Summary = cutSummary(rs.masks.mask(res.Summary))
+	}
+	return res.Outputs
+}
+
+// cutSummary cuts s to MaxSummary bytes at a line's end, saying so.
+func cutSummary(s string) string {
+	if len(s) <= MaxSummary {
+		return s
+	}
+	const note = "\n\n_… cut: the log has it all_\n"
+	cut := s[:MaxSummary-len(note)]
+	if i := strings.LastIndexByte(cut, '\n'); i > 0 {
+		cut = cut[:i]
+	}
+	return strings.ToValidUTF8(cut, "") + note
+}
+
+func (rs *runState) callIntegration(ctx context.Context, st *pipeline.Stage, a *pipeline.Action, dir string, env []string, l actionLog, r *ActionResult) IntegrationResult {
 	if rs.e.Integrations == nil {
 		r.Status, r.Reason = StatusFailure, fmt.Sprintf("this runner cannot run integrations (uses: %s)", a.Uses)
-		return nil
+		return IntegrationResult{}
 	}
 	vars := make(map[string]string, len(env))
 	for _, kv := range env {
@@ -88,7 +117,7 @@ func (rs *runState) runIntegration(ctx context.Context, st *pipeline.Stage, a *p
 	default:
 		r.Status = StatusSuccess
 	}
-	return res.Outputs
+	return res
 }
 
 // AttemptEnv are the variables Run.ActionEnv gives one attempt.

@@ -18,6 +18,8 @@ type fakeIntegrations struct {
 	mu    sync.Mutex
 	calls []engine.IntegrationCall
 	fail  map[string]error
+	// summary answers an action with a Summary.
+	summary map[string]string
 }
 
 func (f *fakeIntegrations) Run(ctx context.Context, c engine.IntegrationCall) (engine.IntegrationResult, error) {
@@ -27,6 +29,9 @@ func (f *fakeIntegrations) Run(ctx context.Context, c engine.IntegrationCall) (e
 	c.Log("integration " + c.Action.Uses + " key " + c.Env["AWS_SECRET_ACCESS_KEY"])
 	if err := f.fail[c.Action.Name]; err != nil {
 		return engine.IntegrationResult{}, err
+	}
+	if s := f.summary[c.Action.Name]; s != "" {
+		return engine.IntegrationResult{Summary: s}, f.fail[c.Action.Name+"-after"]
 	}
 	if c.Action.Name == "slow" {
 		<-ctx.Done()
@@ -153,5 +158,54 @@ func TestActionEnvErrorFailsAttempt(t *testing.T) {
 	})
 	if a := actionResult(t, stageResult(t, res, "s"), "cloud"); a.Status != engine.StatusFailure || a.Reason != "assume role: AccessDenied" {
 		t.Errorf("result %+v", a)
+	}
+}
+
+// An integration's summary reaches the action's result and its
+// ActionFinished event, masked and cut to its bound, on success and on
+// failure alike.
+func TestUsesSummary(t *testing.T) {
+	long := strings.Repeat("| add | `Queue` | AWS::SQS::Queue |\n", 1000)
+	tests := []struct {
+		name, summary string
+		fail          error
+		want          engine.Status
+	}{
+		{"table", "| Change | Resource |\n| --- | --- |\n| add | key s3cr3t |\n", nil, engine.StatusSuccess},
+		{"failed", "| remove | `Topic` |\n", errors.New("rolled back"), engine.StatusFailure},
+		{"long", long, nil, engine.StatusSuccess},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.engine.Integrations = &fakeIntegrations{
+				summary: map[string]string{"stack": tt.summary},
+				fail:    map[string]error{"stack-after": tt.fail},
+			}
+			res := f.run(context.Background(), pipe(stage("infra", uses("stack", "aws/cloudformation"))), func(r *engine.Run) {
+				r.ActionEnv = func(context.Context, *pipeline.Stage, *pipeline.Action) (engine.AttemptEnv, error) {
+					return engine.AttemptEnv{Secrets: map[string]string{"AWS_SECRET_ACCESS_KEY": "s3cr3t"}}, nil
+				}
+			})
+			a := actionResult(t, stageResult(t, res, "infra"), "stack")
+			if a.Status != tt.want {
+				t.Fatalf("status %s (%s), want %s", a.Status, a.Reason, tt.want)
+			}
+			if strings.Contains(a.Summary, "s3cr3t") || len(a.Summary) > engine.MaxSummary || a.Summary == "" {
+				t.Errorf("summary of %d bytes, want a masked one within %d:\n%.300s", len(a.Summary), engine.MaxSummary, a.Summary)
+			}
+			if len(tt.summary) > engine.MaxSummary && !strings.HasSuffix(a.Summary, "|\n\n_… cut: the log has it all_\n") {
+				t.Errorf("a long summary is not cut at a line's end with a note: ...%q", a.Summary[len(a.Summary)-80:])
+			}
+			var finished string
+			for _, e := range f.rec.events {
+				if af, ok := e.(engine.ActionFinished); ok && af.Action == "stack" {
+					finished = af.Result.Summary
+				}
+			}
+			if finished != a.Summary {
+				t.Errorf("ActionFinished carries %.80q, want the result's summary", finished)
+			}
+		})
 	}
 }

@@ -30,7 +30,7 @@ func FromPipeline(p *pipeline.Pipeline, env, name string, trusted bool, ev *pipe
 		if !strings.EqualFold(key, env) || e == nil {
 			continue
 		}
-		r := Rules{Approval: e.Approval, Deployers: e.Deployers, Require: e.Require, Secrets: e.Secrets}
+		r := Rules{Approval: e.Approval, Deployers: e.Deployers, Require: e.Require, Secrets: e.Secrets, AWS: e.AWS}
 		if len(e.Branches) > 0 || len(e.Tags) > 0 {
 			r.Refs = &RefRule{Branches: e.Branches, Tags: e.Tags}
 		}
@@ -42,7 +42,7 @@ func FromPipeline(p *pipeline.Pipeline, env, name string, trusted bool, ev *pipe
 		}
 		src := Source{
 			Name: fmt.Sprintf("stage %s of %s", st.Name, name), Trusted: trusted, Defines: true,
-			Rules: Rules{Approval: st.Approval, Deployers: st.Deployers, Require: st.Require},
+			Rules: Rules{Approval: st.Approval, Deployers: st.Deployers, Require: st.Require, AWS: stageAWS(p, st)},
 		}
 		if ev != nil && st.If != "" && !pipeline.StageRuns(st, *ev) {
 			src.Defines = false
@@ -105,5 +105,18 @@ func samePolicy(a, b *pipeline.EnvironmentPolicy) bool {
 		y = *b
 	}
 	x.Pos, y.Pos = pipeline.Pos{}, pipeline.Pos{}
+	for _, a := range []**pipeline.AWS{&x.AWS, &y.AWS} {
+		if *a != nil {
+			c := **a
+			c.Pos = pipeline.Pos{}
+			*a = &c
+		}
+	}
 	return reflect.DeepEqual(x, y)
+}
+
+// stageAWS is the role and region a stage's actions have unless they
+// name their own: the pipeline's aws: under the stage's.
+func stageAWS(p *pipeline.Pipeline, st *pipeline.Stage) *pipeline.AWS {
+	return pipeline.EffectiveAWS(p, st, &pipeline.Action{})
 }

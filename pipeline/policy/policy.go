@@ -42,6 +42,9 @@ type Rules struct {
 	Secrets []string
 	// WaitTimer delays a deploy once its gate is reached.
 	WaitTimer time.Duration
+	// AWS is the role and region deploys act with; only a trusted
+	// source's counts.
+	AWS *pipeline.AWS
 }
 
 // RefRule is one source's restriction of the refs that may deploy.
@@ -105,6 +108,12 @@ type Policy struct {
 	// WaitTimer is the longest of the sources' timers; WaitTimerBy names it.
 	WaitTimer   time.Duration
 	WaitTimerBy string
+	// AWS is the role (and region) of the first trusted source naming a
+	// role, the environment's entry before a deploy stage's and the
+	// repository's file before the organization's default; AWSBy names
+	// it. The deployed commit's file cannot choose another for a deploy.
+	AWS   *pipeline.AWS
+	AWSBy string
 
 	withheld  []string // why trusted sources naming it do not define it here
 	deployers []list   // each list must allow a non-writer
@@ -169,6 +178,10 @@ func Merge(env string, sources []Source) Policy {
 		}
 		if r.WaitTimer > p.WaitTimer {
 			p.WaitTimer, p.WaitTimerBy = r.WaitTimer, s.Name
+		}
+		if s.Trusted && p.AWS == nil && r.AWS != nil && r.AWS.Role != "" {
+			aws := *r.AWS
+			p.AWS, p.AWSBy = &aws, s.Name
 		}
 	}
 	for _, names := range trustedSecrets {

@@ -1,12 +1,15 @@
 // Package runner defines how the engine executes one action's command.
 // The local process runner lives in runner/local; remote runners (AWS
-// CodeBuild) implement the same interface.
+// CodeBuild, in the top-level codebuild package) implement the same
+// interface and use Spec.Remote.
 package runner
 
 import (
 	"context"
 	"io"
 	"time"
+
+	"github.com/stagegate/stagegate/pipeline"
 )
 
 // Spec is one command to run.
@@ -28,6 +31,34 @@ type Spec struct {
 	// Limits bound the command's resources where the runner can; zero
 	// fields take the runner's defaults.
 	Limits Limits
+	// Remote is what a runner that executes the command elsewhere needs;
+	// the local runner ignores it.
+	Remote Remote
+}
+
+// Remote describes an action for a runner that ships it to another
+// machine. Env then holds host paths (PATH, HOME, TMPDIR and
+// STAGEGATE_WORKSPACE, STAGEGATE_OUTPUT, STAGEGATE_ARTIFACTS) that such a
+// runner replaces with its own.
+type Remote struct {
+	// Runner is the action's runner: parameters from the pipeline.
+	Runner *pipeline.RunnerSpec
+	// AWS is the action's effective aws: (role and region), nil if none.
+	AWS *pipeline.AWS
+	// RunID, Stage, Action and Attempt name the attempt, for names the
+	// runner makes on the remote side.
+	RunID, Stage, Action string
+	Attempt              int
+	// Workspace is the directory to ship; Dir is inside it. The runner
+	// writes the command's changes to it back before Run returns.
+	Workspace string
+	// OutputFile is where the runner writes the outputs the command set,
+	// as KEY=value lines, for the engine to read as it reads a local
+	// command's $STAGEGATE_OUTPUT.
+	OutputFile string
+	// Secret names the variables of Env whose values hold secrets: a
+	// remote runner must not send them in plain text.
+	Secret map[string]bool
 }
 
 // Access names host paths by absolute path. An isolating runner shows the
@@ -68,6 +99,10 @@ type Result struct {
 	// Killed is set when the runner stopped the command because ctx ended.
 	Killed   bool
 	Duration time.Duration
+	// Reason says why a command with a non-zero ExitCode failed, where
+	// the runner knows better than the code, such as a remote build's
+	// failed phase; empty means "exit code N".
+	Reason string
 }
 
 // Runner executes commands. Run returns once the command and everything
