@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/stagegate/stagegate/internal/keyfile"
 )
 
 // KeyFile is where the signing key is kept in the data dir, beside the
@@ -35,28 +37,9 @@ func LoadOrCreateKey(dataDir string) (*rsa.PrivateKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode OIDC signing key: %w", err)
 	}
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("data dir: %w", err)
-	}
-	tmp, err := os.CreateTemp(dataDir, KeyFile+".*")
-	if err != nil {
-		return nil, fmt.Errorf("store OIDC signing key: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	err = tmp.Chmod(0o600)
-	if err == nil {
-		err = pem.Encode(tmp, &pem.Block{Type: "PRIVATE KEY", Bytes: der})
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		// Link, not rename: a second process starting at the same time
-		// must not replace the key the first one already serves.
-		err = os.Link(tmp.Name(), path)
-		if errors.Is(err, os.ErrExist) {
-			return LoadOrCreateKey(dataDir)
-		}
+	err = keyfile.Create(dataDir, KeyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	if errors.Is(err, os.ErrExist) {
+		return LoadOrCreateKey(dataDir)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store OIDC signing key: %w", err)

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/stagegate/stagegate/internal/keyfile"
 )
 
 // KeyFile is where the session key is kept in the data dir, beside the
@@ -48,28 +50,9 @@ func LoadOrCreateKey(dataDir string) ([]byte, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("generate session key: %w", err)
 	}
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("data dir: %w", err)
-	}
-	tmp, err := os.CreateTemp(dataDir, KeyFile+".*")
-	if err != nil {
-		return nil, fmt.Errorf("store session key: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	err = tmp.Chmod(0o600)
-	if err == nil {
-		_, err = tmp.WriteString(hex.EncodeToString(key) + "\n")
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		// Link, not rename: a second process starting at the same time
-		// must not replace the key the first one already signs with.
-		err = os.Link(tmp.Name(), path)
-		if errors.Is(err, os.ErrExist) {
-			return LoadOrCreateKey(dataDir)
-		}
+	err = keyfile.Create(dataDir, KeyFile, []byte(hex.EncodeToString(key)+"\n"))
+	if errors.Is(err, os.ErrExist) {
+		return LoadOrCreateKey(dataDir)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store session key: %w", err)
