@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-github/v60/github"
 
 	"github.com/stagegate/stagegate/app/access"
+	"github.com/stagegate/stagegate/app/comments"
 	"github.com/stagegate/stagegate/app/deploys"
 	"github.com/stagegate/stagegate/app/setup"
 	"github.com/stagegate/stagegate/app/store"
@@ -122,7 +123,7 @@ func (w webActions) Rerun(ctx context.Context, login, repo, runID string) error 
 	if run.Status != store.StatusCompleted {
 		return fmt.Errorf("run %s is still going; cancel it first, or wait for it", run.ID)
 	}
-	from, err := firstFailedStage(ctx, w.a.db, run)
+	from, err := comments.FirstFailedStage(ctx, w.a.db, run.ID)
 	if err != nil {
 		return w.answer(ctx, err)
 	}
@@ -180,22 +181,6 @@ func (a *App) wireSignIn() error {
 		a.pages.auth, a.pages.routes = auth, auth.Routes
 	}
 	return nil
-}
-
-// firstFailedStage is the first stage of a run that failed, was
-// cancelled or timed out, "" if none (as /retry picks it).
-func firstFailedStage(ctx context.Context, db *store.DB, run store.Run) (string, error) {
-	stages, err := db.StagesForRun(ctx, run.ID)
-	if err != nil {
-		return "", err
-	}
-	for _, s := range stages {
-		switch s.Conclusion {
-		case "failure", "cancelled", "timed_out":
-			return s.Name, nil
-		}
-	}
-	return "", nil
 }
 
 func webRandomHex() string {

@@ -125,7 +125,7 @@ func (a *Commands) commandRetry(ctx context.Context, cc commandContext) (command
 	if run.Status != store.StatusCompleted {
 		return commandDone{}, access.Forbidden{Why: fmt.Sprintf("@%s run %s is still going; /cancel it first, or wait for it", cc.login, run.ID)}
 	}
-	from, err := a.firstFailedStage(ctx, run)
+	from, err := FirstFailedStage(ctx, a.db, run.ID)
 	if err != nil {
 		return commandDone{}, err
 	}
@@ -139,10 +139,13 @@ func (a *Commands) commandRetry(ctx context.Context, cc commandContext) (command
 	return commandDone{result: result}, nil
 }
 
-// firstFailedStage is the first stage of a run that did not succeed or
-// get skipped by a condition, "" if there is none.
-func (a *Commands) firstFailedStage(ctx context.Context, run store.Run) (string, error) {
-	stages, err := a.db.StagesForRun(ctx, run.ID)
+// FirstFailedStage is the first stage of a run that failed, was
+// cancelled or timed out, "" if there is none: where /retry, and the
+// run page's Re-run, start again.
+func FirstFailedStage(ctx context.Context, db interface {
+	StagesForRun(ctx context.Context, runID string) ([]store.Stage, error)
+}, runID string) (string, error) {
+	stages, err := db.StagesForRun(ctx, runID)
 	if err != nil {
 		return "", err
 	}
