@@ -10,6 +10,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Limits of a result archive, so that a build cannot make the server
@@ -36,61 +37,88 @@ func (l Limits) bytes() int64 {
 	return 4 << 30
 }
 
-// zipDir writes dir's regular files, directories and symbolic links to w
-// as a zip archive, paths relative to dir. Links are stored as links
-// (their target as the entry's content), as zip and CodeBuild know them;
-// other files (sockets, devices) are left out.
-func zipDir(dir string, w io.Writer) error {
+// tree is a directory to ship and the path it takes in the archive
+// ("" for its top).
+type tree struct {
+	dir, prefix string
+}
+
+// zipTrees writes the trees' regular files, directories and symbolic
+// links to w as a zip archive. Links are stored as links (their target as
+// the entry's content), as zip and CodeBuild know them; other files
+// (sockets, devices) are left out. The archive is bounded by lim as a
+// result archive is: a workspace too big to come back is refused before
+// it goes.
+func zipTrees(w io.Writer, lim Limits, trees ...tree) error {
 	zw := zip.NewWriter(w)
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
+	entries, budget := 0, lim.bytes()
+	for _, tr := range trees {
+		if tr.prefix != "" {
+			entries++
+			if _, err := zw.CreateHeader(&zip.FileHeader{Name: tr.prefix + "/", Modified: time.Now()}); err != nil {
+				return fmt.Errorf("zip %s: %w", tr.dir, err)
+			}
 		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil || rel == "." {
-			return err
+		if tr.dir == "" {
+			continue
 		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		mode := info.Mode()
-		if !mode.IsRegular() && !mode.IsDir() && mode&fs.ModeSymlink == 0 {
-			return nil
-		}
-		h, err := zip.FileInfoHeader(info)
-		if err != nil {
-			return err
-		}
-		h.Name = filepath.ToSlash(rel)
-		if mode.IsDir() {
-			h.Name += "/"
-			_, err = zw.CreateHeader(h)
-			return err
-		}
-		h.Method = zip.Deflate
-		fw, err := zw.CreateHeader(h)
-		if err != nil {
-			return err
-		}
-		if mode&fs.ModeSymlink != 0 {
-			target, err := os.Readlink(p)
+		err := filepath.WalkDir(tr.dir, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
 			}
-			_, err = io.WriteString(fw, target)
+			rel, err := filepath.Rel(tr.dir, p)
+			if err != nil || rel == "." {
+				return err
+			}
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			mode := info.Mode()
+			if !mode.IsRegular() && !mode.IsDir() && mode&fs.ModeSymlink == 0 {
+				return nil
+			}
+			if entries++; entries > lim.entries() {
+				return fmt.Errorf("more than %d files and directories to ship", lim.entries())
+			}
+			h, err := zip.FileInfoHeader(info)
+			if err != nil {
+				return err
+			}
+			h.Name = path.Join(tr.prefix, filepath.ToSlash(rel))
+			if mode.IsDir() {
+				h.Name += "/"
+				_, err = zw.CreateHeader(h)
+				return err
+			}
+			h.Method = zip.Deflate
+			fw, err := zw.CreateHeader(h)
+			if err != nil {
+				return err
+			}
+			if mode&fs.ModeSymlink != 0 {
+				target, err := os.Readlink(p)
+				if err != nil {
+					return err
+				}
+				_, err = io.WriteString(fw, target)
+				return err
+			}
+			f, err := os.Open(p)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			// Counted as copied: a file may grow while it is read.
+			n, err := io.Copy(fw, io.LimitReader(f, budget+1))
+			if budget -= n; err == nil && budget < 0 {
+				err = fmt.Errorf("more than %d bytes to ship", lim.bytes())
+			}
 			return err
-		}
-		f, err := os.Open(p)
+		})
 		if err != nil {
-			return err
+			return fmt.Errorf("zip %s: %w", tr.dir, err)
 		}
-		defer f.Close()
-		_, err = io.Copy(fw, f)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("zip %s: %w", dir, err)
 	}
 	return zw.Close()
 }

@@ -53,7 +53,7 @@ func (b *build) startInput(ctx context.Context, src string, params map[string]st
 		}
 		vars = append(vars, cbtypes.EnvironmentVariable{Name: aws.String(k), Value: aws.String(plain[k]), Type: cbtypes.EnvironmentVariableTypePlaintext})
 	}
-	spec, err := makeBuildspec(b.spec.Script, filepath.ToSlash(dir), empty)
+	spec, err := makeBuildspec(b.spec.Script, filepath.ToSlash(dir), b.artifactsName(), empty)
 	if err != nil {
 		return nil, err
 	}
