@@ -13,12 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/stagegate/stagegate/app"
-	"github.com/stagegate/stagegate/codebuild"
 	"github.com/stagegate/stagegate/internal/awstest"
-	"github.com/stagegate/stagegate/internal/codebuildfake"
 	"github.com/stagegate/stagegate/internal/githubtest"
 )
 
@@ -49,14 +45,6 @@ func TestMergedPullRequestBuildsOnCodeBuildThenDeploysStackAndService(t *testing
 		TaskDefinition: td.TaskDefinition.TaskDefinitionArn, DesiredCount: aws.Int32(0)}); err != nil {
 		t.Fatal(err)
 	}
-	staging := awstest.Name(t, "staging")
-	if _, err := s3.NewFromConfig(moto).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &staging}); err != nil {
-		t.Fatal(err)
-	}
-	fake := codebuildfake.New(t, moto)
-	fake.Flush = 50 * time.Millisecond
-	fake.Project("web-build")
-
 	pipeline := `aws: {role: "arn:aws:iam::123456789012:role/web-ci", region: us-east-1}
 environments:
   production: {aws: {role: "arn:aws:iam::123456789012:role/web-deploy", region: us-east-1}}
@@ -78,18 +66,7 @@ stages:
         uses: aws/ecs
         with: {cluster: ` + cluster + `, service: ` + service + `, container: app, image: "` + newImage + `"}
 `
-	h := newHarness(t, map[string]string{".stagegate.yml": pipeline, "src/main.txt": "v1"})
-	h.stop()
-	h.cfg.PublicURL = "https://stagegate.example.com"
-	h.cfg.CodeBuildStaging = "s3://" + staging + "/stagegate"
-	h.options = func(o *app.Options) {
-		o.AWS = func(context.Context) (aws.Config, error) { return moto, nil }
-		o.CodeBuild = func(r *codebuild.Runner) {
-			r.CodeBuildEndpoint, r.LogsEndpoint = fake.URL, fake.URL
-			r.Poll = 100 * time.Millisecond
-		}
-	}
-	h.start()
+	h, fake, _ := newCodeBuildHarness(t, map[string]string{".stagegate.yml": pipeline, "src/main.txt": "v1"})
 
 	// The pull request: the change set in the infra check's summary, and
 	// no stack.
