@@ -2,8 +2,8 @@
 // into durable runs, executes the runs and reports them as check runs.
 //
 // The request path only verifies, stores and queues (app/webhook); River
-// workers do the rest: deliveries become runs (process.go and one
-// handle_*.go per event), and runs execute (runworker.go).
+// workers do the rest: deliveries become runs (process.go hands each to
+// app/handlers), and runs execute (runworker.go).
 package app
 
 import (
@@ -22,8 +22,11 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/stagegate/stagegate/app/cloud"
+	"github.com/stagegate/stagegate/app/comments"
+	"github.com/stagegate/stagegate/app/deploys"
 	"github.com/stagegate/stagegate/app/gatewait"
 	"github.com/stagegate/stagegate/app/ghclient"
+	"github.com/stagegate/stagegate/app/handlers"
 	"github.com/stagegate/stagegate/app/queue"
 	"github.com/stagegate/stagegate/app/rundirs"
 	"github.com/stagegate/stagegate/app/runlog"
@@ -33,6 +36,7 @@ import (
 	"github.com/stagegate/stagegate/codebuild"
 	"github.com/stagegate/stagegate/pipeline/runner"
 	"github.com/stagegate/stagegate/pipeline/runner/local"
+	"github.com/stagegate/stagegate/s3artifacts"
 )
 
 // Options are the parts of an App that are not configuration: what tests
@@ -97,7 +101,13 @@ type App struct {
 	waiters      gatewait.Waiters
 	environments gatewait.Environments
 	cloud        *cloud.Cloud
+	deploys      *deploys.Deploys
+	handlers     *handlers.Handlers
 	codebuild    *codebuild.Runner
+	pages        webPages
+	// s3Artifacts keeps runs' artifacts in S3; nil keeps them in the
+	// data dir (wire_artifacts.go).
+	s3Artifacts *s3artifacts.Store
 	// stopping is set once Stop has begun.
 	stopping atomic.Bool
 }
@@ -154,6 +164,11 @@ func New(ctx context.Context, cfg Config, opts Options) (*App, error) {
 		return nil, err
 	}
 	a.reg.MustRegister(queue.NewDepthCollector(a.queue))
+	a.deploys = deploys.New(deploys.Config{AppID: cfg.AppID, GitHubURL: cfg.GitHubURL}, db, a.gh, &a.waiters, &a.environments, a.rerunFrom)
+	a.handlers = handlers.New(handlers.Config{AppID: cfg.AppID}, db, a.gh, &a.waiters, handlerRuns{a}, a.deploys,
+		comments.New(db, a.gh, commandRuns{a}, a.deploys))
+	a.handlers.Seen = a.recordVisibility
+	a.deploys.GateShown = a.recordGate
 	a.ingest = webhook.NewBatchIngester(db, a.queue, &a.log)
 	hook := webhook.NewHandler(cfg.WebhookSecret, a.ingest, a.metrics.deliveries)
 	if a.cloud, err = cloud.New(ctx, cfg.PublicURL, cfg.DataDir, opts.AWS); err != nil {
@@ -164,7 +179,15 @@ func New(ctx context.Context, cfg Config, opts Options) (*App, error) {
 		db.Close()
 		return nil, err
 	}
-	a.handler = withLogger(opts.Logger, a.cloud.Routes(routes(hook, db, a.reg)))
+	if a.s3Artifacts, err = openArtifactStore(ctx, cfg, opts.AWS); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := a.newWebPages(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	a.handler = withLogger(opts.Logger, a.cloud.Routes(a.webRoutes(routes(hook, db, a.reg))))
 	return a, nil
 }
 

@@ -94,7 +94,7 @@ func (a *App) logInstallations(ctx context.Context) {
 				AccountType: inst.GetAccount().GetType(), Suspended: suspended, UpdatedAt: asOf}); err != nil {
 				logger(ctx).Error().Err(err).Msg("record installation")
 			}
-			a.logOrgDefault(ctx, inst)
+			a.deploys.LogOrgDefault(ctx, inst)
 		}
 		if resp.NextPage == 0 {
 			break

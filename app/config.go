@@ -23,8 +23,8 @@ type Config struct {
 	// GitHubURL is the REST API base: https://api.github.com/ or a GitHub
 	// Enterprise Server's https://HOST/api/v3/.
 	GitHubURL string
-	// Database is sqlite://PATH; empty means the embedded database in
-	// DataDir (DatabaseURL).
+	// Database is sqlite://PATH or postgres://...; empty means the
+	// embedded database in DataDir (DatabaseURL).
 	Database string
 	// DataDir holds workspaces, logs and artifacts.
 	DataDir string
@@ -39,6 +39,9 @@ type Config struct {
 	// CodeBuildStaging is s3://bucket/prefix, where `runner: codebuild`
 	// actions ship their workspace; empty turns that runner off.
 	CodeBuildStaging string
+	// ArtifactStore is s3://BUCKET/PREFIX to keep runs' artifacts in S3;
+	// empty keeps them in DataDir alone (wire_artifacts.go).
+	ArtifactStore string
 }
 
 // DefaultRetention is how long log lines and deliveries are kept.
@@ -80,7 +83,7 @@ func (c *Config) validateSetup() error {
 	if err := checkURL(c.GitHubURL); err != nil {
 		return &SettingError{"github-url", "STAGEGATE_GITHUB_URL", err.Error()}
 	}
-	return nil
+	return c.validateArtifactStore()
 }
 
 // Validate checks the configuration and returns the first problem.
@@ -108,8 +111,13 @@ func (c *Config) Validate() error {
 	if c.Retention != 0 && c.Retention < minRetention {
 		return &SettingError{"retention", "STAGEGATE_RETENTION", fmt.Sprintf("must be at least 24h: deliveries of the last day are needed to tell duplicates, not %v", c.Retention)}
 	}
-	if !strings.HasPrefix(c.DatabaseURL(), "sqlite://") {
-		return &SettingError{"database", "STAGEGATE_DATABASE", fmt.Sprintf("must be sqlite://PATH, not %q", c.Database)}
+	if db := c.DatabaseURL(); !strings.HasPrefix(db, "sqlite://") && !strings.HasPrefix(db, "postgres://") && !strings.HasPrefix(db, "postgresql://") {
+		// Only the scheme is shown: the rest may hold a password.
+		scheme, _, _ := strings.Cut(db, "://")
+		return &SettingError{"database", "STAGEGATE_DATABASE", fmt.Sprintf("must be sqlite://PATH or postgres://USER:PASSWORD@HOST/DB, not %q", scheme+"://...")}
+	}
+	if err := c.validateArtifactStore(); err != nil {
+		return err
 	}
 	return checkOldDefaultDatabase(c)
 }

@@ -2,12 +2,7 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/pipeline/engine"
@@ -29,7 +24,13 @@ func (a *App) previousResults(ctx context.Context, run store.Run) ([]engine.Stag
 	if orig.Fork != run.Fork {
 		return nil, fmt.Errorf("run %s is of other code (fork %v, this run %v); its artifacts are not reused", orig.ID, orig.Fork, run.Fork)
 	}
-	from, to := a.dirs(orig).Artifacts, a.dirs(run).Artifacts
+	// The store is this run's: of its kind of code and its repository,
+	// whatever run it is asked for.
+	from, err := a.artifactStore(run)
+	if err != nil {
+		return nil, err
+	}
+	to := a.dirs(run).Artifacts
 	stages, err := a.db.StagesForRun(ctx, run.RerunOf)
 	if err != nil {
 		return nil, fmt.Errorf("load the stages of run %s: %w", run.RerunOf, err)
@@ -54,45 +55,17 @@ func (a *App) previousResults(ctx context.Context, run store.Run) ([]engine.Stag
 			Started: s.StartedAt, Duration: s.FinishedAt.Sub(s.StartedAt),
 			Outputs: s.Outputs, Artifacts: s.Artifacts,
 		})
-		for _, path := range s.Artifacts {
-			if err := copyFile(filepath.Join(from, path), filepath.Join(to, path)); err != nil {
-				return nil, fmt.Errorf("reuse artifact %s of run %s: %w", path, run.RerunOf, err)
+		if err := from.Get(ctx, orig.ID, s.Name, s.Artifacts, to); err != nil {
+			return nil, fmt.Errorf("reuse the artifacts of stage %s of run %s: %w", s.Name, run.RerunOf, err)
+		}
+		// Kept again as this run's, so that a re-run of this run finds
+		// them under it (a no-op in the local store, where they are now).
+		if len(s.Artifacts) > 0 {
+			key := engine.ArtifactKey{Run: run.ID, Stage: s.Name, Action: engine.ReusedArtifacts}
+			if err := from.Put(ctx, key, to, s.Artifacts); err != nil {
+				return nil, fmt.Errorf("keep the reused artifacts of stage %s: %w", s.Name, err)
 			}
 		}
 	}
 	return out, nil
-}
-
-func copyFile(from, to string) error {
-	src, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer src.Close()
-	info, err := src.Stat()
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(to), 0o700); err != nil {
-		return err
-	}
-	// A resumed run copies again: the file it copied before is
-	// read-only, and replaced rather than written.
-	if err := os.Remove(to); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	dst, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(dst, src); err != nil {
-		dst.Close()
-		return err
-	}
-	// Stored artifacts are read-only, as the engine stores them.
-	if err := dst.Chmod(engine.ArtifactMode(info.Mode())); err != nil {
-		dst.Close()
-		return err
-	}
-	return dst.Close()
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-github/v60/github"
 	"github.com/riverqueue/river"
 
+	"github.com/stagegate/stagegate/app/deploys"
 	"github.com/stagegate/stagegate/app/logkey"
 	"github.com/stagegate/stagegate/app/queue"
 	"github.com/stagegate/stagegate/app/rundirs"
@@ -145,7 +146,7 @@ func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Clie
 		plan = withoutDeploys(plan)
 	}
 	owner, name := splitRepo(run.Repo)
-	secrets, notes, trustErr := a.runTrust(ctx, client, run, p)
+	secrets, notes, trustErr := a.deploys.RunTrust(ctx, client, run, p)
 	dirs := a.dirs(run)
 
 	positions := map[string]int{}
@@ -158,9 +159,6 @@ func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Clie
 	var files *checks.FileIndex
 	reporter := checks.NewReporter(client.Checks, checks.Target{Owner: owner, Repo: name, HeadSHA: run.SHA, RunID: run.ID},
 		a.withBudget(ctx, run.InstallationID, checks.Options{
-			// No details_url: GitHub then links the check to its own page,
-			// and logs of private repositories stay behind GitHub's
-			// permissions.
 			Files: func(path string) bool { return files != nil && files.Has(path) },
 			FilesNamed: func(base string) []string {
 				if files == nil {
@@ -171,11 +169,15 @@ func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Clie
 			Workspace:  dirs.Workspace,
 			OnCheckRun: a.recordCheckRun(ctx, run.ID),
 			Notes:      notes,
+			// The run's page, where its reader may see it; otherwise
+			// GitHub's own page of the check.
+			DetailsURL: a.runPageURL(ctx, run),
 		}))
 	// The reporter outlives a cancelled run: cancelled checks must still
 	// be concluded. Close bounds it.
 	reporter.Start(context.WithoutCancel(ctx))
 	rec := runlog.NewRecorder(a.db, run.ID, positions, a.logPolicy(), reporter)
+	rec.Changed = a.runChanged(run.ID)
 	rec.Start(context.WithoutCancel(ctx))
 
 	defer func() {
@@ -191,15 +193,15 @@ func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Clie
 		}
 	}()
 	previous, prevErr := a.previousResults(ctx, run)
-	gate := &deployGate{a: a, run: run, client: client, reporter: reporter, slot: s, pipeline: p}
+	gate := a.deploys.Gate(run, client, reporter, s, p)
 	e := &engine.Engine{Runner: a.opts.Runner, Observer: observers{reporter, rec}, Integrations: a.cloud.Runner, Runners: a.runners()}
 	res = e.Run(ctx, engine.Run{
-		ID: run.ID, Pipeline: p, Plan: plan, Event: ev, Gate: gate.Gate, GateSecrets: gate.secrets,
+		ID: run.ID, Pipeline: p, Plan: plan, Event: ev, Gate: gate.Gate, GateSecrets: gate.Secrets,
 		// HOME and TMPDIR are the run's own, and the run sees none of
 		// the data dir but its own directories.
 		ArtifactDir: dirs.Artifacts, TempDir: dirs.Temp, Home: dirs.Home, Access: a.actionAccess(),
-		LookupEnv: lookupPassEnv, LookupSecret: secrets, WithholdSecrets: run.Fork, Previous: previous,
-		ActionEnv: a.cloud.ActionEnv(p, run, gate.deployAWS),
+		LookupEnv: deploys.LookupPassEnv, LookupSecret: secrets, WithholdSecrets: run.Fork, Previous: previous,
+		ActionEnv: a.cloud.ActionEnv(p, run, gate.DeployAWS), ArtifactStore: a.keptArtifacts(run),
 		Prepare: func(ctx context.Context) (string, error) {
 			if prevErr != nil {
 				return "", prevErr

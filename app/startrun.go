@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/stagegate/stagegate/app/deploys"
 	"github.com/stagegate/stagegate/app/ghevent"
 	"github.com/stagegate/stagegate/app/logkey"
 	"github.com/stagegate/stagegate/app/pipelineconf"
@@ -56,10 +57,10 @@ func (a *App) startRun(ctx context.Context, req runRequest) (string, error) {
 	conf, err := pipelineconf.Load(ctx, client.Repositories, req.repo.Owner, req.repo.Name, req.event.SHA)
 	switch {
 	case errors.Is(err, pipelineconf.ErrNoPipeline):
-		if unreadable, uerr := a.orgDefaultUnreadable(ctx, req.repo.Installation, err); uerr != nil {
+		if unreadable, uerr := a.deploys.OrgDefaultUnreadable(ctx, req.repo.Installation, err); uerr != nil {
 			return "", fmt.Errorf("read pipeline: %w", uerr)
 		} else if unreadable {
-			if err := reportOrgDefaultUnreadable(ctx, client.Checks, req.repo.Owner, req.repo.Name, req.event.SHA); err != nil {
+			if err := deploys.ReportOrgDefaultUnreadable(ctx, client.Checks, req.repo.Owner, req.repo.Name, req.event.SHA); err != nil {
 				return "", err
 			}
 			return fmt.Sprintf("no %s; %s/.github cannot be read: noted on the stagegate check", pipeline.DefaultFile, req.repo.Owner), nil

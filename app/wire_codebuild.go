@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -12,13 +13,20 @@ import (
 
 // newCodeBuild is the runner of `runner: {type: codebuild}` actions when
 // a staging location is configured, nil otherwise (such actions then
-// fail, saying the runner is not available). Like the integrations, it
-// uses only the credentials of the action's aws: role.
+// fail, saying the runner is not available). Without
+// --codebuild-staging, an S3 artifact store lends its bucket: workspaces
+// go under its prefix's codebuild/, beside the artifacts builds need.
+// Like the integrations, it uses only the credentials of the action's
+// aws: role.
 func newCodeBuild(cfg Config, opts Options) (*codebuild.Runner, error) {
-	if cfg.CodeBuildStaging == "" {
+	staging := cfg.CodeBuildStaging
+	if staging == "" && strings.HasPrefix(cfg.ArtifactStore, "s3://") {
+		staging = strings.TrimRight(cfg.ArtifactStore, "/") + "/codebuild"
+	}
+	if staging == "" {
 		return nil, nil
 	}
-	loc, err := codebuild.ParseLocation(cfg.CodeBuildStaging)
+	loc, err := codebuild.ParseLocation(staging)
 	if err != nil {
 		return nil, &SettingError{"codebuild-staging", "STAGEGATE_CODEBUILD_STAGING", err.Error()}
 	}

@@ -21,7 +21,7 @@ type row struct {
 
 func main() {
 	rounds := flag.Int("rounds", 40, "interleaved rounds per measurement of stagegate run")
-	only := flag.String("only", "", "measure only stagegate run (local), the App (app) or the CodeBuild runner (codebuild)")
+	only := flag.String("only", "", "measure only stagegate run (local), the App (app), its pages (web) or the CodeBuild runner (codebuild)")
 	flag.Parse()
 	var benches []func() ([]row, error)
 	if *only == "" || *only == "local" {
@@ -29,6 +29,9 @@ func main() {
 	}
 	if *only == "" || *only == "app" {
 		benches = append(benches, benchApp)
+	}
+	if *only == "" || *only == "web" {
+		benches = append(benches, benchWeb)
 	}
 	if *only == "" || *only == "codebuild" {
 		benches = append(benches, benchCodeBuild)

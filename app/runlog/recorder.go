@@ -41,6 +41,9 @@ type Recorder struct {
 
 	events chan recorded
 	done   sync.WaitGroup
+	// Changed, when set, is called after each write to the store: it
+	// wakes the run page's live streams.
+	Changed func()
 }
 
 // recorded is an event for the writer; written, when not nil, is closed
@@ -107,6 +110,7 @@ func (r *Recorder) write(ctx context.Context) {
 			// Write when the batch is full or the engine has gone quiet.
 			if w.pending() >= logBatch || len(r.events) == 0 {
 				w.flush(ctx)
+				r.wrote()
 			}
 			continue
 		}
@@ -114,11 +118,18 @@ func (r *Recorder) write(ctx context.Context) {
 		if err := r.record(ctx, e); err != nil {
 			zerolog.Ctx(ctx).Error().Err(err).Str(logkey.Run, r.runID).Msg("store run progress")
 		}
+		r.wrote()
 		if ev.written != nil {
 			close(ev.written)
 		}
 	}
 	w.flush(ctx)
+}
+
+func (r *Recorder) wrote() {
+	if r.Changed != nil {
+		r.Changed()
+	}
 }
 
 func (r *Recorder) record(ctx context.Context, e engine.Event) error {

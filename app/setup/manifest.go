@@ -45,7 +45,7 @@ var AppPermissions = map[string]string{
 }
 
 // AppEvents are the webhooks stagegate acts on.
-var AppEvents = []string{"push", "pull_request", "issue_comment", "check_run", "check_suite", "status", "deployment_protection_rule"}
+var AppEvents = []string{"push", "pull_request", "issue_comment", "check_run", "check_suite", "status", "deployment_protection_rule", "repository"}
 
 // NewManifest is the manifest for an App reachable at publicURL.
 func NewManifest(name, publicURL string) Manifest {

@@ -3,8 +3,8 @@
 // lines, artifacts). River's job tables live in the same database so that
 // a job can be inserted in the same transaction as the rows it acts on.
 //
-// The database is an embedded SQLite file today and Postgres when
-// stagegate runs as several replicas. The SQL is written once, in the
+// The database is an embedded SQLite file by default, or Postgres
+// (postgres://), which replicas will share. The SQL is written once, in the
 // subset both accept: ? placeholders (rebound to $n for Postgres),
 // INSERT ... ON CONFLICT, BIGINT unix-millisecond timestamps instead of
 // either database's date types, TEXT for JSON, and ids made by NewID
@@ -20,6 +20,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // ErrNotFound is returned, wrapped, when the row asked for does not exist.
@@ -42,12 +44,16 @@ type DB struct {
 // root is what the DB and its transaction views share.
 type root struct {
 	sql     *sql.DB
+	pgx     *pgxpool.Pool // on Postgres: the pool sql wraps
 	dialect dialect
 	dsnPath string // the file, for messages
 	now     func() time.Time
 
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt
+
+	// hub delivers notifications on SQLite (see Notify).
+	hub hub
 
 	// migrated caches a successful Ready: migrations cannot be undone
 	// under a running process, so /readyz need not ask again.
@@ -64,7 +70,7 @@ type execer interface {
 // pool settings: see Open.
 func (db *DB) SQL() *sql.DB { return db.root.sql }
 
-// Dialect names the database kind: "sqlite" (or, later, "postgres").
+// Dialect names the database kind: "sqlite" or "postgres".
 func (db *DB) Dialect() string { return db.root.dialect.name }
 
 // Close closes the database. Stop the queue first: River uses the same
@@ -80,7 +86,12 @@ func (db *DB) Close() error {
 		delete(r.stmts, q)
 	}
 	r.mu.Unlock()
-	if err := r.sql.Close(); err != nil {
+	err := r.sql.Close()
+	if r.pgx != nil {
+		// Closing the database/sql view leaves the pool it wraps open.
+		r.pgx.Close()
+	}
+	if err != nil {
 		return fmt.Errorf("store: close %s: %w", r.dsnPath, err)
 	}
 	return nil
@@ -94,6 +105,11 @@ func (db *DB) Close() error {
 // call on db itself (not on db.InTx(tx)) inside fn waits for that
 // connection until ctx ends. Keep fn short for the same reason: River
 // and every other caller wait while it runs.
+//
+// On Postgres transactions run side by side, at READ COMMITTED: what
+// reads a row and then writes on what it read must decide in one
+// statement (INSERT ... ON CONFLICT ... WHERE, UPDATE ... WHERE) or lock
+// the row, where SQLite's single writer made the read-then-write safe.
 //
 // On a view made by InTx, WithTx joins the existing transaction.
 func (db *DB) WithTx(ctx context.Context, fn func(*sql.Tx) error) (err error) {

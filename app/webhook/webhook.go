@@ -58,6 +58,8 @@ var handledEvents = map[string]bool{
 	"issue_comment":              true,
 	"status":                     true,
 	"deployment_protection_rule": true,
+	// repository: its private flag, for the pages (wire_web.go).
+	"repository": true,
 }
 
 // Handler is POST /webhook. It only verifies, stores and queues:

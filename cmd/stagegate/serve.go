@@ -27,19 +27,21 @@ type serveSetting struct {
 }
 
 func newServeCmd() *cobra.Command {
-	var addr, appID, keyFile, secret, githubURL, database, dataDir, publicURL, logLevel, grace, retention, minFree, codeBuildStaging string
+	var addr, appID, keyFile, secret, githubURL, database, dataDir, publicURL, logLevel, grace, retention, minFree string
+	var codeBuildStaging, artifactStore string
 	settings := []serveSetting{
 		{"addr", "STAGEGATE_ADDR", "listen address", ":8080", &addr},
 		{"app-id", "STAGEGATE_APP_ID", "GitHub App id", "", &appID},
 		{"private-key", "STAGEGATE_PRIVATE_KEY_FILE", "the App's private key, a PEM file (or STAGEGATE_PRIVATE_KEY with the PEM itself)", "", &keyFile},
 		{"webhook-secret", "STAGEGATE_WEBHOOK_SECRET", "the App's webhook secret (required)", "", &secret},
 		{"github-url", "STAGEGATE_GITHUB_URL", "GitHub API base URL; for GitHub Enterprise Server https://HOST/api/v3/", ghclient.DefaultBaseURL, &githubURL},
-		{"database", "STAGEGATE_DATABASE", "database URL (default sqlite://<data-dir>/stagegate.db)", "", &database},
+		{"database", "STAGEGATE_DATABASE", "database URL: sqlite://PATH or postgres://USER:PASSWORD@HOST/DB (default sqlite://<data-dir>/stagegate.db)", "", &database},
 		{"data-dir", "STAGEGATE_DATA_DIR", "directory for workspaces and artifacts", "data", &dataDir},
 		{"public-url", "STAGEGATE_PUBLIC_URL", "where the app is reachable, for links", "", &publicURL},
 		{"log-level", "STAGEGATE_LOG_LEVEL", "debug, info, warn or error", "info", &logLevel},
 		{"shutdown-grace", "STAGEGATE_SHUTDOWN_GRACE", "on SIGTERM, how long running pipelines may finish before they are stopped and queued again", "30s", &grace},
 		{"retention", "STAGEGATE_RETENTION", "how long log lines and webhook deliveries are kept, such as 30d or 72h (at least 24h)", "30d", &retention},
+		{"artifact-store", "STAGEGATE_ARTIFACT_STORE", "s3://BUCKET/PREFIX to keep runs' artifacts in S3, with the server's AWS credentials, so that any replica reaches them (default: in the data dir)", "", &artifactStore},
 		{"min-free-space", "STAGEGATE_MIN_FREE_SPACE", "free space in the data dir below which logs are no longer stored (webhooks still are), such as 1GB; 0 for no floor", "1GB", &minFree},
 		{"codebuild-staging", "STAGEGATE_CODEBUILD_STAGING", "s3://bucket/prefix where runner: codebuild actions ship their workspace; unset turns that runner off", "", &codeBuildStaging},
 	}
@@ -83,7 +85,7 @@ are read from STAGEGATE_SECRET_<NAME> variables.`,
 			cfg := app.Config{
 				Addr: addr, WebhookSecret: []byte(secret), GitHubURL: githubURL,
 				Database: database, DataDir: dataDir, PublicURL: publicURL,
-				Retention: keep, MinFreeSpace: floor, CodeBuildStaging: codeBuildStaging,
+				Retention: keep, MinFreeSpace: floor, CodeBuildStaging: codeBuildStaging, ArtifactStore: artifactStore,
 			}
 			if appID != "" {
 				id, err := strconv.ParseInt(appID, 10, 64)

@@ -152,6 +152,12 @@ func (rs *runState) attempt(ctx context.Context, st *pipeline.Stage, a *pipeline
 	if len(a.Artifacts) > 0 {
 		arts, err := rs.collectArtifacts(a.Artifacts, func(w string) { l.system("warning: " + w) })
 		o.artifacts = arts
+		if err == nil && len(arts) > 0 && rs.run.ArtifactStore != nil {
+			key := ArtifactKey{Run: rs.run.ID, Stage: st.Name, Action: a.Name}
+			if err = rs.run.ArtifactStore.Put(ctx, key, rs.artifactDir, arts); err != nil {
+				err = fmt.Errorf("keep artifacts: %w", err)
+			}
+		}
 		if err != nil {
 			r.Status, r.Reason = StatusFailure, err.Error()
 		}

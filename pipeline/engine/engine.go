@@ -58,6 +58,11 @@ type Run struct {
 	// means a directory inside TempDir, which lives only as long as the
 	// run when TempDir is empty too.
 	ArtifactDir string
+	// ArtifactStore, when set, keeps each action's artifacts beyond
+	// ArtifactDir once they are stored there (ArtifactStore.Put); failing
+	// to keep them fails the action, as failing to store them does. Nil
+	// keeps them in ArtifactDir alone.
+	ArtifactStore ArtifactStore
 	// TempDir is scratch space: the actions' TMPDIR is its tmp/ and their
 	// output files are in its out/, apart, so that a script emptying
 	// TMPDIR cannot delete another action's outputs. Empty means a new
