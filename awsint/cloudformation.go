@@ -47,6 +47,14 @@ func runCloudFormation(ctx context.Context, cfg aws.Config, c engine.Integration
 	if err != nil {
 		return engine.IntegrationResult{}, fmt.Errorf("aws/cloudformation: %w", err)
 	}
+	if len(cf.body) > maxTemplateBody {
+		url, remove, err := cf.uploadTemplate(ctx, cfg)
+		if err != nil {
+			return engine.IntegrationResult{}, fmt.Errorf("aws/cloudformation: %w", err)
+		}
+		defer remove()
+		in.TemplateBody, in.TemplateURL = nil, aws.String(url)
+	}
 	res, err := cf.run(ctx, in)
 	if err != nil {
 		return res, fmt.Errorf("aws/cloudformation: stack %s: %w", cf.stack, err)
@@ -62,9 +70,12 @@ func (cf *cloudFormation) changeSetInput() (*cfn.CreateChangeSetInput, error) {
 		return nil, fmt.Errorf("workspace: %w", err)
 	}
 	defer root.Close()
-	body, err := readBounded(root, str(w["template"]), maxTemplateBody)
+	body, err := readBounded(root, str(w["template"]), maxTemplateURL)
 	if err != nil {
 		return nil, fmt.Errorf("template: %w", err)
+	}
+	if len(body) > maxTemplateBody && str(w["template_bucket"]) == "" {
+		return nil, fmt.Errorf("template: %s is %d bytes, more than the %d CloudFormation takes inline: set template_bucket to pass it through S3", str(w["template"]), len(body), maxTemplateBody)
 	}
 	cf.template, cf.body = str(w["template"]), string(body)
 	in := &cfn.CreateChangeSetInput{

@@ -115,6 +115,7 @@ func TestCloudFormationBadInput(t *testing.T) {
 	ws := t.TempDir()
 	writeFiles(t, ws, map[string]string{
 		"big.yml":    strings.Repeat("#", 60_000),
+		"huge.yml":   strings.Repeat("#", 1<<20+1),
 		"ok.yml":     queueTemplate,
 		"params.txt": "QueueName=x",
 	})
@@ -124,7 +125,8 @@ func TestCloudFormationBadInput(t *testing.T) {
 		want string
 	}{
 		{"missing template", map[string]any{"stack": "s", "template": "nope.yml"}, "nope.yml: no such file"},
-		{"template too large", map[string]any{"stack": "s", "template": "big.yml"}, "larger than 51200 bytes"},
+		{"template too large inline", map[string]any{"stack": "s", "template": "big.yml"}, "big.yml is 60000 bytes, more than the 51200 CloudFormation takes inline: set template_bucket"},
+		{"template too large for S3", map[string]any{"stack": "s", "template": "huge.yml", "template_bucket": "b-x"}, "huge.yml is larger than 1048576 bytes"},
 		{"parameters not JSON", map[string]any{"stack": "s", "template": "ok.yml", "parameters": "params.txt"}, "parameters file params.txt: not a JSON object or list"},
 	}
 	r := hostRunner(t)

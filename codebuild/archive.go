@@ -10,6 +10,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Limits of a result archive, so that a build cannot make the server
@@ -36,33 +37,95 @@ func (l Limits) bytes() int64 {
 	return 4 << 30
 }
 
-// zipDir writes dir's regular files, directories and symbolic links to w
-// as a zip archive, paths relative to dir. Links are stored as links
-// (their target as the entry's content), as zip and CodeBuild know them;
-// other files (sockets, devices) are left out.
-func zipDir(dir string, w io.Writer) error {
+// tree is a directory to ship and the path it takes in the archive
+// ("" for its top).
+type tree struct {
+	dir, prefix string
+}
+
+// zipTrees writes the trees' regular files, directories and symbolic
+// links to w as a zip archive. Links are stored as links (their target as
+// the entry's content), as zip and CodeBuild know them; other files
+// (sockets, devices) are left out. The archive is bounded by lim as a
+// result archive is: a workspace too big to come back is refused before
+// it goes.
+func zipTrees(w io.Writer, lim Limits, trees ...tree) error {
 	zw := zip.NewWriter(w)
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
+	entries, budget := 0, lim.bytes()
+	for _, tr := range trees {
+		if tr.prefix != "" {
+			entries++
+			if _, err := zw.CreateHeader(&zip.FileHeader{Name: tr.prefix + "/", Modified: time.Now()}); err != nil {
+				return fmt.Errorf("zip %s: %w", tr.dir, err)
+			}
+		}
+		if tr.dir == "" {
+			continue
+		}
+		if err := zipTree(zw, tr, lim, &entries, &budget); err != nil {
+			return fmt.Errorf("zip %s: %w", tr.dir, err)
+		}
+	}
+	return zw.Close()
+}
+
+// zipTree adds one tree to zw, counting its entries and bytes against
+// what is left of lim.
+func zipTree(zw *zip.Writer, tr tree, lim Limits, entries *int, budget *int64) error {
+	root, err := os.OpenRoot(tr.dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	return filepath.WalkDir(tr.dir, func(p string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) && p != tr.dir {
+			return nil
+		} else if err != nil {
 			return err
 		}
-		rel, err := filepath.Rel(dir, p)
+		rel, err := filepath.Rel(tr.dir, p)
 		if err != nil || rel == "." {
 			return err
 		}
+		// A file that went since the directory was read (an artifact
+		// another action was just storing, under a temporary name) is
+		// left out rather than failing the action.
 		info, err := d.Info()
-		if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		} else if err != nil {
 			return err
 		}
 		mode := info.Mode()
-		if !mode.IsRegular() && !mode.IsDir() && mode&fs.ModeSymlink == 0 {
+		var target string
+		var f *os.File
+		switch {
+		case mode&fs.ModeSymlink != 0:
+			if target, err = os.Readlink(p); errors.Is(err, fs.ErrNotExist) {
+				return nil
+			} else if err != nil {
+				return err
+			}
+		case mode.IsRegular():
+			// Through root: a file replaced by a link out of the tree
+			// since it was listed is not followed there.
+			if f, err = root.Open(rel); errors.Is(err, fs.ErrNotExist) {
+				return nil
+			} else if err != nil {
+				return err
+			}
+			defer f.Close()
+		case !mode.IsDir():
 			return nil
+		}
+		if *entries++; *entries > lim.entries() {
+			return fmt.Errorf("more than %d files and directories to ship", lim.entries())
 		}
 		h, err := zip.FileInfoHeader(info)
 		if err != nil {
 			return err
 		}
-		h.Name = filepath.ToSlash(rel)
+		h.Name = path.Join(tr.prefix, filepath.ToSlash(rel))
 		if mode.IsDir() {
 			h.Name += "/"
 			_, err = zw.CreateHeader(h)
@@ -73,26 +136,17 @@ func zipDir(dir string, w io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if mode&fs.ModeSymlink != 0 {
-			target, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
+		if f == nil {
 			_, err = io.WriteString(fw, target)
 			return err
 		}
-		f, err := os.Open(p)
-		if err != nil {
-			return err
+		// Counted as copied: a file may grow while it is read.
+		n, err := io.Copy(fw, io.LimitReader(f, *budget+1))
+		if *budget -= n; err == nil && *budget < 0 {
+			err = fmt.Errorf("more than %d bytes to ship", lim.bytes())
 		}
-		defer f.Close()
-		_, err = io.Copy(fw, f)
 		return err
 	})
-	if err != nil {
-		return fmt.Errorf("zip %s: %w", dir, err)
-	}
-	return zw.Close()
 }
 
 // errHostile is the cause of an archive refused for what it holds.

@@ -110,7 +110,7 @@ func TestArchiveRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if err := zipDir(src, &buf); err != nil {
+	if err := zipTrees(&buf, Limits{}, tree{dir: src}); err != nil {
 		t.Fatal(err)
 	}
 	if err := unzipInto(bytes.NewReader(buf.Bytes()), int64(buf.Len()), dst, Limits{}); err != nil {
@@ -138,7 +138,7 @@ func TestZipKeepsLinksAsLinks(t *testing.T) {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if err := zipDir(ws, &buf); err != nil {
+	if err := zipTrees(&buf, Limits{}, tree{dir: ws}); err != nil {
 		t.Fatal(err)
 	}
 	if bytes.Contains(buf.Bytes(), []byte("PRIVATE KEY")) {

@@ -57,11 +57,12 @@ func emptyVars(names []string) []string {
 // makeBuildspec is the buildspec of one action (empty names the
 // variables set to the empty string; they are shell names): its script
 // run as the local runner runs it (sh -e -c, in its dir of the workspace) with the
-// STAGEGATE_* paths of the build's machine, its output file exported, and
+// STAGEGATE_* paths of the build's machine ($STAGEGATE_ARTIFACTS: the
+// source's directory artifacts, moved out of the workspace), its output file exported, and
 // the whole workspace as the build's artifact, so that what the script
 // changed comes back. Version 0.2 runs a phase's commands in one shell,
 // so the variables set by the first reach the others.
-func makeBuildspec(script, dir string, empty []string) (string, error) {
+func makeBuildspec(script, dir, artifacts string, empty []string) (string, error) {
 	cd := `"$CODEBUILD_SRC_DIR"`
 	if dir != "" && dir != "." {
 		cd += "/" + shellQuote(path.Clean(dir))
@@ -70,7 +71,8 @@ func makeBuildspec(script, dir string, empty []string) (string, error) {
 		Version: "0.2",
 		Env:     buildspecEnv{Shell: "bash", ExportedVariables: []string{outputsVar}},
 		Phases: phases{Build: phase{Commands: []string{
-			strings.Join(append([]string{`export STAGEGATE_WORKSPACE="$CODEBUILD_SRC_DIR" STAGEGATE_ARTIFACTS= STAGEGATE_OUTPUT="$(mktemp)"`}, emptyVars(empty)...), " "),
+			strings.Join(append([]string{`export STAGEGATE_WORKSPACE="$CODEBUILD_SRC_DIR" STAGEGATE_ARTIFACTS="$(mktemp -d)/artifacts" STAGEGATE_OUTPUT="$(mktemp)"`}, emptyVars(empty)...), " "),
+			`mv "$CODEBUILD_SRC_DIR"/` + shellQuote(artifacts) + ` "$STAGEGATE_ARTIFACTS"`,
 			"cd " + cd + " && sh -e -c " + shellQuote(script),
 			outputsVar + `="$(base64 -w0 < "$STAGEGATE_OUTPUT")"; export ` + outputsVar,
 		}}},

@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -239,7 +240,15 @@ func (b *build) run(ctx context.Context) (runner.Result, error) {
 	return b.finish(ctx, final)
 }
 
-// upload zips the workspace to the staging bucket.
+// artifactsName is the directory of the source archive that holds the
+// earlier stages' artifacts; the buildspec moves it out of the source
+// before the script runs, so that it is not part of the workspace that
+// comes back. The attempt's random part keeps it from meeting a name of
+// the workspace.
+func (b *build) artifactsName() string { return ".stagegate-artifacts-" + path.Base(b.key) }
+
+// upload zips the workspace, and the earlier stages' artifacts beside it,
+// to the staging bucket.
 func (b *build) upload(ctx context.Context, key string) error {
 	f, err := os.CreateTemp("", "stagegate-source-*.zip")
 	if err != nil {
@@ -247,8 +256,12 @@ func (b *build) upload(ctx context.Context, key string) error {
 	}
 	defer os.Remove(f.Name())
 	defer f.Close()
-	if err := zipDir(b.spec.Remote.Workspace, f); err != nil {
-		return err
+	ws := b.spec.Remote.Workspace
+	if _, err := os.Lstat(filepath.Join(ws, b.artifactsName())); err == nil {
+		return fmt.Errorf("the workspace holds %s, the name of the artifacts shipped beside it", b.artifactsName())
+	}
+	if err := zipTrees(f, b.r.Limits, tree{dir: ws}, tree{dir: b.spec.Remote.Artifacts, prefix: b.artifactsName()}); err != nil {
+		return fmt.Errorf("ship the workspace and artifacts: %w", err)
 	}
 	size, err := f.Seek(0, io.SeekCurrent)
 	if err != nil {

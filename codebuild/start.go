@@ -35,7 +35,8 @@ const resultName = "result.zip"
 const maxOutputs = 1 << 20
 
 // startInput is the StartBuild request. Secrets are in it only as names
-// of Parameter Store parameters (type PARAMETER_STORE), never as values.
+// of Parameter Store parameters (type PARAMETER_STORE) or Secrets Manager
+// references (SECRETS_MANAGER), never as values.
 func (b *build) startInput(ctx context.Context, src string, params map[string]string) (*cb.StartBuildInput, error) {
 	rs := b.spec.Remote.Runner
 	dir, err := filepath.Rel(b.spec.Remote.Workspace, b.spec.Dir)
@@ -53,12 +54,16 @@ func (b *build) startInput(ctx context.Context, src string, params map[string]st
 		}
 		vars = append(vars, cbtypes.EnvironmentVariable{Name: aws.String(k), Value: aws.String(plain[k]), Type: cbtypes.EnvironmentVariableTypePlaintext})
 	}
-	spec, err := makeBuildspec(b.spec.Script, filepath.ToSlash(dir), empty)
+	spec, err := makeBuildspec(b.spec.Script, filepath.ToSlash(dir), b.artifactsName(), empty)
 	if err != nil {
 		return nil, err
 	}
 	for _, k := range slices.Sorted(maps.Keys(params)) {
 		vars = append(vars, cbtypes.EnvironmentVariable{Name: aws.String(k), Value: aws.String(params[k]), Type: cbtypes.EnvironmentVariableTypeParameterStore})
+	}
+	refs := b.secretRefs()
+	for _, k := range slices.Sorted(maps.Keys(refs)) {
+		vars = append(vars, cbtypes.EnvironmentVariable{Name: aws.String(k), Value: aws.String(refs[k]), Type: cbtypes.EnvironmentVariableTypeSecretsManager})
 	}
 	in := &cb.StartBuildInput{
 		ProjectName:                  aws.String(rs.Project),
@@ -105,9 +110,10 @@ var safeParam = regexp.MustCompile(`[^A-Za-z0-9_.\-/]`)
 // them when the build has ended.
 func (b *build) putSecrets(ctx context.Context) (map[string]string, error) {
 	params := map[string]string{}
+	refs := b.secretRefs()
 	for _, k := range slices.Sorted(maps.Keys(b.spec.Remote.Secret)) {
-		v, ok := b.env[k]
-		if !ok || hostVars[k] || strings.HasPrefix(k, "CODEBUILD_") {
+		v := b.env[k]
+		if _, isRef := refs[k]; isRef || !b.shippedSecret(k) {
 			continue
 		}
 		// Parameter names take letters, digits and _.-/ only

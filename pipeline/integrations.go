@@ -141,9 +141,13 @@ func NewIntegrations() Integrations {
 				{Name: "capabilities", Kind: ParamList, Enum: []string{"CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"}, Description: "Capabilities the template needs."},
 				{Name: "tags", Kind: ParamMap, Description: "Tags of the stack."},
 				{Name: "role_arn", Kind: ParamString, Pattern: roleARNPattern, Shape: "an IAM role ARN (arn:aws:iam::<account>:role/<name>)", Description: "Role CloudFormation assumes to change the stack."},
+				{Name: "template_bucket", Kind: ParamString, Pattern: bucketPattern, Shape: "an S3 bucket name (3 to 63 lower-case letters, digits, dots and hyphens)", Description: "Bucket a template over 51,200 bytes (up to 1 MB) is uploaded to for the change set, since CloudFormation takes larger ones only from S3."},
 			},
 			Explain: func(w map[string]any, deploy bool) string {
 				s := fmt.Sprintf("create a change set of stack %s from %s", w["stack"], w["template"])
+				if b := str(w["template_bucket"]); b != "" {
+					s += fmt.Sprintf(" (through s3://%s if over 51,200 bytes)", b)
+				}
 				if deploy {
 					return s + ", then execute it and follow the stack's events"
 				}

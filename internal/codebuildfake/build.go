@@ -201,7 +201,8 @@ func (f *Fake) leave(b *build, st, code, msg string) {
 }
 
 // resolveEnv is the build's environment: CodeBuild's own variables, the
-// buildspec's, and the overrides, PARAMETER_STORE ones read from SSM.
+// buildspec's, and the overrides, PARAMETER_STORE ones read from SSM,
+// SECRETS_MANAGER ones from Secrets Manager.
 func (f *Fake) resolveEnv(ctx context.Context, b *build) ([]string, error) {
 	env := []string{"PATH=" + os.Getenv("PATH"), "CODEBUILD_BUILD_ID=" + b.id, "CODEBUILD_BUILD_NUMBER=" + strconv.Itoa(b.number), "LANG=C.UTF-8"}
 	if spec, err := parseBuildspec(b.req.BuildspecOverride); err == nil {
@@ -219,7 +220,11 @@ func (f *Fake) resolveEnv(ctx context.Context, b *build) ([]string, error) {
 			}
 			env = append(env, v.Name+"="+aws.ToString(out.Parameter.Value))
 		case "SECRETS_MANAGER":
-			return nil, fmt.Errorf("the fake does not resolve SECRETS_MANAGER variables (%s)", v.Name)
+			val, err := f.secretValue(ctx, v.Value)
+			if err != nil {
+				return nil, fmt.Errorf("unable to retrieve secret %s for environment variable %s: %w", v.Value, v.Name, err)
+			}
+			env = append(env, v.Name+"="+val)
 		default:
 			env = append(env, v.Name+"="+v.Value)
 		}

@@ -36,6 +36,7 @@ func (rs *runState) runnerFor(st *pipeline.Stage, a *pipeline.Action, spec *runn
 		Action:     a.Name,
 		Attempt:    n,
 		Workspace:  rs.workspace,
+		Artifacts:  rs.artifactDir,
 		OutputFile: outFile,
 		Secret:     secret,
 	}

@@ -51,6 +51,9 @@ func TestActionRunnerIsPickedByName(t *testing.T) {
 	if rm.Runner != cb || rm.Stage != "build" || rm.Action != "remote" || rm.Attempt != 1 || rm.RunID != "run-1" {
 		t.Errorf("remote %+v", rm)
 	}
+	if want, _ := filepath.Abs(f.artifacts); rm.Artifacts != want {
+		t.Errorf("remote artifacts %q, want the run's artifact directory %q", rm.Artifacts, want)
+	}
 	if !rm.Secret["TOKEN"] || rm.Secret["PLAIN"] || rm.Secret["STAGEGATE_SHA"] {
 		t.Errorf("secret names %v: want TOKEN alone of these", rm.Secret)
 	}

@@ -56,6 +56,10 @@ type Remote struct {
 	// as KEY=value lines, for the engine to read as it reads a local
 	// command's $STAGEGATE_OUTPUT.
 	OutputFile string
+	// Artifacts is the directory of the earlier stages' artifacts
+	// ($STAGEGATE_ARTIFACTS here), for the runner to ship read-only
+	// beside the workspace; "" when there is none.
+	Artifacts string
 	// Secret names the variables of Env whose values hold secrets: a
 	// remote runner must not send them in plain text.
 	Secret map[string]bool
