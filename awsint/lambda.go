@@ -159,6 +159,11 @@ func waitVersionActive(ctx context.Context, client *lambda.Client, fn, version s
 	last := ""
 	for {
 		cfg, err := client.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: &fn, Qualifier: &version})
+		if err != nil && ctx.Err() != nil {
+			// The action's time ran out mid-call: say what it was
+			// waiting for, as when it runs out between calls.
+			return fmt.Errorf("waiting for version %s of %s to become Active: %w", version, fn, context.Cause(ctx))
+		}
 		if err != nil {
 			return fmt.Errorf("version %s of %s: %w", version, fn, err)
 		}
