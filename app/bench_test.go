@@ -22,6 +22,7 @@ import (
 
 	"github.com/stagegate/stagegate/app"
 	"github.com/stagegate/stagegate/internal/githubtest"
+	"github.com/stagegate/stagegate/internal/pgtest"
 )
 
 // ingestClients is how many deliveries are in flight at once, as when
@@ -52,20 +53,30 @@ func BenchmarkIngest(b *testing.B) {
 		loadWebhooks(b, h, raw)
 	})
 	b.Run("stagegate", func(b *testing.B) {
-		dir := b.TempDir()
-		cfg := app.Config{
-			Addr: "127.0.0.1:0", AppID: 1, PrivateKey: githubtest.New(b).PrivateKeyPEM(), WebhookSecret: []byte(webhookSecret),
-			GitHubURL: "http://127.0.0.1:9/api/v3/", Database: "sqlite://" + filepath.Join(dir, "db"), DataDir: dir,
-		}
-		// Not started: the deliveries are queued durably and left there,
-		// so the benchmark measures the request path alone.
-		a, err := app.New(context.Background(), cfg, app.Options{Logger: zerolog.Nop()})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { _ = a.Stop(context.Background()) })
-		loadWebhooks(b, a.Handler(), raw)
+		benchIngestApp(b, raw, "sqlite://"+filepath.Join(b.TempDir(), "db"))
 	})
+	// The same App on Postgres, one replica; skipped without a server
+	// (see internal/pgtest).
+	b.Run("stagegate-postgres", func(b *testing.B) {
+		benchIngestApp(b, raw, pgtest.URL(b))
+	})
+}
+
+// benchIngestApp loads the webhook endpoint of an App on database.
+func benchIngestApp(b *testing.B, raw []byte, database string) {
+	dir := b.TempDir()
+	cfg := app.Config{
+		Addr: "127.0.0.1:0", AppID: 1, PrivateKey: githubtest.New(b).PrivateKeyPEM(), WebhookSecret: []byte(webhookSecret),
+		GitHubURL: "http://127.0.0.1:9/api/v3/", Database: database, DataDir: dir,
+	}
+	// Not started: the deliveries are queued durably and left there,
+	// so the benchmark measures the request path alone.
+	a, err := app.New(context.Background(), cfg, app.Options{Logger: zerolog.Nop()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = a.Stop(context.Background()) })
+	loadWebhooks(b, a.Handler(), raw)
 }
 
 // loadWebhooks sends b.N signed deliveries from ingestClients

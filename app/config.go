@@ -23,8 +23,8 @@ type Config struct {
 	// GitHubURL is the REST API base: https://api.github.com/ or a GitHub
 	// Enterprise Server's https://HOST/api/v3/.
 	GitHubURL string
-	// Database is sqlite://PATH; empty means the embedded database in
-	// DataDir (DatabaseURL).
+	// Database is sqlite://PATH or postgres://...; empty means the
+	// embedded database in DataDir (DatabaseURL).
 	Database string
 	// DataDir holds workspaces, logs and artifacts.
 	DataDir string
@@ -105,8 +105,10 @@ func (c *Config) Validate() error {
 	if c.Retention != 0 && c.Retention < minRetention {
 		return &SettingError{"retention", "STAGEGATE_RETENTION", fmt.Sprintf("must be at least 24h: deliveries of the last day are needed to tell duplicates, not %v", c.Retention)}
 	}
-	if !strings.HasPrefix(c.DatabaseURL(), "sqlite://") {
-		return &SettingError{"database", "STAGEGATE_DATABASE", fmt.Sprintf("must be sqlite://PATH, not %q", c.Database)}
+	if db := c.DatabaseURL(); !strings.HasPrefix(db, "sqlite://") && !strings.HasPrefix(db, "postgres://") && !strings.HasPrefix(db, "postgresql://") {
+		// Only the scheme is shown: the rest may hold a password.
+		scheme, _, _ := strings.Cut(db, "://")
+		return &SettingError{"database", "STAGEGATE_DATABASE", fmt.Sprintf("must be sqlite://PATH or postgres://USER:PASSWORD@HOST/DB, not %q", scheme+"://...")}
 	}
 	return checkOldDefaultDatabase(c)
 }

@@ -33,11 +33,11 @@ func (a *App) RunFinished(ctx context.Context, repo, sha string) bool {
 
 // RunsForSHA counts the runs made for a commit.
 func (a *App) RunsForSHA(ctx context.Context, repo, sha string) int {
-	var n int
-	if err := a.db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM runs WHERE repo = ? AND sha = ?`, repo, sha).Scan(&n); err != nil {
+	runs, err := a.db.RunsForSHA(ctx, repo, sha)
+	if err != nil {
 		return -1
 	}
-	return n
+	return len(runs)
 }
 
 // DeliveryStored reports whether a delivery was stored at all.

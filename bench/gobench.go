@@ -76,6 +76,7 @@ func benchApp() ([]row, error) {
 		{"webhook answer p50 / p99, 16 concurrent senders", fmt.Sprintf("%.1f / %.1f ms (bare %.1f / %.1f)", sg["p50-ms"], sg["p99-ms"], bare["p50-ms"], bare["p99-ms"]), "p99 <= 25 ms", verdict(sg["p99-ms"] <= 25)},
 		{"webhook to first check run, p50 / p99", fmt.Sprintf("%.0f / %.0f ms", fc["p50-ms"], fc["p99-ms"]), "p50 <= 150 ms", verdict(fc["p50-ms"] <= 150)},
 	}
+	rows = append(rows, postgresIngestRow(sg, ingest["BenchmarkIngest/stagegate-postgres"]))
 	mem := rss["BenchmarkServeRSS"]
 	rows = append(rows,
 		row{"RSS of stagegate serve, idle", fmt.Sprintf("%.1f MB", mem["idle-MB"]), "<= 40 MB", verdict(mem["idle-MB"] <= 40)},
@@ -89,4 +90,15 @@ func benchApp() ([]row, error) {
 			fmt.Sprintf("<= 2N+3 = %d", 2*n+3), verdict(m["calls/run"] <= float64(2*n+3))})
 	}
 	return rows, nil
+}
+
+// postgresIngestRow reads the ingest benchmark on Postgres against the
+// SQLite one of the same run.
+func postgresIngestRow(sqlite, pg map[string]float64) row {
+	const name = "webhooks/s into Postgres, one replica"
+	if pg == nil {
+		return row{name, "not measured: set STAGEGATE_POSTGRES_URL to a server (apt install postgresql)", ">= 1500", ""}
+	}
+	return row{name, fmt.Sprintf("%.0f (%.2fx SQLite; p50 / p99 %.1f / %.1f ms)", pg["deliveries/s"], pg["deliveries/s"]/sqlite["deliveries/s"], pg["p50-ms"], pg["p99-ms"]),
+		">= 1500", verdict(pg["deliveries/s"] >= 1500)}
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
 	"github.com/rs/zerolog"
@@ -89,9 +90,6 @@ type Queue struct {
 // New makes the queue. With nil workers it can only insert jobs; Start
 // needs workers.
 func New(db *store.DB, workers *river.Workers, cfg Config) (*Queue, error) {
-	if db.Dialect() != "sqlite" {
-		return nil, fmt.Errorf("queue: %s databases are not supported yet", db.Dialect())
-	}
 	queues := map[string]int{
 		Deliveries: cmp.Or(cfg.MaxDeliveries, 8),
 		Runs:       cmp.Or(cfg.MaxRuns, 2),
@@ -107,7 +105,9 @@ func New(db *store.DB, workers *river.Workers, cfg Config) (*Queue, error) {
 		// SQLite has no LISTEN/NOTIFY, and a job inserted in a
 		// transaction does not wake the local fetcher: the poll interval
 		// is the latency from a webhook to its processing. A local
-		// SQLite poll costs microseconds.
+		// SQLite poll costs microseconds. On Postgres an insert notifies
+		// every replica's listener, and the poll is the fallback River
+		// keeps for notifications it rate-limits.
 		FetchPollInterval: cmp.Or(cfg.FetchPollInterval, 50*time.Millisecond),
 		TestOnly:          cfg.TestOnly,
 	}
@@ -121,7 +121,7 @@ func New(db *store.DB, workers *river.Workers, cfg Config) (*Queue, error) {
 			rc.Queues[name] = river.QueueConfig{MaxWorkers: n}
 		}
 	}
-	client, err := river.NewClient(riversqlite.New(db.SQL()), rc)
+	client, err := river.NewClient(driver(db), rc)
 	if err != nil {
 		return nil, fmt.Errorf("queue: %w", err)
 	}
@@ -130,6 +130,17 @@ func New(db *store.DB, workers *river.Workers, cfg Config) (*Queue, error) {
 		queues:      slices.Sorted(maps.Keys(queues)),
 		cancelGrace: cmp.Or(cfg.CancelGrace, 10*time.Second),
 	}, nil
+}
+
+// driver is River's driver for db. Both are on database/sql, so that a
+// job is inserted in the *sql.Tx of the store's own writes (WithTx). On
+// Postgres, River listens for insert notifications through its pgx
+// driver on a connection of the store's pgx pool.
+func driver(db *store.DB) riverdriver.Driver[*sql.Tx] {
+	if pool := db.Pgx(); pool != nil {
+		return riverdatabasesql.NewWithPgxListener(db.SQL(), pool)
+	}
+	return riversqlite.New(db.SQL())
 }
 
 // Start starts working jobs in the background. ctx is used for its

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 
 	"github.com/stagegate/stagegate/app/queue"
 	"github.com/stagegate/stagegate/app/store"
+	"github.com/stagegate/stagegate/internal/pgtest"
 )
 
 type testArgs struct {
@@ -39,8 +39,14 @@ func (w *testWorker) Work(ctx context.Context, job *river.Job[testArgs]) error {
 
 func openDB(t testing.TB) *store.DB {
 	t.Helper()
+	return openURL(t, pgtest.SQLiteURL(t))
+}
+
+// openURL opens and migrates the database at url (see pgtest.Run).
+func openURL(t testing.TB, url string) *store.DB {
+	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "stagegate.db"))
+	db, err := store.Open(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,161 +91,171 @@ func waitFor(t *testing.T, ch <-chan string, want string) {
 }
 
 func TestJobRunsOnlyIfTxCommits(t *testing.T) {
-	ctx := context.Background()
-	db := openDB(t)
-	w := &testWorker{started: make(chan string, 10)}
-	q := startQueue(t, db, w)
+	pgtest.Run(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		db := openURL(t, url)
+		w := &testWorker{started: make(chan string, 10)}
+		q := startQueue(t, db, w)
 
-	insert := func(guid string, fail error) error {
-		return db.WithTx(ctx, func(tx *sql.Tx) error {
-			if _, err := db.InsertDelivery(ctx, tx, store.Delivery{GUID: guid, Event: "push"}); err != nil {
-				return err
-			}
-			if _, err := q.InsertTx(ctx, tx, testArgs{Name: guid}, nil); err != nil {
-				return err
-			}
-			return fail
-		})
-	}
-	rollback := errors.New("rollback")
-	if err := insert("rolled-back", rollback); !errors.Is(err, rollback) {
-		t.Fatal(err)
-	}
-	if err := insert("committed", nil); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, w.started, "committed")
+		insert := func(guid string, fail error) error {
+			return db.WithTx(ctx, func(tx *sql.Tx) error {
+				if _, err := db.InsertDelivery(ctx, tx, store.Delivery{GUID: guid, Event: "push"}); err != nil {
+					return err
+				}
+				if _, err := q.InsertTx(ctx, tx, testArgs{Name: guid}, nil); err != nil {
+					return err
+				}
+				return fail
+			})
+		}
+		rollback := errors.New("rollback")
+		if err := insert("rolled-back", rollback); !errors.Is(err, rollback) {
+			t.Fatal(err)
+		}
+		if err := insert("committed", nil); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, w.started, "committed")
 
-	// Nothing of the rolled back transaction remains to run later.
-	var n int
-	if err := db.SQL().QueryRowContext(ctx,
-		`SELECT COUNT(*) FROM river_job WHERE kind = 'test' AND args LIKE '%rolled-back%'`).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	if n != 0 {
-		t.Fatalf("%d jobs of the rolled back transaction stored", n)
-	}
-	known, err := db.KnownDeliveryGUIDs(ctx, []string{"rolled-back", "committed"})
-	if err != nil || known["rolled-back"] || !known["committed"] {
-		t.Fatalf("deliveries: %v, %v", known, err)
-	}
+		// Nothing of the rolled back transaction remains to run later.
+		var n int
+		if err := db.SQL().QueryRowContext(ctx,
+			`SELECT COUNT(*) FROM river_job WHERE kind = 'test' AND CAST(args AS TEXT) LIKE '%rolled-back%'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Fatalf("%d jobs of the rolled back transaction stored", n)
+		}
+		known, err := db.KnownDeliveryGUIDs(ctx, []string{"rolled-back", "committed"})
+		if err != nil || known["rolled-back"] || !known["committed"] {
+			t.Fatalf("deliveries: %v, %v", known, err)
+		}
 
-	// And Insert outside a transaction runs too.
-	if _, err := q.Insert(ctx, testArgs{Name: "plain"}, nil); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, w.started, "plain")
-	select {
-	case name := <-w.started:
-		t.Fatalf("unexpected job %q ran", name)
-	case <-time.After(200 * time.Millisecond):
-	}
+		// And Insert outside a transaction runs too.
+		if _, err := q.Insert(ctx, testArgs{Name: "plain"}, nil); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, w.started, "plain")
+		select {
+		case name := <-w.started:
+			t.Fatalf("unexpected job %q ran", name)
+		case <-time.After(200 * time.Millisecond):
+		}
+	})
 }
 
 func TestStopWaitsForRunningJob(t *testing.T) {
-	ctx := context.Background()
-	db := openDB(t)
-	release := make(chan struct{})
-	finished := make(chan error, 1)
-	w := &testWorker{started: make(chan string, 1), work: func(ctx context.Context) error {
-		select {
-		case <-release:
-			finished <- nil
-		case <-ctx.Done():
-			finished <- ctx.Err()
+	pgtest.Run(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		db := openURL(t, url)
+		release := make(chan struct{})
+		finished := make(chan error, 1)
+		w := &testWorker{started: make(chan string, 1), work: func(ctx context.Context) error {
+			select {
+			case <-release:
+				finished <- nil
+			case <-ctx.Done():
+				finished <- ctx.Err()
+			}
+			return nil
+		}}
+		q := startQueue(t, db, w)
+		if _, err := q.Insert(ctx, testArgs{Name: "slow"}, nil); err != nil {
+			t.Fatal(err)
 		}
-		return nil
-	}}
-	q := startQueue(t, db, w)
-	if _, err := q.Insert(ctx, testArgs{Name: "slow"}, nil); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, w.started, "slow")
+		waitFor(t, w.started, "slow")
 
-	stopped := make(chan error, 1)
-	go func() {
-		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		stopped <- q.Stop(sctx)
-	}()
-	select {
-	case err := <-stopped:
-		t.Fatalf("Stop returned %v while the job was running", err)
-	case <-time.After(300 * time.Millisecond):
-	}
-	close(release)
-	if err := <-stopped; err != nil {
-		t.Fatalf("Stop = %v", err)
-	}
-	if err := <-finished; err != nil {
-		t.Fatalf("the job's context ended: %v", err)
-	}
+		stopped := make(chan error, 1)
+		go func() {
+			sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			stopped <- q.Stop(sctx)
+		}()
+		select {
+		case err := <-stopped:
+			t.Fatalf("Stop returned %v while the job was running", err)
+		case <-time.After(300 * time.Millisecond):
+		}
+		close(release)
+		if err := <-stopped; err != nil {
+			t.Fatalf("Stop = %v", err)
+		}
+		if err := <-finished; err != nil {
+			t.Fatalf("the job's context ended: %v", err)
+		}
+	})
 }
 
 func TestStopCancelsJobsWhenCtxEnds(t *testing.T) {
-	ctx := context.Background()
-	db := openDB(t)
-	cancelled := make(chan struct{})
-	w := &testWorker{started: make(chan string, 1), work: func(ctx context.Context) error {
-		<-ctx.Done()
-		close(cancelled)
-		return ctx.Err()
-	}}
-	q := startQueue(t, db, w)
-	if _, err := q.Insert(ctx, testArgs{Name: "stubborn"}, nil); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, w.started, "stubborn")
+	pgtest.Run(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		db := openURL(t, url)
+		cancelled := make(chan struct{})
+		w := &testWorker{started: make(chan string, 1), work: func(ctx context.Context) error {
+			<-ctx.Done()
+			close(cancelled)
+			return ctx.Err()
+		}}
+		q := startQueue(t, db, w)
+		if _, err := q.Insert(ctx, testArgs{Name: "stubborn"}, nil); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, w.started, "stubborn")
 
-	sctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
-	defer cancel()
-	err := q.Stop(sctx)
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Stop = %v, want the deadline", err)
-	}
-	select {
-	case <-cancelled:
-	default:
-		t.Fatal("Stop returned before the job saw its context cancelled")
-	}
+		sctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		defer cancel()
+		err := q.Stop(sctx)
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Stop = %v, want the deadline", err)
+		}
+		select {
+		case <-cancelled:
+		default:
+			t.Fatal("Stop returned before the job saw its context cancelled")
+		}
+	})
 }
 
 func TestDepth(t *testing.T) {
-	ctx := context.Background()
-	db := openDB(t)
-	// No workers: nothing runs, so what is inserted stays available.
-	q, err := queue.New(db, nil, queue.Config{Queues: map[string]int{"checks": 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, queueName := range []string{queue.Deliveries, queue.Deliveries, queue.Deliveries, queue.Runs} {
-		if _, err := q.Insert(ctx, testArgs{}, &river.InsertOpts{Queue: queueName}); err != nil {
+	pgtest.Run(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		db := openURL(t, url)
+		// No workers: nothing runs, so what is inserted stays available.
+		q, err := queue.New(db, nil, queue.Config{Queues: map[string]int{"checks": 1}})
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	depth, err := q.Depth(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]int{queue.Deliveries: 3, queue.Runs: 1, queue.Default: 0, "checks": 0}
-	if len(depth) != len(want) {
-		t.Fatalf("Depth = %v, want %v", depth, want)
-	}
-	for name, n := range want {
-		if depth[name] != n {
+		for _, queueName := range []string{queue.Deliveries, queue.Deliveries, queue.Deliveries, queue.Runs} {
+			if _, err := q.Insert(ctx, testArgs{}, &river.InsertOpts{Queue: queueName}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		depth, err := q.Depth(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]int{queue.Deliveries: 3, queue.Runs: 1, queue.Default: 0, "checks": 0}
+		if len(depth) != len(want) {
 			t.Fatalf("Depth = %v, want %v", depth, want)
 		}
-	}
-	if err := q.Start(ctx); err == nil {
-		t.Fatal("Start without workers succeeded")
-	}
+		for name, n := range want {
+			if depth[name] != n {
+				t.Fatalf("Depth = %v, want %v", depth, want)
+			}
+		}
+		if err := q.Start(ctx); err == nil {
+			t.Fatal("Start without workers succeeded")
+		}
+	})
 }
 
 func TestNewRejectsBadConfig(t *testing.T) {
-	db := openDB(t)
-	workers := river.NewWorkers()
-	river.AddWorker(workers, &testWorker{})
-	if _, err := queue.New(db, workers, queue.Config{Queues: map[string]int{"checks": 0}}); err == nil {
-		t.Fatal("a queue with no workers accepted")
-	}
+	pgtest.Run(t, func(t *testing.T, url string) {
+		db := openURL(t, url)
+		workers := river.NewWorkers()
+		river.AddWorker(workers, &testWorker{})
+		if _, err := queue.New(db, workers, queue.Config{Queues: map[string]int{"checks": 0}}); err == nil {
+			t.Fatal("a queue with no workers accepted")
+		}
+	})
 }

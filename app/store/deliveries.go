@@ -151,9 +151,14 @@ func (db *DB) PruneDeliveries(ctx context.Context, before time.Time) (int64, err
 const ReplayWindow = 24 * time.Hour
 
 const (
-	qBodySeen     = `SELECT guid, received_at FROM delivery_bodies WHERE sha256 = ?`
+	qBodySeen = `SELECT guid FROM delivery_bodies WHERE sha256 = ?`
+	// One statement decides, so that replicas receiving the same body at
+	// once under two GUIDs cannot both see it as new: the conflicting row
+	// is locked (Postgres) or the writes are serial (SQLite), and the
+	// second finds the first's row and updates nothing.
 	qRememberBody = `INSERT INTO delivery_bodies (sha256, guid, received_at) VALUES (?, ?, ?)
-ON CONFLICT (sha256) DO UPDATE SET guid = excluded.guid, received_at = excluded.received_at`
+ON CONFLICT (sha256) DO UPDATE SET guid = excluded.guid, received_at = excluded.received_at
+WHERE delivery_bodies.guid = excluded.guid OR delivery_bodies.received_at <= ?`
 )
 
 // RememberBody records that the body with SHA-256 hash (hex) arrived as
@@ -166,21 +171,22 @@ func (db *DB) RememberBody(ctx context.Context, tx *sql.Tx, hash, guid string, r
 	if tx != nil {
 		q = db.InTx(tx)
 	}
-	var (
-		other string
-		at    int64
-	)
-	err = q.get(ctx, qBodySeen, []any{hash}, func(s scanner) error { return s.Scan(&other, &at) })
-	switch {
-	case err == nil && other != guid && received.Sub(time.UnixMilli(at)) < ReplayWindow:
-		return other, nil
-	case err != nil && !errors.Is(err, ErrNotFound):
-		return "", fmt.Errorf("store: delivery body %s: %w", hash, err)
-	}
-	if _, err := q.exec(ctx, qRememberBody, hash, guid, received.UnixMilli()); err != nil {
+	res, err := q.exec(ctx, qRememberBody, hash, guid, received.UnixMilli(), received.Add(-ReplayWindow).UnixMilli())
+	if err != nil {
 		return "", fmt.Errorf("store: remember delivery body %s: %w", hash, err)
 	}
-	return "", nil
+	n, err := res.RowsAffected()
+	if err != nil {
+		return "", fmt.Errorf("store: remember delivery body %s: %w", hash, err)
+	}
+	if n > 0 {
+		return "", nil
+	}
+	var other string
+	if err := q.get(ctx, qBodySeen, []any{hash}, func(s scanner) error { return s.Scan(&other) }); err != nil {
+		return "", fmt.Errorf("store: delivery body %s: %w", hash, err)
+	}
+	return other, nil
 }
 
 // PruneDeliveryBodies forgets the bodies received before before and

@@ -11,8 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/riverqueue/river/rivermigrate"
 )
 
 // The app's migrations are numbered files, NNNN_what.sql, applied in
@@ -67,8 +65,8 @@ func latestMigration() (int, error) {
 // Migrate brings the database up to date: the app's own tables, then
 // River's. It is idempotent, so it runs on every start. Each migration is
 // a transaction: one that fails leaves no trace, and one that another
-// process applied meanwhile is skipped (River's own fail instead; run
-// Migrate again).
+// process applied meanwhile is skipped. On Postgres, replicas starting
+// at once take turns (migrationLock).
 func (db *DB) Migrate(ctx context.Context) error {
 	if db.tx != nil {
 		return fmt.Errorf("store: Migrate called on a transaction view")
@@ -76,6 +74,13 @@ func (db *DB) Migrate(ctx context.Context) error {
 	ms, err := migrations()
 	if err != nil {
 		return err
+	}
+	if db.root.pgx != nil {
+		unlock, err := db.migrationLock(ctx)
+		if err != nil {
+			return err
+		}
+		defer unlock()
 	}
 	if _, err := db.root.sql.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
     version    BIGINT PRIMARY KEY,
@@ -89,7 +94,14 @@ func (db *DB) Migrate(ctx context.Context) error {
 			return err
 		}
 	}
-	if _, err := db.riverMigrator().Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+	// On SQLite another process (the CLI, a second serve) may be applying
+	// River's migrations at the same moment, and one of the two fails on
+	// what the other created; run again, it finds them applied.
+	err = db.riverMigrate(ctx)
+	for attempt := 1; err != nil && db.root.pgx == nil && attempt < 5 && ctx.Err() == nil; attempt++ {
+		err = db.riverMigrate(ctx)
+	}
+	if err != nil {
 		return fmt.Errorf("store: river migrations: %w", err)
 	}
 	// Prepared now, on the pool, so that their first use inside a
@@ -100,6 +112,29 @@ func (db *DB) Migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// migrationLockID is the Postgres advisory lock that replicas starting
+// at once take in turn to migrate: the first migrates, the others find
+// nothing to do. (CREATE TABLE IF NOT EXISTS and River's migrations are
+// not safe to run concurrently.)
+const migrationLockID = 0x5354_4147_4547_5445 // "STAGEGTE"
+
+// migrationLock takes the advisory lock on a connection of its own and
+// returns what releases it.
+func (db *DB) migrationLock(ctx context.Context) (unlock func(), err error) {
+	conn, err := db.root.sql.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: migrate: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, int64(migrationLockID)); err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("store: migrate: lock: %w", err)
+	}
+	return func() {
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, int64(migrationLockID))
+		_ = conn.Close()
+	}, nil
 }
 
 func (db *DB) apply(ctx context.Context, m migration) error {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 
@@ -62,16 +63,18 @@ func (d dialect) rebind(q string) string {
 //	sqlite://stagegate.db          relative to the working directory
 //	sqlite:///var/lib/stagegate.db absolute
 //
-// The file is created if missing; its directory must exist. Call Migrate
-// before anything else. postgres:// is recognised but not supported yet.
+//	postgres://user:password@host:5432/dbname?sslmode=...  (or postgresql://)
+//
+// The SQLite file is created if missing; its directory must exist. A
+// Postgres database must exist. Call Migrate before anything else.
 func Open(ctx context.Context, url string) (*DB, error) {
 	switch {
 	case strings.HasPrefix(url, "sqlite://"):
 		return openSQLite(ctx, strings.TrimPrefix(url, "sqlite://"))
-	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
-		return nil, errors.New("store: postgres databases are not supported yet; use sqlite://PATH")
+	case isPostgresURL(url):
+		return openPostgres(ctx, url)
 	}
-	return nil, fmt.Errorf("store: database URL %q: want sqlite://PATH", redact(url))
+	return nil, fmt.Errorf("store: database URL %q: want sqlite://PATH or postgres://...", redact(url))
 }
 
 func openSQLite(ctx context.Context, path string) (*DB, error) {
@@ -207,7 +210,7 @@ func (db *DB) Ready(ctx context.Context) error {
 	if have.Int64 < int64(latest) {
 		return fmt.Errorf("store: not migrated: schema version %d, want %d", have.Int64, latest)
 	}
-	res, err := db.riverMigrator().Validate(ctx, nil)
+	res, err := db.riverValidate(ctx)
 	if err != nil {
 		return fmt.Errorf("store: river migrations: %w", err)
 	}
@@ -218,10 +221,30 @@ func (db *DB) Ready(ctx context.Context) error {
 	return nil
 }
 
-func (db *DB) riverMigrator() *rivermigrate.Migrator[*sql.Tx] {
-	m, err := rivermigrate.New(riversqlite.New(db.root.sql), &rivermigrate.Config{
-		Logger: discardLogger,
-	})
+// riverMigrate and riverValidate run River's migrations through the
+// driver of the database in use.
+func (db *DB) riverMigrate(ctx context.Context) error {
+	var err error
+	if db.root.pgx != nil {
+		_, err = mustMigrator(rivermigrate.New(riverpgxv5.New(db.root.pgx), &rivermigrate.Config{Logger: discardLogger})).
+			Migrate(ctx, rivermigrate.DirectionUp, nil)
+	} else {
+		_, err = mustMigrator(rivermigrate.New(riversqlite.New(db.root.sql), &rivermigrate.Config{Logger: discardLogger})).
+			Migrate(ctx, rivermigrate.DirectionUp, nil)
+	}
+	return err
+}
+
+func (db *DB) riverValidate(ctx context.Context) (*rivermigrate.ValidateResult, error) {
+	if db.root.pgx != nil {
+		return mustMigrator(rivermigrate.New(riverpgxv5.New(db.root.pgx), &rivermigrate.Config{Logger: discardLogger})).
+			Validate(ctx, nil)
+	}
+	return mustMigrator(rivermigrate.New(riversqlite.New(db.root.sql), &rivermigrate.Config{Logger: discardLogger})).
+		Validate(ctx, nil)
+}
+
+func mustMigrator[T any](m *rivermigrate.Migrator[T], err error) *rivermigrate.Migrator[T] {
 	if err != nil {
 		// Only a bad Line or Schema in the config fails, and ours is fixed.
 		panic("store: river migrator: " + err.Error())

@@ -20,6 +20,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // ErrNotFound is returned, wrapped, when the row asked for does not exist.
@@ -42,12 +44,16 @@ type DB struct {
 // root is what the DB and its transaction views share.
 type root struct {
 	sql     *sql.DB
+	pgx     *pgxpool.Pool // on Postgres: the pool sql wraps
 	dialect dialect
 	dsnPath string // the file, for messages
 	now     func() time.Time
 
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt
+
+	// hub delivers notifications on SQLite (see Notify).
+	hub hub
 
 	// migrated caches a successful Ready: migrations cannot be undone
 	// under a running process, so /readyz need not ask again.
@@ -64,7 +70,7 @@ type execer interface {
 // pool settings: see Open.
 func (db *DB) SQL() *sql.DB { return db.root.sql }
 
-// Dialect names the database kind: "sqlite" (or, later, "postgres").
+// Dialect names the database kind: "sqlite" or "postgres".
 func (db *DB) Dialect() string { return db.root.dialect.name }
 
 // Close closes the database. Stop the queue first: River uses the same
@@ -80,7 +86,12 @@ func (db *DB) Close() error {
 		delete(r.stmts, q)
 	}
 	r.mu.Unlock()
-	if err := r.sql.Close(); err != nil {
+	err := r.sql.Close()
+	if r.pgx != nil {
+		// Closing the database/sql view leaves the pool it wraps open.
+		r.pgx.Close()
+	}
+	if err != nil {
 		return fmt.Errorf("store: close %s: %w", r.dsnPath, err)
 	}
 	return nil

@@ -34,7 +34,7 @@ func newServeCmd() *cobra.Command {
 		{"private-key", "STAGEGATE_PRIVATE_KEY_FILE", "the App's private key, a PEM file (or STAGEGATE_PRIVATE_KEY with the PEM itself)", "", &keyFile},
 		{"webhook-secret", "STAGEGATE_WEBHOOK_SECRET", "the App's webhook secret (required)", "", &secret},
 		{"github-url", "STAGEGATE_GITHUB_URL", "GitHub API base URL; for GitHub Enterprise Server https://HOST/api/v3/", ghclient.DefaultBaseURL, &githubURL},
-		{"database", "STAGEGATE_DATABASE", "database URL (default sqlite://<data-dir>/stagegate.db)", "", &database},
+		{"database", "STAGEGATE_DATABASE", "database URL: sqlite://PATH or postgres://USER:PASSWORD@HOST/DB (default sqlite://<data-dir>/stagegate.db)", "", &database},
 		{"data-dir", "STAGEGATE_DATA_DIR", "directory for workspaces and artifacts", "data", &dataDir},
 		{"public-url", "STAGEGATE_PUBLIC_URL", "where the app is reachable, for links", "", &publicURL},
 		{"log-level", "STAGEGATE_LOG_LEVEL", "debug, info, warn or error", "info", &logLevel},
