@@ -106,7 +106,7 @@ func (a *App) approveDeploy(ctx context.Context, client *github.Client, run stor
 		return commandDone{}, err
 	}
 	if run.Status != store.StatusCompleted {
-		a.waiters.Wake(run.Repo, run.SHA)
+		a.wakeGates(ctx, run.Repo, run.SHA)
 		return commandDone{result: fmt.Sprintf("deploy of %s to %s approved by %s", short(run.SHA), st.Environment, login)}, nil
 	}
 	req := rerunRequest(run, delivery)

@@ -55,6 +55,7 @@ func (g *deployGate) secrets(st *pipeline.Stage) map[string]string {
 func (g *deployGate) Gate(ctx context.Context, st *pipeline.Stage) (func(), error) {
 	changed, stop := g.a.waiters.Watch(g.run.Repo, g.run.SHA)
 	defer stop()
+	defer g.a.replica.Gating(g.run.ID)()
 	g.slot.Release()
 	release, err := g.wait(ctx, st, changed)
 	if err != nil {
@@ -135,7 +136,7 @@ func (g *deployGate) sleep(ctx context.Context, changed <-chan struct{}) error {
 // requirements once more before starting the deployment: they may have
 // changed while the deploy waited.
 func (g *deployGate) admit(ctx context.Context, st *pipeline.Stage, changed <-chan struct{}) (func(), bool, error) {
-	release, err := g.a.environments.Acquire(ctx, g.run.Repo, st.Environment, g.run.ID)
+	release, err := g.a.replica.AcquireEnvironment(ctx, g.run.Repo, st.Environment, g.run.ID)
 	if err != nil {
 		return nil, false, err
 	}
@@ -241,7 +242,7 @@ func (g *deployGate) evaluate(ctx context.Context, st *pipeline.Stage) (checks.G
 		gate.Requirements = append(gate.Requirements, r)
 	}
 	env := checks.Requirement{Kind: "environment", Name: st.Environment, State: checks.Met, Detail: "free"}
-	if holder := g.a.environments.HolderOf(g.run.Repo, st.Environment); holder != "" && holder != g.run.ID {
+	if holder := g.a.replica.EnvironmentHolder(ctx, g.run.Repo, st.Environment); holder != "" && holder != g.run.ID {
 		env.State, env.Detail = checks.Waiting, "deploy of run "+holder+" in progress"
 	}
 	gate.Requirements = append(gate.Requirements, env)

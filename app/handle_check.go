@@ -22,7 +22,7 @@ func (a *App) handleCheckRun(ctx context.Context, d store.Delivery, e *github.Ch
 	switch e.GetAction() {
 	case "completed":
 		// A check that ends may open, or close, a deploy gate.
-		a.waiters.Wake(repo.FullName(), e.GetCheckRun().GetHeadSHA())
+		a.wakeGates(ctx, repo.FullName(), e.GetCheckRun().GetHeadSHA())
 		a.reviewPendingProtection(ctx, repo.FullName(), e.GetCheckRun().GetHeadSHA())
 		return "", ignored("check %s completed: gates of %s told", e.GetCheckRun().GetName(), short(e.GetCheckRun().GetHeadSHA()))
 	case "requested_action":
@@ -57,7 +57,7 @@ func (a *App) handleCheckSuite(ctx context.Context, d store.Delivery, e *github.
 	repo := ghevent.RepoFrom(e.GetInstallation(), e.GetRepo())
 	switch e.GetAction() {
 	case "completed":
-		a.waiters.Wake(repo.FullName(), e.GetCheckSuite().GetHeadSHA())
+		a.wakeGates(ctx, repo.FullName(), e.GetCheckSuite().GetHeadSHA())
 		a.reviewPendingProtection(ctx, repo.FullName(), e.GetCheckSuite().GetHeadSHA())
 		return "", ignored("check suite completed: gates of %s told", short(e.GetCheckSuite().GetHeadSHA()))
 	case "rerequested":
@@ -92,7 +92,7 @@ func rerunRequest(old store.Run, delivery string) runRequest {
 // statuses changed.
 func (a *App) handleStatus(ctx context.Context, e *github.StatusEvent) (string, error) {
 	repo := ghevent.RepoFrom(e.GetInstallation(), e.GetRepo())
-	a.waiters.Wake(repo.FullName(), e.GetSHA())
+	a.wakeGates(ctx, repo.FullName(), e.GetSHA())
 	a.reviewPendingProtection(ctx, repo.FullName(), e.GetSHA())
 	return "", ignored("status %s is %s: gates of %s told", e.GetContext(), e.GetState(), short(e.GetSHA()))
 }

@@ -290,7 +290,7 @@ func (a *App) protectionGate(ctx context.Context, client *github.Client, p store
 		}
 		gate.Requirements = append(gate.Requirements, r)
 	}
-	if holder := a.environments.HolderOf(p.Repo, p.Environment); holder != "" {
+	if holder := a.replica.EnvironmentHolder(ctx, p.Repo, p.Environment); holder != "" {
 		gate.Requirements = append(gate.Requirements, checks.Requirement{Kind: checks.KindEnvironment, Name: p.Environment,
 			State: checks.Waiting, Detail: "deploy of run " + holder + " in progress"})
 	}
