@@ -48,7 +48,7 @@ type Options struct {
 	// empty, so a restarted process never renews its predecessor's
 	// leases.
 	Owner string
-	// TTL and Beat: see DefaultTTL.
+	// TTL and Beat: see DefaultTTL; Beat is TTL/3 when unset.
 	TTL, Beat time.Duration
 	// Recover concludes or resumes a run whose lease this replica just
 	// claimed from a replica that stopped renewing it (or that never had
@@ -95,7 +95,7 @@ func New(opts Options) *Replica {
 		opts.TTL = DefaultTTL
 	}
 	if opts.Beat <= 0 {
-		opts.Beat = DefaultBeat
+		opts.Beat = opts.TTL / 3
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now

@@ -27,7 +27,7 @@ type serveSetting struct {
 }
 
 func newServeCmd() *cobra.Command {
-	var addr, appID, keyFile, secret, githubURL, database, dataDir, publicURL, logLevel, grace, retention, minFree string
+	var addr, appID, keyFile, secret, githubURL, database, dataDir, publicURL, logLevel, grace, retention, minFree, leaseTTL string
 	settings := []serveSetting{
 		{"addr", "STAGEGATE_ADDR", "listen address", ":8080", &addr},
 		{"app-id", "STAGEGATE_APP_ID", "GitHub App id", "", &appID},
@@ -40,6 +40,7 @@ func newServeCmd() *cobra.Command {
 		{"log-level", "STAGEGATE_LOG_LEVEL", "debug, info, warn or error", "info", &logLevel},
 		{"shutdown-grace", "STAGEGATE_SHUTDOWN_GRACE", "on SIGTERM, how long running pipelines may finish before they are stopped and queued again", "30s", &grace},
 		{"retention", "STAGEGATE_RETENTION", "how long log lines and webhook deliveries are kept, such as 30d or 72h (at least 24h)", "30d", &retention},
+		{"lease-ttl", "STAGEGATE_LEASE_TTL", "with replicas: how long after a replica's last heartbeat (every third of it) another takes its runs over", "15s", &leaseTTL},
 		{"min-free-space", "STAGEGATE_MIN_FREE_SPACE", "free space in the data dir below which logs are no longer stored (webhooks still are), such as 1GB; 0 for no floor", "1GB", &minFree},
 	}
 	sandbox := sandboxFlags{serve: true}
@@ -69,6 +70,10 @@ are read from STAGEGATE_SECRET_<NAME> variables.`,
 			shutdownGrace, err := time.ParseDuration(grace)
 			if err != nil || shutdownGrace <= 0 {
 				return usageError(&app.SettingError{Flag: "shutdown-grace", Env: "STAGEGATE_SHUTDOWN_GRACE", Problem: fmt.Sprintf("must be a positive duration such as 30s, not %q", grace)})
+			}
+			ttl, err := time.ParseDuration(leaseTTL)
+			if err != nil || ttl < time.Second {
+				return usageError(&app.SettingError{Flag: "lease-ttl", Env: "STAGEGATE_LEASE_TTL", Problem: fmt.Sprintf("must be a duration of at least 1s such as 15s, not %q", leaseTTL)})
 			}
 			keep, err := parseRetention(retention)
 			if err != nil {
@@ -105,7 +110,7 @@ are read from STAGEGATE_SECRET_<NAME> variables.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			err = app.Serve(log.WithContext(ctx), cfg, app.Options{Logger: log, ShutdownGrace: shutdownGrace, Runner: runner})
+			err = app.Serve(log.WithContext(ctx), cfg, app.Options{Logger: log, ShutdownGrace: shutdownGrace, Runner: runner, LeaseTTL: ttl})
 			var setting *app.SettingError
 			if errors.As(err, &setting) {
 				return usageError(err)
