@@ -147,7 +147,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*App, error) {
 	river.AddWorker(workers, &runWorker{app: a})
 	// River may hand out more runs than execute at once: the extra ones
 	// wait at deploy gates or for a build slot.
-	a.queue, err = queue.New(db, workers, queue.Config{Logger: opts.Logger, MaxRuns: opts.MaxRuns + maxWaitingRuns, CancelGrace: cancelGrace})
+	a.queue, err = queue.New(db, workers, queue.Config{ID: a.replica.Owner(), Logger: opts.Logger, MaxRuns: opts.MaxRuns + maxWaitingRuns, CancelGrace: cancelGrace})
 	if err != nil {
 		db.Close()
 		return nil, err

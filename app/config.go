@@ -36,6 +36,9 @@ type Config struct {
 	// MinFreeSpace is the free space of DataDir, in bytes, below which
 	// log lines are not stored (webhooks still are); zero means no floor.
 	MinFreeSpace uint64
+	// SecretKey, when set (STAGEGATE_SECRET_KEY), seals the App's
+	// credentials in the database, where every replica reads them.
+	SecretKey string
 }
 
 // DefaultRetention is how long log lines and deliveries are kept.

@@ -132,14 +132,27 @@ func (r *Replica) Start(ctx context.Context) {
 			r.listen(ctx, channel, on)
 		}()
 	}
+	// Two loops: the heartbeats must not wait behind a takeover, which
+	// calls GitHub and may wait out its rate limits.
+	r.every(ctx, func() {
+		r.Lead(ctx, r.liveness(), r.opts.TTL)
+		r.beat(ctx)
+	})
+	r.every(ctx, func() {
+		r.TakeOver(ctx)
+		r.rescueJobs(ctx)
+	})
+}
+
+// every calls fn now and then every Beat until ctx ends.
+func (r *Replica) every(ctx context.Context, fn func()) {
 	r.done.Add(1)
 	go func() {
 		defer r.done.Done()
 		t := time.NewTicker(r.opts.Beat)
 		defer t.Stop()
 		for {
-			r.beat(ctx)
-			r.TakeOver(ctx)
+			fn()
 			select {
 			case <-ctx.Done():
 				return
@@ -155,6 +168,9 @@ func (r *Replica) Close() {
 	if r.cancel != nil {
 		r.cancel()
 		r.done.Wait()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		r.Resign(ctx, r.liveness())
 	}
 }
 

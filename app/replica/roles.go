@@ -25,3 +25,34 @@ func (r *Replica) Resign(ctx context.Context, role string) {
 		r.opts.Log.Warn().Err(err).Str("role", role).Msg("give up a role")
 	}
 }
+
+// livenessPrefix names the role each replica holds while it lives.
+const livenessPrefix = "replica:"
+
+func (r *Replica) liveness() string { return livenessPrefix + r.opts.Owner }
+
+// rescueJobs gives back the queue's jobs that replicas which died were
+// working: deliveries being processed, mostly (a run's job does nothing
+// when it comes again, since its run was taken over). One replica takes
+// each dead one's jobs.
+func (r *Replica) rescueJobs(ctx context.Context) {
+	dead, err := r.opts.DB.LapsedRoles(ctx, livenessPrefix, r.opts.Now())
+	if err != nil {
+		if ctx.Err() == nil {
+			r.opts.Log.Warn().Err(err).Msg("list replicas that stopped")
+		}
+		return
+	}
+	for role, owner := range dead {
+		if !r.Lead(ctx, role, r.opts.TTL) {
+			continue
+		}
+		n, err := r.opts.DB.RescueJobsOf(ctx, owner)
+		if err != nil {
+			r.opts.Log.Error().Err(err).Str("replica", owner).Msg("give back the jobs of a replica that stopped")
+			continue
+		}
+		r.opts.Log.Warn().Str("replica", owner).Int64("jobs", n).Msg("gave back the jobs of a replica that stopped")
+		r.Resign(ctx, role)
+	}
+}

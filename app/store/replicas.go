@@ -52,3 +52,40 @@ func (db *DB) DropLeasesExcept(ctx context.Context, owner string) (int64, error)
 	}
 	return n, nil
 }
+
+// LapsedRoles lists the roles whose names start with prefix and whose
+// holders stopped renewing them at or before now, by holder.
+func (db *DB) LapsedRoles(ctx context.Context, prefix string, now time.Time) (map[string]string, error) {
+	type role struct{ name, owner string }
+	out, err := list(ctx, db, `SELECT name, owner FROM replica_roles WHERE substr(name, 1, ?) = ? AND expires_at <= ? ORDER BY name`,
+		[]any{len(prefix), prefix, now.UnixMilli()}, func(s scanner) (r role, err error) { return r, s.Scan(&r.name, &r.owner) })
+	if err != nil {
+		return nil, fmt.Errorf("store: lapsed roles: %w", err)
+	}
+	m := make(map[string]string, len(out))
+	for _, r := range out {
+		m[r.name] = r.owner
+	}
+	return m, nil
+}
+
+// RescueJobsOf makes the jobs a dead River client (a replica that
+// stopped renewing its liveness) left running available again, so that
+// another replica works them now rather than after River's rescue delay
+// of an hour. Postgres only: on SQLite one process uses the database, and
+// River's own rescue applies. Reports how many jobs it gave back.
+func (db *DB) RescueJobsOf(ctx context.Context, clientID string) (int64, error) {
+	if db.root.pgx == nil {
+		return 0, nil
+	}
+	res, err := db.exec(ctx, `UPDATE river_job SET state = 'available', scheduled_at = now()
+WHERE state = 'running' AND attempted_by[array_length(attempted_by, 1)] = ?`, clientID)
+	if err != nil {
+		return 0, fmt.Errorf("store: rescue the jobs of %s: %w", clientID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("store: rescue the jobs of %s: %w", clientID, err)
+	}
+	return n, nil
+}

@@ -88,6 +88,8 @@ are read from STAGEGATE_SECRET_<NAME> variables.`,
 				Addr: addr, WebhookSecret: []byte(secret), GitHubURL: githubURL,
 				Database: database, DataDir: dataDir, PublicURL: publicURL,
 				Retention: keep, MinFreeSpace: floor,
+				// Read from the environment only: a flag shows in ps.
+				SecretKey: os.Getenv("STAGEGATE_SECRET_KEY"),
 			}
 			if appID != "" {
 				id, err := strconv.ParseInt(appID, 10, 64)
