@@ -21,7 +21,7 @@ type row struct {
 
 func main() {
 	rounds := flag.Int("rounds", 40, "interleaved rounds per measurement of stagegate run")
-	only := flag.String("only", "", "measure only stagegate run (local) or only the App (app)")
+	only := flag.String("only", "", "measure only stagegate run (local), only the App (app) or only replicas (replicas)")
 	flag.Parse()
 	var benches []func() ([]row, error)
 	if *only == "" || *only == "local" {
@@ -29,6 +29,9 @@ func main() {
 	}
 	if *only == "" || *only == "app" {
 		benches = append(benches, benchApp)
+	}
+	if *only == "" || *only == "replicas" {
+		benches = append(benches, benchReplicas)
 	}
 	var rows []row
 	for _, bench := range benches {

@@ -27,7 +27,12 @@ func (r *Replica) Hold(ctx context.Context, runID string, stop context.CancelCau
 	}
 	r.mu.Lock()
 	r.held[runID] = stop
+	cause, cancelled := r.early[runID]
+	delete(r.early, runID)
 	r.mu.Unlock()
+	if cancelled {
+		stop(cause)
+	}
 	r.takeCancels(ctx)
 	return nil
 }
@@ -37,6 +42,7 @@ func (r *Replica) Release(ctx context.Context, runID string) {
 	r.mu.Lock()
 	delete(r.held, runID)
 	delete(r.gating, runID)
+	delete(r.early, runID)
 	r.mu.Unlock()
 	if _, err := r.opts.DB.ReleaseRun(ctx, runID, r.opts.Owner); err != nil {
 		r.opts.Log.Warn().Err(err).Str("run", runID).Msg("release the run's lease; it will lapse")
@@ -125,6 +131,10 @@ func (r *Replica) beat(ctx context.Context) {
 			r.opts.Log.Warn().Err(err).Str("run", id).Msg("renew the run's lease")
 			continue
 		}
+		if !ok && r.reclaim(ctx, id) {
+			r.opts.Log.Warn().Str("run", id).Msg("the run's lease lapsed before its heartbeat, and no other replica had taken it: claimed again")
+			continue
+		}
 		if !ok {
 			r.opts.Log.Error().Str("run", id).Msg("the run's lease was lost; stopping it here")
 			r.mu.Lock()
@@ -155,8 +165,15 @@ func (r *Replica) takeCancels(ctx context.Context) {
 		if r.opts.Cancelled != nil {
 			cause = r.opts.Cancelled(c.Reason)
 		}
-		if !r.Stop(c.RunID, cause) {
-			r.opts.Log.Warn().Str("run", c.RunID).Msg("cancel requested for a run leased here but not executing")
+		r.mu.Lock()
+		stop, ok := r.held[c.RunID]
+		if !ok {
+			// Claimed by Hold, which is about to register it.
+			r.early[c.RunID] = cause
+		}
+		r.mu.Unlock()
+		if ok {
+			stop(cause)
 		}
 	}
 }
@@ -219,7 +236,17 @@ func (r *Replica) recover(ctx context.Context, runID string) bool {
 		}
 		return false
 	}
+	// Released once the run has ended; after a failed recovery the lease
+	// is left to lapse, so that a later pass (here or elsewhere) tries
+	// again.
+	recovered := false
 	defer func() {
+		r.mu.Lock()
+		delete(r.early, runID)
+		r.mu.Unlock()
+		if !recovered {
+			return
+		}
 		if _, err := r.opts.DB.ReleaseRun(context.WithoutCancel(ctx), runID, r.opts.Owner); err != nil {
 			r.opts.Log.Warn().Err(err).Str("run", runID).Msg("release a recovered run's lease")
 		}
@@ -231,6 +258,7 @@ func (r *Replica) recover(ctx context.Context, runID string) bool {
 	}
 	if run.Status != store.StatusInProgress {
 		// It ended before its lease was released.
+		recovered = true
 		return false
 	}
 	// Recovery calls GitHub: the lease is renewed meanwhile, so it does
@@ -253,8 +281,27 @@ func (r *Replica) recover(ctx context.Context, runID string) bool {
 	}()
 	r.opts.Log.Warn().Str("run", runID).Msg("taking over a run whose replica stopped")
 	if err := r.opts.Recover(rctx, run); err != nil {
-		r.opts.Log.Error().Err(err).Str("run", runID).Msg("take over a run")
+		r.opts.Log.Error().Err(err).Str("run", runID).Msg("take over a run; trying again once its lease lapses")
 		return false
 	}
+	recovered = true
 	return true
+}
+
+// reclaim claims again a lease whose heartbeat came too late (a busy
+// database), and reports whether the run is still this replica's to
+// work: the claim succeeds only when no other replica holds the lease,
+// and a replica that took the run over holds it until the run has ended
+// (Recover), so a run still in progress was not taken over.
+func (r *Replica) reclaim(ctx context.Context, runID string) bool {
+	ok, err := r.opts.DB.ClaimRun(ctx, runID, r.opts.Owner, r.opts.Now(), r.opts.TTL)
+	if err != nil || !ok {
+		return false
+	}
+	run, err := r.opts.DB.GetRun(ctx, runID)
+	if err == nil && run.Status == store.StatusInProgress {
+		return true
+	}
+	_, _ = r.opts.DB.ReleaseRun(ctx, runID, r.opts.Owner)
+	return false
 }

@@ -78,6 +78,9 @@ type Replica struct {
 	// each; gating those of them waiting at a deploy gate.
 	held   map[string]context.CancelCauseFunc
 	gating map[string]struct{}
+	// early are cancels taken for runs claimed here but not yet
+	// registered (Hold between its claim and its registration).
+	early map[string]error
 	// deploys is closed, and replaced, when an environment's line
 	// changes on any replica.
 	deploys chan struct{}
@@ -100,7 +103,7 @@ func New(opts Options) *Replica {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Replica{opts: opts, held: map[string]context.CancelCauseFunc{}, gating: map[string]struct{}{}, deploys: make(chan struct{})}
+	return &Replica{opts: opts, held: map[string]context.CancelCauseFunc{}, gating: map[string]struct{}{}, early: map[string]error{}, deploys: make(chan struct{})}
 }
 
 // NewOwner names a replica: its host, its pid and random bytes.

@@ -334,3 +334,28 @@ func TestOneReplicaLeads(t *testing.T) {
 		}
 	})
 }
+
+// TestLateHeartbeatKeepsAnUntakenRun: a heartbeat that comes after the
+// lease lapsed (a busy database), with no other replica having taken the
+// run, claims it again instead of stopping a run nobody else works.
+func TestLateHeartbeatKeepsAnUntakenRun(t *testing.T) {
+	pgtest.Run(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		db, _ := handles(t, url)
+		run := newRun(t, db, store.StatusInProgress)
+		var stopped causes
+		a := replica.New(replica.Options{DB: db, Log: zerolog.Nop(), TTL: ttl, Beat: beat})
+		if err := a.Hold(ctx, run.ID, stopped.stop); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(ttl + beat) // lapsed
+		start(t, a)
+		waitFor(t, "the lease claimed again", func() bool {
+			l, err := db.RunLease(ctx, run.ID)
+			return err == nil && l.Owner == a.Owner() && l.ExpiresAt.After(time.Now())
+		})
+		if got := stopped.all(); len(got) != 0 {
+			t.Errorf("run stopped with %v; nobody else had it", got)
+		}
+	})
+}

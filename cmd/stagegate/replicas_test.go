@@ -27,7 +27,7 @@ import (
 // replicaSet is several `stagegate serve` processes on one Postgres
 // database and the fake GitHub, each with its own data dir and log file.
 type replicaSet struct {
-	t     *testing.T
+	t     testing.TB
 	gh    *githubtest.Server
 	repo  *githubtest.Repo
 	dbURL string
@@ -41,8 +41,9 @@ type replicaProc struct {
 	log               *os.File
 }
 
-func newReplicaSet(t *testing.T, n int, pipeline string) *replicaSet {
-	dbURL := pgtest.URL(t)
+// newReplicaSet prepares n replicas on the database at dbURL; env adds
+// settings.
+func newReplicaSet(t testing.TB, n int, dbURL, pipeline string, env ...string) *replicaSet {
 	// GitHub's limits on creating content are per installation, and each
 	// replica paces itself alone: time is compressed (a minute is a
 	// second) so that the burst's runs fit the limits in a test's time.
@@ -58,11 +59,9 @@ func newReplicaSet(t *testing.T, n int, pipeline string) *replicaSet {
 		"STAGEGATE_GITHUB_URL=" + gh.APIURL(),
 		"STAGEGATE_DATABASE=" + dbURL,
 		"STAGEGATE_SHUTDOWN_GRACE=1s",
-		// Short leases: a killed replica's runs are taken over within
-		// seconds.
-		"STAGEGATE_LEASE_TTL=5s",
 		"STAGEGATE_LOG_LEVEL=info",
 	}
+	rs.env = append(rs.env, env...)
 	logs := t.TempDir()
 	for i := range n {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -180,7 +179,7 @@ func TestThreeReplicas(t *testing.T) {
 		pushes = 30
 	)
 	deployLog := filepath.Join(t.TempDir(), "deploys.log")
-	rs := newReplicaSet(t, 3, `environments:
+	rs := newReplicaSet(t, 3, pgtest.URL(t), `environments:
   production: { branches: ["**"] }
 stages:
   - name: build
@@ -189,7 +188,7 @@ stages:
     environment: production
     actions:
       - { name: deploy, run: 'echo "start $STAGEGATE_RUN_ID" >> `+deployLog+`; sleep 0.2; echo "end $STAGEGATE_RUN_ID" >> `+deployLog+`' }
-`)
+`, "STAGEGATE_LEASE_TTL=5s") // a killed replica's runs taken over within seconds
 	started := time.Now()
 	for i := range rs.procs {
 		rs.start(i)
