@@ -39,12 +39,16 @@ start_postgres() {
   fi
   local port
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  # From the temporary directory: the unprivileged user may not be able
+  # to read the checkout, and Postgres's tools look at their cwd.
+  cd "$pg_dir"
   "${pg_as[@]}" "$pg_bin/initdb" -D "$pg_dir/data" -U postgres -A trust --no-sync >"$pg_dir/initdb.log" 2>&1 ||
     { cat "$pg_dir/initdb.log"; echo "initdb failed"; exit 1; }
   # fsync off: the data is thrown away. Each test opens a pool of its own.
   "${pg_as[@]}" "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -w -t 60 \
     -o "-p $port -k $pg_dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=500" start >/dev/null ||
     { cat "$pg_dir/server.log"; echo "postgres did not start"; exit 1; }
+  cd - >/dev/null
   export STAGEGATE_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
   export STAGEGATE_REQUIRE_POSTGRES=1
 }

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -87,7 +86,7 @@ func buildHarness(t testing.TB, files map[string]string, level zerolog.Level, r 
 	h := &harness{t: t, gh: gh, repo: repo, inst: gh.AddInstallation("acme", "web"), level: level, runner: r}
 	h.cfg = app.Config{
 		Addr: "127.0.0.1:0", AppID: gh.AppID(), PrivateKey: gh.PrivateKeyPEM(), WebhookSecret: []byte(webhookSecret),
-		GitHubURL: gh.APIURL(), Database: "sqlite://" + filepath.Join(t.TempDir(), "stagegate.db"), DataDir: t.TempDir(),
+		GitHubURL: gh.APIURL(), Database: harnessDatabase(t), DataDir: t.TempDir(),
 	}
 	return h
 }

@@ -153,8 +153,11 @@ func TestRunsGetTheirOwnDirectories(t *testing.T) {
 			if !contains(s.Access.ReadOnly, arts) {
 				t.Errorf("%s: the artifact store %s is not shown read-only: %q", tc.name, arts, s.Access.ReadOnly)
 			}
-			db := strings.TrimPrefix(h.cfg.Database, "sqlite://")
-			for _, hidden := range []string{dataDir, db, db + "-wal"} {
+			hiddens := []string{dataDir}
+			if db, ok := strings.CutPrefix(h.cfg.Database, "sqlite://"); ok {
+				hiddens = append(hiddens, db, db+"-wal")
+			}
+			for _, hidden := range hiddens {
 				if !contains(s.Access.Hidden, hidden) {
 					t.Errorf("%s: %s is not hidden: %q", tc.name, hidden, s.Access.Hidden)
 				}

@@ -259,3 +259,82 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		}
 	})
 }
+
+func TestInsertManyTx(t *testing.T) {
+	pgtest.Run(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		db := openURL(t, url)
+		w := &testWorker{started: make(chan string, 10)}
+		q := startQueue(t, db, w)
+		names := []string{"one", "two", "three"}
+		err := db.WithTx(ctx, func(tx *sql.Tx) error {
+			args := make([]river.JobArgs, len(names))
+			for i, n := range names {
+				args[i] = testArgs{Name: n}
+			}
+			return q.InsertManyTx(ctx, tx, args)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for range names {
+			select {
+			case n := <-w.started:
+				seen[n] = true
+			case <-time.After(10 * time.Second):
+				t.Fatalf("only %v ran", seen)
+			}
+		}
+		for _, n := range names {
+			if !seen[n] {
+				t.Fatalf("%s did not run: %v", n, seen)
+			}
+		}
+	})
+}
+
+// TestPostgresInsertWakesWorkers has the queue poll once a minute: a job
+// inserted by another replica runs well before that, woken by River's
+// LISTEN/NOTIFY through the pgx listener.
+func TestPostgresInsertWakesWorkers(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	db := openURL(t, url)
+	other, err := queue.New(openURL(t, url), nil, queue.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &testWorker{started: make(chan string, 100)}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, w)
+	q, err := queue.New(db, workers, queue.Config{TestOnly: true, FetchPollInterval: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = q.Stop(sctx)
+	})
+	// River starts listening shortly after Start; an insert before that
+	// is not announced, so insert until one is.
+	deadline := time.After(20 * time.Second)
+	tick := time.NewTicker(300 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if _, err := other.Insert(ctx, testArgs{Name: "woken"}, nil); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-w.started:
+			return
+		case <-tick.C:
+		case <-deadline:
+			t.Fatal("no job ran within 20s although each insert notifies; the poll is once a minute")
+		}
+	}
+}

@@ -24,10 +24,16 @@ func TestCancelRequests(t *testing.T) {
 		if _, err := db.CancelRequested(ctx, leased); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("CancelRequested before any request = %v", err)
 		}
+		sub, err := db.Subscribe(ctx, store.CancelChannel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sub.Close()
 		for _, id := range []string{leased, unleased} {
 			if ok, err := db.RequestCancel(ctx, id, "superseded", t0); err != nil || !ok {
 				t.Fatalf("RequestCancel(%s) = %v, %v", id, ok, err)
 			}
+			receive(t, sub, id) // the replica running it is woken
 		}
 		if ok, err := db.RequestCancel(ctx, leased, "/cancel", t0.Add(time.Second)); err != nil || ok {
 			t.Fatalf("a second RequestCancel = %v, %v; want the first to stand", ok, err)

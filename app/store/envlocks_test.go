@@ -72,9 +72,15 @@ func TestDeployLine(t *testing.T) {
 		}
 		line(t0, r0, r1, r2)
 
+		sub, err := db.Subscribe(ctx, store.DeployChannel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sub.Close()
 		if ok, err := db.ReleaseDeploy(ctx, repo, env, r0); err != nil || !ok {
 			t.Fatalf("ReleaseDeploy = %v, %v", ok, err)
 		}
+		receive(t, sub, repo+" "+env) // the next in line is woken
 		if ok, err := db.ReleaseDeploy(ctx, repo, env, r0); err != nil || ok {
 			t.Fatalf("ReleaseDeploy again = %v, %v", ok, err)
 		}

@@ -79,7 +79,8 @@ func (s *Subscription) Err() error {
 }
 
 // Subscribe listens on channel. On Postgres a connection of the pool is
-// taken out of it for LISTEN and closed at the end.
+// taken out of it for LISTEN and closed at the end; DB.Close does not
+// end it, so end subscriptions first.
 func (db *DB) Subscribe(ctx context.Context, channel string) (*Subscription, error) {
 	if err := checkChannel(channel); err != nil {
 		return nil, err

@@ -74,7 +74,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	case isPostgresURL(url):
 		return openPostgres(ctx, url)
 	}
-	return nil, fmt.Errorf("store: database URL %q: want sqlite://PATH or postgres://...", redact(url))
+	return nil, fmt.Errorf("store: database URL %q: want sqlite://PATH or postgres://USER@HOST/DB", redact(url))
 }
 
 func openSQLite(ctx context.Context, path string) (*DB, error) {

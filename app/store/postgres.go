@@ -26,8 +26,15 @@ var postgresDialect = dialect{name: "postgres", dollar: true}
 func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(rawURL)
 	if err != nil {
-		// pgx's message may quote the URL, password and all.
-		return nil, fmt.Errorf("store: database URL %s: not a valid postgres URL", redact(rawURL))
+		// pgx quotes the URL with its password masked; mask it again in
+		// case a future version does not.
+		msg := strings.ReplaceAll(err.Error(), rawURL, redact(rawURL))
+		if u, perr := url.Parse(rawURL); perr == nil {
+			if pw, ok := u.User.Password(); ok && pw != "" {
+				msg = strings.ReplaceAll(msg, pw, "***")
+			}
+		}
+		return nil, fmt.Errorf("store: database URL %s: not a valid postgres URL: %s", redact(rawURL), msg)
 	}
 	cfg.MaxConnIdleTime = 5 * time.Minute
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)

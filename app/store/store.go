@@ -3,8 +3,8 @@
 // lines, artifacts). River's job tables live in the same database so that
 // a job can be inserted in the same transaction as the rows it acts on.
 //
-// The database is an embedded SQLite file today and Postgres when
-// stagegate runs as several replicas. The SQL is written once, in the
+// The database is an embedded SQLite file by default, or Postgres
+// (postgres://), which replicas will share. The SQL is written once, in the
 // subset both accept: ? placeholders (rebound to $n for Postgres),
 // INSERT ... ON CONFLICT, BIGINT unix-millisecond timestamps instead of
 // either database's date types, TEXT for JSON, and ids made by NewID
@@ -105,6 +105,11 @@ func (db *DB) Close() error {
 // call on db itself (not on db.InTx(tx)) inside fn waits for that
 // connection until ctx ends. Keep fn short for the same reason: River
 // and every other caller wait while it runs.
+//
+// On Postgres transactions run side by side, at READ COMMITTED: what
+// reads a row and then writes on what it read must decide in one
+// statement (INSERT ... ON CONFLICT ... WHERE, UPDATE ... WHERE) or lock
+// the row, where SQLite's single writer made the read-then-write safe.
 //
 // On a view made by InTx, WithTx joins the existing transaction.
 func (db *DB) WithTx(ctx context.Context, fn func(*sql.Tx) error) (err error) {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -278,4 +279,39 @@ func TestIsUniqueViolation(t *testing.T) {
 			t.Fatal("a plain error taken for a unique violation")
 		}
 	})
+}
+
+// TestPostgresOpen is TestSQLiteSettings's counterpart: the pool, and
+// messages that name the database without its password.
+func TestPostgresOpen(t *testing.T) {
+	ctx := context.Background()
+	u, err := url.Parse(pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword(u.User.Username(), "not-needed-but-secret")
+	db, err := store.Open(ctx, u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	if db.Dialect() != "postgres" || db.Pgx() == nil {
+		t.Fatalf("Dialect %q, Pgx %v", db.Dialect(), db.Pgx())
+	}
+	err = db.Ready(ctx)
+	if err == nil || !strings.Contains(err.Error(), "not migrated") || strings.Contains(err.Error(), "not-needed-but-secret") {
+		t.Fatalf("Ready before Migrate = %v", err)
+	}
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Ready(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Ready(ctx); err == nil || strings.Contains(err.Error(), "not-needed-but-secret") {
+		t.Fatalf("Ready after Close = %v", err)
+	}
 }
