@@ -40,15 +40,10 @@ func (a *App) startBackground(ctx context.Context) {
 		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
+			// Artifacts are this replica's own; the store is shared.
 			a.pruneArtifacts(ctx)
-			a.pruneExpired(ctx, time.Now())
-			if err := a.resendConclusions(ctx); err != nil {
-				logger(ctx).Warn().Err(err).Msg("send missed check conclusions")
-			}
-			if n, err := a.catchUp(ctx); err != nil {
-				logger(ctx).Warn().Err(err).Msg("catch-up of missed deliveries")
-			} else if n > 0 {
-				logger(ctx).Info().Int("redelivered", n).Msg("asked GitHub to redeliver missed webhooks")
+			if a.leadsHousekeeping(ctx, every) {
+				a.housekeep(ctx)
 			}
 			select {
 			case <-ctx.Done():
@@ -153,5 +148,19 @@ func (a *App) pruneArtifacts(ctx context.Context) {
 				logger(ctx).Warn().Err(err).Str(logkey.Run, e.Name()).Msg("remove old artifacts")
 			}
 		}
+	}
+}
+
+// housekeep is the store's share of the background, done by one replica
+// at a time.
+func (a *App) housekeep(ctx context.Context) {
+	a.pruneExpired(ctx, time.Now())
+	if err := a.resendConclusions(ctx); err != nil {
+		logger(ctx).Warn().Err(err).Msg("send missed check conclusions")
+	}
+	if n, err := a.catchUp(ctx); err != nil {
+		logger(ctx).Warn().Err(err).Msg("catch-up of missed deliveries")
+	} else if n > 0 {
+		logger(ctx).Info().Int("redelivered", n).Msg("asked GitHub to redeliver missed webhooks")
 	}
 }

@@ -96,7 +96,7 @@ func (a *App) cancelRun(ctx context.Context, run store.Run, cause error) {
 			logger(ctx).Error().Err(err).Str(logkey.Run, run.ID).Msg("mark superseded")
 		}
 	}
-	if a.running.Stop(run.ID, cause) {
+	if a.stopRun(ctx, run, cause) {
 		return
 	}
 	if run.Status != store.StatusQueued {

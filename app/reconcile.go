@@ -33,14 +33,11 @@ func (a *App) reconcile(ctx context.Context) error {
 			logger(ctx).Warn().Err(err).Str("dir", dir).Msg("clean up after a previous process")
 		}
 	}
-	runs, err := a.db.RunsInProgress(ctx)
-	if err != nil {
+	// The runs in progress that no replica holds: this process's
+	// predecessor's, once their leases lapsed, and those of a replica
+	// that died; a live replica's runs are its own.
+	if _, err := a.replica.RecoverOrphans(ctx); err != nil {
 		return err
-	}
-	for _, run := range runs {
-		if err := a.restartRun(ctx, run, "stagegate stopped while this run was in progress"); err != nil {
-			logger(ctx).Error().Err(err).Str(logkey.Run, run.ID).Msg("reconcile run")
-		}
 	}
 	// A queued run's job may be gone (discarded while the process
 	// stopped); a second job for a run is harmless, since a run starts

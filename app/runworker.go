@@ -15,6 +15,7 @@ import (
 	"github.com/stagegate/stagegate/app/deploys"
 	"github.com/stagegate/stagegate/app/logkey"
 	"github.com/stagegate/stagegate/app/queue"
+	"github.com/stagegate/stagegate/app/replica"
 	"github.com/stagegate/stagegate/app/rundirs"
 	"github.com/stagegate/stagegate/app/runlog"
 	"github.com/stagegate/stagegate/app/running"
@@ -81,8 +82,14 @@ func (a *App) execute(ctx context.Context, runID string) error {
 	// between reaches it.
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	a.running.Add(run.ID, cancel)
-	defer a.running.Remove(run.ID)
+	if err := a.replica.Hold(ctx, run.ID, cancel); err != nil {
+		if errors.Is(err, replica.ErrHeldElsewhere) {
+			log.Info().Msg("run is executing on another replica")
+			return nil
+		}
+		return err
+	}
+	defer a.replica.Release(context.WithoutCancel(ctx), run.ID)
 	if started, err := a.db.StartRun(ctx, run.ID); err != nil || !started {
 		return err
 	}
@@ -92,6 +99,11 @@ func (a *App) execute(ctx context.Context, runID string) error {
 	// The conclusion is recorded even if the job's context has ended.
 	finishCtx, done := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer done()
+	if errors.Is(context.Cause(runCtx), replica.ErrLeaseLost) {
+		// Another replica took the run over: it concludes it.
+		log.Warn().Msg("run stopped: its lease was lost")
+		return nil
+	}
 	if a.interruptedByShutdown(runCtx) {
 		if err := a.restartRun(finishCtx, run, "stagegate shut down during this run"); err != nil {
 			log.Error().Err(err).Msg("queue the interrupted run again")

@@ -79,7 +79,7 @@ func (a *Deploys) ApproveDeploy(ctx context.Context, client *github.Client, run 
 		return "", err
 	}
 	if run.Status != store.StatusCompleted {
-		a.waiters.Wake(run.Repo, run.SHA)
+		a.waiters.Wake(ctx, run.Repo, run.SHA)
 		return fmt.Sprintf("deploy of %s to %s approved by %s", short(run.SHA), st.Environment, login), nil
 	}
 	result, err := a.rerun(ctx, run, st.Name, login, delivery)

@@ -37,16 +37,21 @@ type Clients interface {
 	Installation(ctx context.Context, id int64) (*github.Client, error)
 }
 
-// Waiters wakes the gates waiting on a commit.
+// Waiters wakes the gates waiting on a commit: Watch is this process's
+// gates', Wake reaches the gates of every replica.
 type Waiters interface {
 	Watch(repo, sha string) (<-chan struct{}, func())
-	Wake(repo, sha string)
+	Wake(ctx context.Context, repo, sha string)
 }
 
-// Environments admits one deploy to an environment at a time.
+// Environments admits one deploy to an environment at a time, whichever
+// replica it runs on.
 type Environments interface {
 	Acquire(ctx context.Context, repo, env, runID string) (func(), error)
-	HolderOf(repo, env string) string
+	HolderOf(ctx context.Context, repo, env string) string
+	// Gating marks a run as waiting at a deploy gate until done is
+	// called: on a stop the replica hands such runs back at once.
+	Gating(runID string) (done func())
 }
 
 // Config is what of the App's configuration deploys use.

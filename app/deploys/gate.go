@@ -55,6 +55,7 @@ func (g *Gate) Secrets(st *pipeline.Stage) map[string]string {
 func (g *Gate) Gate(ctx context.Context, st *pipeline.Stage) (func(), error) {
 	changed, stop := g.a.waiters.Watch(g.run.Repo, g.run.SHA)
 	defer stop()
+	defer g.a.environments.Gating(g.run.ID)()
 	g.slot.Release()
 	release, err := g.wait(ctx, st, changed)
 	if err != nil {
@@ -243,7 +244,7 @@ func (g *Gate) evaluate(ctx context.Context, st *pipeline.Stage) (checks.Gate, e
 		gate.Requirements = append(gate.Requirements, r)
 	}
 	env := checks.Requirement{Kind: "environment", Name: st.Environment, State: checks.Met, Detail: "free"}
-	if holder := g.a.environments.HolderOf(g.run.Repo, st.Environment); holder != "" && holder != g.run.ID {
+	if holder := g.a.environments.HolderOf(ctx, g.run.Repo, st.Environment); holder != "" && holder != g.run.ID {
 		env.State, env.Detail = checks.Waiting, "deploy of run "+holder+" in progress"
 	}
 	gate.Requirements = append(gate.Requirements, env)

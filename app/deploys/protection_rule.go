@@ -291,7 +291,7 @@ func (a *Deploys) protectionGate(ctx context.Context, client *github.Client, p s
 		}
 		gate.Requirements = append(gate.Requirements, r)
 	}
-	if holder := a.environments.HolderOf(p.Repo, p.Environment); holder != "" {
+	if holder := a.environments.HolderOf(ctx, p.Repo, p.Environment); holder != "" {
 		gate.Requirements = append(gate.Requirements, checks.Requirement{Kind: checks.KindEnvironment, Name: p.Environment,
 			State: checks.Waiting, Detail: "deploy of run " + holder + " in progress"})
 	}

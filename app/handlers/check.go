@@ -26,7 +26,7 @@ func (a *Handlers) handleCheckRun(ctx context.Context, d store.Delivery, e *gith
 	switch e.GetAction() {
 	case "completed":
 		// A check that ends may open, or close, a deploy gate.
-		a.waiters.Wake(repo.FullName(), e.GetCheckRun().GetHeadSHA())
+		a.waiters.Wake(ctx, repo.FullName(), e.GetCheckRun().GetHeadSHA())
 		a.deploys.ReviewPendingProtection(ctx, repo.FullName(), e.GetCheckRun().GetHeadSHA())
 		return "", outcome.Ignore("check %s completed: gates of %s told", e.GetCheckRun().GetName(), short(e.GetCheckRun().GetHeadSHA()))
 	case "requested_action":
@@ -61,7 +61,7 @@ func (a *Handlers) handleCheckSuite(ctx context.Context, d store.Delivery, e *gi
 	repo := ghevent.RepoFrom(e.GetInstallation(), e.GetRepo())
 	switch e.GetAction() {
 	case "completed":
-		a.waiters.Wake(repo.FullName(), e.GetCheckSuite().GetHeadSHA())
+		a.waiters.Wake(ctx, repo.FullName(), e.GetCheckSuite().GetHeadSHA())
 		a.deploys.ReviewPendingProtection(ctx, repo.FullName(), e.GetCheckSuite().GetHeadSHA())
 		return "", outcome.Ignore("check suite completed: gates of %s told", short(e.GetCheckSuite().GetHeadSHA()))
 	case "rerequested":
@@ -96,7 +96,7 @@ func RerunRequest(old store.Run, delivery string) RunRequest {
 // statuses changed.
 func (a *Handlers) handleStatus(ctx context.Context, e *github.StatusEvent) (string, error) {
 	repo := ghevent.RepoFrom(e.GetInstallation(), e.GetRepo())
-	a.waiters.Wake(repo.FullName(), e.GetSHA())
+	a.waiters.Wake(ctx, repo.FullName(), e.GetSHA())
 	a.deploys.ReviewPendingProtection(ctx, repo.FullName(), e.GetSHA())
 	return "", outcome.Ignore("status %s is %s: gates of %s told", e.GetContext(), e.GetState(), short(e.GetSHA()))
 }

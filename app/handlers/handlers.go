@@ -73,9 +73,9 @@ type Clients interface {
 	Installation(ctx context.Context, id int64) (*github.Client, error)
 }
 
-// Waker wakes the deploy gates waiting on a commit.
+// Waker wakes the deploy gates waiting on a commit, on every replica.
 type Waker interface {
-	Wake(repo, sha string)
+	Wake(ctx context.Context, repo, sha string)
 }
 
 // Config is what of the App's configuration the handlers use.

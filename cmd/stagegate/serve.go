@@ -27,7 +27,7 @@ type serveSetting struct {
 }
 
 func newServeCmd() *cobra.Command {
-	var addr, appID, keyFile, secret, githubURL, database, dataDir, publicURL, logLevel, grace, retention, minFree string
+	var addr, appID, keyFile, secret, githubURL, database, dataDir, publicURL, logLevel, grace, retention, minFree, leaseTTL string
 	var codeBuildStaging, artifactStore string
 	settings := []serveSetting{
 		{"addr", "STAGEGATE_ADDR", "listen address", ":8080", &addr},
@@ -42,6 +42,7 @@ func newServeCmd() *cobra.Command {
 		{"shutdown-grace", "STAGEGATE_SHUTDOWN_GRACE", "on SIGTERM, how long running pipelines may finish before they are stopped and queued again", "30s", &grace},
 		{"retention", "STAGEGATE_RETENTION", "how long log lines and webhook deliveries are kept, such as 30d or 72h (at least 24h)", "30d", &retention},
 		{"artifact-store", "STAGEGATE_ARTIFACT_STORE", "s3://BUCKET/PREFIX to keep runs' artifacts in S3, with the server's AWS credentials, so that any replica reaches them (default: in the data dir)", "", &artifactStore},
+		{"lease-ttl", "STAGEGATE_LEASE_TTL", "with replicas: how long after a replica's last heartbeat (every third of it) another takes its runs over", "15s", &leaseTTL},
 		{"min-free-space", "STAGEGATE_MIN_FREE_SPACE", "free space in the data dir below which logs are no longer stored (webhooks still are), such as 1GB; 0 for no floor", "1GB", &minFree},
 		{"codebuild-staging", "STAGEGATE_CODEBUILD_STAGING", "s3://bucket/prefix where runner: codebuild actions ship their workspace; unset turns that runner off", "", &codeBuildStaging},
 	}
@@ -73,6 +74,10 @@ are read from STAGEGATE_SECRET_<NAME> variables.`,
 			if err != nil || shutdownGrace <= 0 {
 				return usageError(&app.SettingError{Flag: "shutdown-grace", Env: "STAGEGATE_SHUTDOWN_GRACE", Problem: fmt.Sprintf("must be a positive duration such as 30s, not %q", grace)})
 			}
+			ttl, err := time.ParseDuration(leaseTTL)
+			if err != nil || ttl < time.Second {
+				return usageError(&app.SettingError{Flag: "lease-ttl", Env: "STAGEGATE_LEASE_TTL", Problem: fmt.Sprintf("must be a duration of at least 1s such as 15s, not %q", leaseTTL)})
+			}
 			keep, err := parseRetention(retention)
 			if err != nil {
 				return usageError(&app.SettingError{Flag: "retention", Env: "STAGEGATE_RETENTION", Problem: err.Error()})
@@ -86,6 +91,8 @@ are read from STAGEGATE_SECRET_<NAME> variables.`,
 				Addr: addr, WebhookSecret: []byte(secret), GitHubURL: githubURL,
 				Database: database, DataDir: dataDir, PublicURL: publicURL,
 				Retention: keep, MinFreeSpace: floor, CodeBuildStaging: codeBuildStaging, ArtifactStore: artifactStore,
+				// Read from the environment only: a flag shows in ps.
+				SecretKey: os.Getenv("STAGEGATE_SECRET_KEY"),
 			}
 			if appID != "" {
 				id, err := strconv.ParseInt(appID, 10, 64)
@@ -108,7 +115,7 @@ are read from STAGEGATE_SECRET_<NAME> variables.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			err = app.Serve(log.WithContext(ctx), cfg, app.Options{Logger: log, ShutdownGrace: shutdownGrace, Runner: runner})
+			err = app.Serve(log.WithContext(ctx), cfg, app.Options{Logger: log, ShutdownGrace: shutdownGrace, Runner: runner, LeaseTTL: ttl})
 			var setting *app.SettingError
 			if errors.As(err, &setting) {
 				return usageError(err)
