@@ -55,16 +55,19 @@ func (a *App) previousResults(ctx context.Context, run store.Run) ([]engine.Stag
 			Started: s.StartedAt, Duration: s.FinishedAt.Sub(s.StartedAt),
 			Outputs: s.Outputs, Artifacts: s.Artifacts,
 		})
+		if len(s.Artifacts) == 0 {
+			// Nothing to fetch, and no store to open: the stage may
+			// have run on another replica, whose disk this one lacks.
+			continue
+		}
 		if err := from.Get(ctx, orig.ID, s.Name, s.Artifacts, to); err != nil {
 			return nil, fmt.Errorf("reuse the artifacts of stage %s of run %s: %w", s.Name, run.RerunOf, err)
 		}
 		// Kept again as this run's, so that a re-run of this run finds
 		// them under it (a no-op in the local store, where they are now).
-		if len(s.Artifacts) > 0 {
-			key := engine.ArtifactKey{Run: run.ID, Stage: s.Name, Action: engine.ReusedArtifacts}
-			if err := from.Put(ctx, key, to, s.Artifacts); err != nil {
-				return nil, fmt.Errorf("keep the reused artifacts of stage %s: %w", s.Name, err)
-			}
+		key := engine.ArtifactKey{Run: run.ID, Stage: s.Name, Action: engine.ReusedArtifacts}
+		if err := from.Put(ctx, key, to, s.Artifacts); err != nil {
+			return nil, fmt.Errorf("keep the reused artifacts of stage %s: %w", s.Name, err)
 		}
 	}
 	return out, nil
