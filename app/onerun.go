@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/stagegate/stagegate/app/ghevent"
 	"github.com/stagegate/stagegate/app/logkey"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/pipeline"
@@ -37,7 +38,7 @@ func isPushOfBranch(kind pipeline.EventKind, branch string) bool {
 func (a *App) pullRequestRunOf(ctx context.Context, repo, sha, branch string) (store.Run, bool, error) {
 	runs, err := a.db.RunsForSHA(ctx, repo, sha)
 	if err != nil {
-		return store.Run{}, false, fmt.Errorf("list the runs of %s: %w", short(sha), err)
+		return store.Run{}, false, fmt.Errorf("list the runs of %s: %w", ghevent.ShortSHA(sha), err)
 	}
 	for _, r := range runs {
 		if r.Event == string(pipeline.EventPullRequest) && !r.Fork && r.Branch == branch {
@@ -80,7 +81,7 @@ func (a *App) checksOwner(ctx context.Context, repo, sha string) (store.Run, err
 		return store.Run{}, err
 	}
 	if len(runs) == 0 {
-		return store.Run{}, fmt.Errorf("runs of %s@%s: %w", repo, short(sha), store.ErrNotFound)
+		return store.Run{}, fmt.Errorf("runs of %s@%s: %w", repo, ghevent.ShortSHA(sha), store.ErrNotFound)
 	}
 	ofSHA := map[string]bool{}
 	for _, r := range runs {
@@ -99,7 +100,7 @@ func (a *App) checksOwner(ctx context.Context, repo, sha string) (store.Run, err
 func (a *App) trustedRunOf(ctx context.Context, repo, sha string) (bool, error) {
 	runs, err := a.db.RunsForSHA(ctx, repo, sha)
 	if err != nil {
-		return false, fmt.Errorf("list the runs of %s: %w", short(sha), err)
+		return false, fmt.Errorf("list the runs of %s: %w", ghevent.ShortSHA(sha), err)
 	}
 	for _, r := range runs {
 		if !r.Fork {

@@ -56,10 +56,3 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[queue.ProcessD
 }
 
 func logger(ctx context.Context) *zerolog.Logger { return zerolog.Ctx(ctx) }
-
-func short(sha string) string {
-	if len(sha) > 7 {
-		return sha[:7]
-	}
-	return sha
-}

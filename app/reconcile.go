@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/stagegate/stagegate/app/ghevent"
 	"github.com/stagegate/stagegate/app/logkey"
 	"github.com/stagegate/stagegate/app/queue"
 	"github.com/stagegate/stagegate/app/rundirs"
@@ -170,7 +171,7 @@ func (a *App) openChecksOf(ctx context.Context, client *github.Client, run store
 	for {
 		res, resp, err := client.Checks.ListCheckRunsForRef(ctx, owner, name, run.SHA, opts)
 		if err != nil {
-			return nil, fmt.Errorf("list the checks of %s: %w", short(run.SHA), err)
+			return nil, fmt.Errorf("list the checks of %s: %w", ghevent.ShortSHA(run.SHA), err)
 		}
 		for _, c := range res.CheckRuns {
 			if runID, _ := checks.ParseExternalID(c.GetExternalID()); runID == run.ID && c.GetStatus() != "completed" {

@@ -13,6 +13,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/stagegate/stagegate/app/deploys"
+	"github.com/stagegate/stagegate/app/ghevent"
 	"github.com/stagegate/stagegate/app/logkey"
 	"github.com/stagegate/stagegate/app/queue"
 	"github.com/stagegate/stagegate/app/replica"
@@ -152,7 +153,7 @@ func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Clie
 	if p.Name == "" {
 		p.Name = repoName(run.Repo)
 	}
-	ev := eventOf(run)
+	ev := ghevent.FromRun(run)
 	plan := pipeline.Decide(p, ev)
 	if run.Fork {
 		plan = withoutDeploys(plan)
@@ -291,14 +292,6 @@ func (a *App) recordCheckRun(ctx context.Context, runID string) func(stage strin
 		if err != nil {
 			logger(ctx).Error().Err(err).Str(logkey.Stage, stage).Int64("check_run", id).Msg("record check run id")
 		}
-	}
-}
-
-// eventOf rebuilds the event a run was started for.
-func eventOf(run store.Run) pipeline.Event {
-	return pipeline.Event{
-		Kind: pipeline.EventKind(run.Event), Branch: run.Branch, Tag: run.Tag, BaseBranch: run.BaseBranch,
-		SHA: run.SHA, PR: run.PR, Actor: run.Actor, ChangedFiles: run.ChangedFiles,
 	}
 }
 

@@ -47,7 +47,7 @@ func (a *App) startRun(ctx context.Context, req runRequest) (string, error) {
 			return "", err
 		}
 		if found {
-			return "", ignored("pull request #%d runs %s (run %s); the push starts no second run", pr.PR, short(req.event.SHA), pr.ID)
+			return "", ignored("pull request #%d runs %s (run %s); the push starts no second run", pr.PR, ghevent.ShortSHA(req.event.SHA), pr.ID)
 		}
 	}
 	client, err := a.gh.Installation(ctx, req.repo.Installation)
@@ -105,7 +105,7 @@ func (a *App) startRun(ctx context.Context, req runRequest) (string, error) {
 	if isPushOfBranch(ev.Kind, ev.Branch) {
 		if pr, found, err := a.pullRequestRunOf(ctx, run.Repo, run.SHA, run.Branch); err == nil && found {
 			a.cancelRun(ctx, run, errServedByPullRequest(pr))
-			return "", ignored("pull request #%d runs %s (run %s); push run %s cancelled", pr.PR, short(run.SHA), pr.ID, run.ID)
+			return "", ignored("pull request #%d runs %s (run %s); push run %s cancelled", pr.PR, ghevent.ShortSHA(run.SHA), pr.ID, run.ID)
 		}
 	}
 	a.takeOverPushRuns(ctx, run)

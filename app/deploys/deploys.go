@@ -103,14 +103,6 @@ func RunPipeline(run store.Run) (*pipeline.Pipeline, error) {
 	return p, nil
 }
 
-// eventOf rebuilds the event a run was started for.
-func eventOf(run store.Run) pipeline.Event {
-	return pipeline.Event{
-		Kind: pipeline.EventKind(run.Event), Branch: run.Branch, Tag: run.Tag, BaseBranch: run.BaseBranch,
-		SHA: run.SHA, PR: run.PR, Actor: run.Actor, ChangedFiles: run.ChangedFiles,
-	}
-}
-
 // splitRepo splits "owner/name".
 func splitRepo(full string) (owner, name string) {
 	owner, name, _ = strings.Cut(full, "/")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stagegate/stagegate/app/access"
 	"github.com/stagegate/stagegate/app/gatewait"
+	"github.com/stagegate/stagegate/app/ghevent"
 	"github.com/stagegate/stagegate/app/running"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/checks"
@@ -212,7 +213,7 @@ func (g *Gate) evaluate(ctx context.Context, st *pipeline.Stage) (checks.Gate, e
 	// the earlier stages are a requirement of their own.
 	reqs, err := g.a.loadChecks(ctx, g.client, g.run, pol)
 	if err != nil {
-		return gate, fmt.Errorf("could not read the checks of %s: %w", short(g.run.SHA), err)
+		return gate, fmt.Errorf("could not read the checks of %s: %w", ghevent.ShortSHA(g.run.SHA), err)
 	}
 	gate.Requirements = append(gate.Requirements, reqs...)
 	if _, ok := g.reached[st.Name]; !ok {
@@ -236,7 +237,7 @@ func (g *Gate) evaluate(ctx context.Context, st *pipeline.Stage) (checks.Gate, e
 			} else if err != nil {
 				return gate, err
 			} else {
-				r.State, r.Detail = checks.Met, fmt.Sprintf("approved by @%s for %s", a.Approver, short(g.run.SHA))
+				r.State, r.Detail = checks.Met, fmt.Sprintf("approved by @%s for %s", a.Approver, ghevent.ShortSHA(g.run.SHA))
 			}
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return gate, err
@@ -260,11 +261,4 @@ func waitsOnlyForEnvironment(g checks.Gate) bool {
 		}
 	}
 	return true
-}
-
-func short(sha string) string {
-	if len(sha) > 7 {
-		return sha[:7]
-	}
-	return sha
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stagegate/stagegate/app/access"
 	"github.com/stagegate/stagegate/app/envpolicy"
+	"github.com/stagegate/stagegate/app/ghevent"
 	"github.com/stagegate/stagegate/app/pipelineconf"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/checks"
@@ -24,7 +25,7 @@ import (
 // p's.
 func deployPolicy(ctx context.Context, client *github.Client, run store.Run, p *pipeline.Pipeline, env string) (*envpolicy.Loaded, error) {
 	owner, name := splitRepo(run.Repo)
-	ev := eventOf(run)
+	ev := ghevent.FromRun(run)
 	l, err := envpolicy.Load(ctx, client.Repositories, client.Repositories, envpolicy.Request{
 		Owner: owner, Repo: name, Environment: env, Commit: p, Branch: run.Branch, Tag: run.Tag, Event: &ev,
 	})

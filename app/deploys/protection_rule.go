@@ -165,7 +165,7 @@ func (a *Deploys) reviewProtection(ctx context.Context, p store.ProtectionReques
 	state, comment := "", ""
 	switch gate.Decide() {
 	case checks.Proceed:
-		state, comment = "approved", fmt.Sprintf("stagegate: every requirement of %s is met on %s", p.Environment, short(p.SHA))
+		state, comment = "approved", fmt.Sprintf("stagegate: every requirement of %s is met on %s", p.Environment, ghevent.ShortSHA(p.SHA))
 	case checks.Refuse:
 		state, comment = "rejected", "stagegate: "+gate.Refusal()
 	default:

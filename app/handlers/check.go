@@ -28,7 +28,7 @@ func (a *Handlers) handleCheckRun(ctx context.Context, d store.Delivery, e *gith
 		// A check that ends may open, or close, a deploy gate.
 		a.waiters.Wake(ctx, repo.FullName(), e.GetCheckRun().GetHeadSHA())
 		a.deploys.ReviewPendingProtection(ctx, repo.FullName(), e.GetCheckRun().GetHeadSHA())
-		return "", outcome.Ignore("check %s completed: gates of %s told", e.GetCheckRun().GetName(), short(e.GetCheckRun().GetHeadSHA()))
+		return "", outcome.Ignore("check %s completed: gates of %s told", e.GetCheckRun().GetName(), ghevent.ShortSHA(e.GetCheckRun().GetHeadSHA()))
 	case "requested_action":
 		return a.handleDeployButton(ctx, d, repo, e)
 	case "rerequested":
@@ -63,7 +63,7 @@ func (a *Handlers) handleCheckSuite(ctx context.Context, d store.Delivery, e *gi
 	case "completed":
 		a.waiters.Wake(ctx, repo.FullName(), e.GetCheckSuite().GetHeadSHA())
 		a.deploys.ReviewPendingProtection(ctx, repo.FullName(), e.GetCheckSuite().GetHeadSHA())
-		return "", outcome.Ignore("check suite completed: gates of %s told", short(e.GetCheckSuite().GetHeadSHA()))
+		return "", outcome.Ignore("check suite completed: gates of %s told", ghevent.ShortSHA(e.GetCheckSuite().GetHeadSHA()))
 	case "rerequested":
 	default:
 		return "", outcome.Ignore("check_suite %s", e.GetAction())
@@ -85,7 +85,7 @@ func RerunRequest(old store.Run, delivery string) RunRequest {
 	owner, name, _ := strings.Cut(old.Repo, "/")
 	return RunRequest{
 		Repo:     ghevent.RepoRef{Installation: old.InstallationID, Owner: owner, Name: name},
-		Event:    eventOf(old),
+		Event:    ghevent.FromRun(old),
 		Fork:     old.Fork,
 		Delivery: delivery,
 		Again:    true,
@@ -98,7 +98,7 @@ func (a *Handlers) handleStatus(ctx context.Context, e *github.StatusEvent) (str
 	repo := ghevent.RepoFrom(e.GetInstallation(), e.GetRepo())
 	a.waiters.Wake(ctx, repo.FullName(), e.GetSHA())
 	a.deploys.ReviewPendingProtection(ctx, repo.FullName(), e.GetSHA())
-	return "", outcome.Ignore("status %s is %s: gates of %s told", e.GetContext(), e.GetState(), short(e.GetSHA()))
+	return "", outcome.Ignore("status %s is %s: gates of %s told", e.GetContext(), e.GetState(), ghevent.ShortSHA(e.GetSHA()))
 }
 
 // handleDeployButton is a click on a deploy stage's Deploy button: the

@@ -167,18 +167,3 @@ func installationOf(event any) int64 {
 	}
 	return 0
 }
-
-// eventOf rebuilds the event a run was started for.
-func eventOf(run store.Run) pipeline.Event {
-	return pipeline.Event{
-		Kind: pipeline.EventKind(run.Event), Branch: run.Branch, Tag: run.Tag, BaseBranch: run.BaseBranch,
-		SHA: run.SHA, PR: run.PR, Actor: run.Actor, ChangedFiles: run.ChangedFiles,
-	}
-}
-
-func short(sha string) string {
-	if len(sha) > 7 {
-		return sha[:7]
-	}
-	return sha
-}
