@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/stagegate/stagegate/app/ghevent"
 	"github.com/stagegate/stagegate/app/store"
 )
 
@@ -25,7 +26,7 @@ func (a *App) cloneURL(ctx context.Context, run store.Run) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("installation client: %w", err)
 	}
-	owner, name := splitRepo(run.Repo)
+	owner, name := ghevent.SplitRepo(run.Repo)
 	repo, _, err := client.Repositories.Get(ctx, owner, name)
 	if err != nil {
 		return "", fmt.Errorf("clone URL of %s: %w", run.Repo, err)

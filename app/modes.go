@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/stagegate/stagegate/app/ghevent"
 	"github.com/stagegate/stagegate/app/logkey"
 	"github.com/stagegate/stagegate/app/queue"
 	"github.com/stagegate/stagegate/app/store"
@@ -127,7 +128,7 @@ func (a *App) concludeUnstarted(ctx context.Context, run store.Run, reason strin
 	if err != nil {
 		return err
 	}
-	owner, name := splitRepo(run.Repo)
+	owner, name := ghevent.SplitRepo(run.Repo)
 	_, _, err = client.Checks.CreateCheckRun(ctx, owner, name, github.CreateCheckRunOptions{
 		Name: checks.SummaryName, HeadSHA: run.SHA, ExternalID: github.String(checks.ExternalID(run.ID, "")),
 		Status: github.String("completed"), Conclusion: github.String("cancelled"),

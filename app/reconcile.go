@@ -138,7 +138,7 @@ func (a *App) concludeChecks(ctx context.Context, run store.Run, reason string) 
 	if err != nil {
 		return err
 	}
-	owner, name := splitRepo(run.Repo)
+	owner, name := ghevent.SplitRepo(run.Repo)
 	// A process killed right after creating a check, before recording its
 	// id, leaves one only GitHub knows: find the run's checks by their
 	// external id.
@@ -165,7 +165,7 @@ func (a *App) concludeChecks(ctx context.Context, run store.Run, reason string) 
 // openChecksOf lists the run's check runs on GitHub that are not
 // completed, by id with their names.
 func (a *App) openChecksOf(ctx context.Context, client *github.Client, run store.Run) (map[int64]string, error) {
-	owner, name := splitRepo(run.Repo)
+	owner, name := ghevent.SplitRepo(run.Repo)
 	out := map[int64]string{}
 	opts := &github.ListCheckRunsOptions{AppID: github.Int64(a.cfg.AppID), Filter: github.String("all"), ListOptions: github.ListOptions{PerPage: 100}}
 	for {
@@ -197,7 +197,7 @@ func (a *App) endDeployments(ctx context.Context, run store.Run, reason string) 
 	if err != nil {
 		return err
 	}
-	owner, name := splitRepo(run.Repo)
+	owner, name := ghevent.SplitRepo(run.Repo)
 	if r := []rune(reason); len(r) > 140 {
 		reason = string(r[:139]) + "…"
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/google/go-github/v60/github"
@@ -158,7 +157,7 @@ func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Clie
 	if run.Fork {
 		plan = withoutDeploys(plan)
 	}
-	owner, name := splitRepo(run.Repo)
+	owner, name := ghevent.SplitRepo(run.Repo)
 	secrets, notes, trustErr := a.deploys.RunTrust(ctx, client, run, p)
 	dirs := a.dirs(run)
 
@@ -295,13 +294,8 @@ func (a *App) recordCheckRun(ctx context.Context, runID string) func(stage strin
 	}
 }
 
-func splitRepo(full string) (owner, name string) {
-	owner, name, _ = strings.Cut(full, "/")
-	return owner, name
-}
-
 func repoName(full string) string {
-	_, name := splitRepo(full)
+	_, name := ghevent.SplitRepo(full)
 	return name
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/stagegate/stagegate/app/ghevent"
 	"github.com/stagegate/stagegate/app/logkey"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/checks"
@@ -45,7 +46,7 @@ func (a *App) resendRun(ctx context.Context, run store.Run) error {
 	if err != nil {
 		return err
 	}
-	owner, name := splitRepo(run.Repo)
+	owner, name := ghevent.SplitRepo(run.Repo)
 	note := "\n\n_stagegate sent this conclusion again after GitHub did not take it at the end of the run._"
 	update := func(id int64, checkName, conclusion, title, summary string) error {
 		_, _, err := client.Checks.UpdateCheckRun(ctx, owner, name, id, github.UpdateCheckRunOptions{

@@ -7,7 +7,6 @@ package deploys
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/google/go-github/v60/github"
 	"github.com/rs/zerolog"
@@ -101,12 +100,6 @@ func RunPipeline(run store.Run) (*pipeline.Pipeline, error) {
 		return nil, fmt.Errorf("the pipeline of run %s no longer parses: %w", run.ID, err)
 	}
 	return p, nil
-}
-
-// splitRepo splits "owner/name".
-func splitRepo(full string) (owner, name string) {
-	owner, name, _ = strings.Cut(full, "/")
-	return owner, name
 }
 
 func logger(ctx context.Context) *zerolog.Logger { return zerolog.Ctx(ctx) }

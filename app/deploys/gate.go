@@ -158,7 +158,7 @@ func (g *Gate) admit(ctx context.Context, st *pipeline.Stage, changed <-chan str
 	}
 	g.reporter.ShowGate(gate)
 	g.a.gateShown(ctx, g.run.ID, gate)
-	owner, name := splitRepo(g.run.Repo)
+	owner, name := ghevent.SplitRepo(g.run.Repo)
 	approver := ""
 	if a, err := g.a.db.GetApproval(ctx, g.run.Repo, g.run.SHA, store.ApprovalDeploy, st.Environment); err == nil {
 		approver = a.Approver

@@ -207,7 +207,7 @@ func answerProtection(ctx context.Context, client *github.Client, p store.Protec
 // workflow's own jobs that have not finished (the deploy job waiting on
 // this rule among them) are left out: they wait for the answer.
 func (a *Deploys) protectionGate(ctx context.Context, client *github.Client, p store.ProtectionRequest, ref *policy.Ref) (checks.Gate, error) {
-	owner, name := splitRepo(p.Repo)
+	owner, name := ghevent.SplitRepo(p.Repo)
 	gate := checks.Gate{Stage: "GitHub Actions", Environment: p.Environment, SHA: p.SHA}
 	run, _, err := client.Actions.GetWorkflowRunByID(ctx, owner, name, p.WorkflowRunID)
 	if err != nil {

@@ -170,3 +170,9 @@ func ShortSHA(sha string) string {
 	}
 	return sha
 }
+
+// SplitRepo splits a repository's full name, "owner/name".
+func SplitRepo(full string) (owner, name string) {
+	owner, name, _ = strings.Cut(full, "/")
+	return owner, name
+}
