@@ -32,6 +32,7 @@ import (
 	"github.com/stagegate/stagegate/app/rundirs"
 	"github.com/stagegate/stagegate/app/runlog"
 	"github.com/stagegate/stagegate/app/running"
+	"github.com/stagegate/stagegate/app/runs"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/app/webhook"
 	"github.com/stagegate/stagegate/codebuild"
@@ -106,6 +107,7 @@ type App struct {
 	cloud     *cloud.Cloud
 	deploys   *deploys.Deploys
 	handlers  *handlers.Handlers
+	runs      *runs.Runs
 	codebuild *codebuild.Runner
 	pages     webPages
 	// s3Artifacts keeps runs' artifacts in S3; nil keeps them in the
@@ -169,6 +171,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*App, error) {
 	}
 	a.reg.MustRegister(queue.NewDepthCollector(a.queue))
 	a.deploys = deploys.New(deploys.Config{AppID: cfg.AppID, GitHubURL: cfg.GitHubURL}, db, a.gh, gateWaiters{a}, replicaEnvironments{a.replica}, a.rerunFrom)
+	a.runs = runs.New(runs.Config{DataDir: cfg.DataDir, ProgressEvery: opts.ProgressEvery}, db, a.gh, a.queue, a.deploys, executingRuns{a}, a.artifactStore)
 	a.handlers = handlers.New(handlers.Config{AppID: cfg.AppID}, db, a.gh, gateWaiters{a}, handlerRuns{a}, a.deploys,
 		comments.New(db, a.gh, commandRuns{a}, a.deploys))
 	a.handlers.Seen = a.recordVisibility

@@ -26,7 +26,7 @@ var errShuttingDown = errors.New("stagegate is shutting down")
 // killed, or its machine stopped), concludes their check runs so none
 // stays in progress forever, and queues each run again as a new run.
 func (a *App) reconcile(ctx context.Context) error {
-	a.moveLegacyDirs(ctx)
+	a.runs.MoveLegacyDirs(ctx)
 	// Nothing runs yet: whatever is in the scratch directories was left
 	// by a process that died.
 	for _, dir := range rundirs.ScratchRoots(a.cfg.DataDir) {
@@ -100,7 +100,7 @@ func (a *App) restartRun(ctx context.Context, run store.Run, why string) error {
 	if err != nil {
 		return err
 	}
-	next, err = a.recordRun(ctx, next, p, cloneURL)
+	next, err = a.runs.Record(ctx, next, p, cloneURL)
 	if err != nil {
 		return err
 	}

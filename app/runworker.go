@@ -19,6 +19,7 @@ import (
 	"github.com/stagegate/stagegate/app/rundirs"
 	"github.com/stagegate/stagegate/app/runlog"
 	"github.com/stagegate/stagegate/app/running"
+	"github.com/stagegate/stagegate/app/runs"
 	"github.com/stagegate/stagegate/app/source"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/checks"
@@ -58,7 +59,7 @@ func (a *App) execute(ctx context.Context, runID string) error {
 		return nil
 	}
 	if run.Mode == string(pipeline.ModeQueued) {
-		first, err := a.firstInLine(ctx, run)
+		first, err := a.runs.FirstInLine(ctx, run)
 		if err != nil {
 			return err
 		}
@@ -123,7 +124,7 @@ func (a *App) execute(ctx context.Context, runID string) error {
 	}
 	a.metrics.runs.WithLabelValues(conclusion).Inc()
 	log.Info().Str("conclusion", conclusion).Str("reason", res.Reason).Dur("duration", res.Duration).Msg("run finished")
-	a.startNext(finishCtx, run)
+	a.runs.StartNext(finishCtx, run)
 	return nil
 }
 
@@ -138,7 +139,7 @@ func (a *App) interruptedByShutdown(runCtx context.Context) bool {
 	if errors.Is(cause, errShuttingDown) {
 		return true
 	}
-	var own runCancellation
+	var own runs.Cancellation
 	return a.stopping.Load() && !errors.As(cause, &own)
 }
 
@@ -170,7 +171,7 @@ func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Clie
 	// reporter after Prepare returns.
 	var files *checks.FileIndex
 	reporter := checks.NewReporter(client.Checks, checks.Target{Owner: owner, Repo: name, HeadSHA: run.SHA, RunID: run.ID},
-		a.withBudget(ctx, run.InstallationID, checks.Options{
+		a.runs.WithBudget(ctx, run.InstallationID, checks.Options{
 			Files: func(path string) bool { return files != nil && files.Has(path) },
 			FilesNamed: func(base string) []string {
 				if files == nil {
@@ -204,7 +205,7 @@ func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Clie
 			_ = source.Remove(workspace)
 		}
 	}()
-	previous, prevErr := a.previousResults(ctx, run)
+	previous, prevErr := a.runs.PreviousResults(ctx, run)
 	gate := a.deploys.Gate(run, client, reporter, s, p)
 	e := &engine.Engine{Runner: a.opts.Runner, Observer: observers{reporter, rec}, Integrations: a.cloud.Runner, Runners: a.runners()}
 	res = e.Run(ctx, engine.Run{
@@ -252,7 +253,7 @@ func (a *App) fetch(ctx context.Context, run store.Run) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("fetch token: %w", err)
 	}
-	cloneURL, err := a.cloneURL(ctx, run)
+	cloneURL, err := a.runs.CloneURL(ctx, run)
 	if err != nil {
 		return "", err
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/stagegate/stagegate/app/replica"
+	"github.com/stagegate/stagegate/app/runs"
 	"github.com/stagegate/stagegate/app/store"
 )
 
@@ -24,7 +25,7 @@ func (a *App) newReplica() *replica.Replica {
 		Recover: func(ctx context.Context, run store.Run) error {
 			return a.restartRun(ctx, run, "stagegate stopped while this run was in progress")
 		},
-		Cancelled: func(reason string) error { return errCancelled{why: reason} },
+		Cancelled: func(reason string) error { return runs.Cancelled(reason) },
 		Wake:      a.waiters.Wake,
 		WakeAll:   a.waiters.WakeAll,
 	})
@@ -40,6 +41,13 @@ func (a *App) stopRun(ctx context.Context, run store.Run, cause error) bool {
 		logger(ctx).Error().Err(err).Str("run", run.ID).Msg("request the run's cancel")
 	}
 	return here || run.Status == store.StatusInProgress
+}
+
+// executingRuns gives app/runs the cancel of a run executing anywhere.
+type executingRuns struct{ a *App }
+
+func (e executingRuns) Stop(ctx context.Context, run store.Run, cause error) bool {
+	return e.a.stopRun(ctx, run, cause)
 }
 
 // gateWaiters gives app/deploys and app/handlers the gates' wake-ups:

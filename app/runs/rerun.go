@@ -1,4 +1,4 @@
-package app
+package runs
 
 import (
 	"context"
@@ -8,10 +8,10 @@ import (
 	"github.com/stagegate/stagegate/pipeline/engine"
 )
 
-// previousResults are the results a re-run reuses: those of the stages
+// PreviousResults are the results a re-run reuses: those of the stages
 // before the one re-run, from the run it repeats. Their artifacts are
 // copied into the new run's store, where later stages look for them.
-func (a *App) previousResults(ctx context.Context, run store.Run) ([]engine.StageResult, error) {
+func (a *Runs) PreviousResults(ctx context.Context, run store.Run) ([]engine.StageResult, error) {
 	if run.RerunOf == "" || run.RerunFromStage == "" {
 		return nil, nil
 	}

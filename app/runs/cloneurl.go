@@ -1,4 +1,4 @@
-package app
+package runs
 
 import (
 	"context"
@@ -9,12 +9,12 @@ import (
 	"github.com/stagegate/stagegate/app/store"
 )
 
-// cloneURL is where git fetches a run's repository: the clone_url GitHub
+// CloneURL is where git fetches a run's repository: the clone_url GitHub
 // gave in the delivery that started the run, else the one the repository
 // API answers. It is never built from the API's address, since where git
 // is served differs between github.com, GitHub Enterprise Server and
 // GitHub Enterprise Cloud with data residency.
-func (a *App) cloneURL(ctx context.Context, run store.Run) (string, error) {
+func (a *Runs) CloneURL(ctx context.Context, run store.Run) (string, error) {
 	u, err := a.db.CloneURL(ctx, run.ID)
 	if err != nil {
 		return "", err
