@@ -51,7 +51,7 @@ func (errCancelled) Cancellation()   {}
 // applyMode acts on the older runs of the same branch or pull request
 // once a new run is queued. In superseded mode (the default) they are
 // cancelled; in queued mode they are left to finish and the new run
-// waits its turn (see firstInLine); in parallel mode nothing happens.
+// waits its turn (see FirstInLine); in parallel mode nothing happens.
 func (a *Runs) applyMode(ctx context.Context, run store.Run, mode pipeline.Mode) {
 	if mode != pipeline.ModeSuperseded && mode != "" {
 		return
