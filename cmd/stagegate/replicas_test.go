@@ -360,7 +360,13 @@ WHERE l.owner LIKE $1 AND r.status = 'in_progress'`, fmt.Sprintf("%%/%d/%%", pid
 		}
 		for name, n := range perName {
 			if n != 1 {
-				t.Errorf("%s on %s: %d check runs besides those the kill cancelled, want 1", name, sha[:7], n)
+				var seen []string
+				for _, c := range checks {
+					if c.HeadSHA == sha && c.Name == name {
+						seen = append(seen, fmt.Sprintf("#%d %s %s ext %s %q %q", c.ID, c.Status, c.Conclusion, c.ExternalID, c.Output.Title, c.Output.Summary))
+					}
+				}
+				t.Errorf("%s on %s: %d check runs besides those the kill cancelled, want 1:\n%s", name, sha[:7], n, strings.Join(seen, "\n"))
 			}
 		}
 		if len(summaries) != 1 || summaries[0].Conclusion != "success" {
