@@ -20,6 +20,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/stagegate/stagegate/checks"
 	"github.com/stagegate/stagegate/internal/githubtest"
 	"github.com/stagegate/stagegate/internal/pgtest"
 )
@@ -335,11 +336,11 @@ WHERE l.owner LIKE $1 AND r.status = 'in_progress'`, fmt.Sprintf("%%/%d/%%", pid
 
 	// Each commit: one run to success, and its other runs cancelled by
 	// the kill, each one saying which run took over.
-	checks := rs.gh.CheckRuns("acme", "web")
+	runChecks := rs.gh.CheckRuns("acme", "web")
 	for sha := range shas {
 		var summaries []githubtest.CheckRun
 		perName := map[string]int{}
-		for _, c := range checks {
+		for _, c := range runChecks {
 			if c.HeadSHA != sha {
 				continue
 			}
@@ -353,7 +354,11 @@ WHERE l.owner LIKE $1 AND r.status = 'in_progress'`, fmt.Sprintf("%%/%d/%%", pid
 				// A resumed run's stage that had passed before the kill.
 				continue
 			}
-			perName[c.Name]++
+			// A stage of a run the kill interrupted runs again in the new
+			// run unless its pass was recorded before the kill: checks of
+			// one name are counted per run, which must make each once.
+			runID, _ := checks.ParseExternalID(c.ExternalID)
+			perName[c.Name+" of run "+runID]++
 			if c.Name == "stagegate" {
 				summaries = append(summaries, c)
 			}
@@ -361,8 +366,8 @@ WHERE l.owner LIKE $1 AND r.status = 'in_progress'`, fmt.Sprintf("%%/%d/%%", pid
 		for name, n := range perName {
 			if n != 1 {
 				var seen []string
-				for _, c := range checks {
-					if c.HeadSHA == sha && c.Name == name {
+				for _, c := range runChecks {
+					if c.HeadSHA == sha && strings.HasPrefix(name, c.Name+" of run ") {
 						seen = append(seen, fmt.Sprintf("#%d %s %s ext %s %q %q", c.ID, c.Status, c.Conclusion, c.ExternalID, c.Output.Title, c.Output.Summary))
 					}
 				}
