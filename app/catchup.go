@@ -56,6 +56,10 @@ func (a *App) stopBackground() {
 	if a.bg.cancel != nil {
 		a.bg.cancel()
 		a.bg.done.Wait()
+		// Another replica takes the housekeeping at once.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		a.replica.Resign(ctx, housekeepingRole)
 	}
 }
 

@@ -17,15 +17,33 @@ var ErrHeldElsewhere = errors.New("another replica holds the run's lease")
 // the run: when the lease is lost, or a cancel is requested anywhere.
 // Claim it before the run starts, and Release it once the run's end is
 // recorded. A cancel requested before Hold reaches the run at once.
+//
+// A run this replica already holds is refused too: a second job for one
+// run (queued again at start) must not take over, and then release, the
+// lease of the run executing here.
 func (r *Replica) Hold(ctx context.Context, runID string, stop context.CancelCauseFunc) error {
-	ok, err := r.opts.DB.ClaimRun(ctx, runID, r.opts.Owner, r.opts.Now(), r.opts.TTL)
-	if err != nil {
-		return err
+	r.mu.Lock()
+	_, held := r.held[runID]
+	_, claiming := r.claiming[runID]
+	if !held && !claiming {
+		r.claiming[runID] = struct{}{}
 	}
-	if !ok {
+	r.mu.Unlock()
+	if held || claiming {
+		return fmt.Errorf("run %s executes here already: %w", runID, ErrHeldElsewhere)
+	}
+	ok, err := r.opts.DB.ClaimRun(ctx, runID, r.opts.Owner, r.opts.Now(), r.opts.TTL)
+	if err != nil || !ok {
+		r.mu.Lock()
+		delete(r.claiming, runID)
+		r.mu.Unlock()
+		if err != nil {
+			return err
+		}
 		return fmt.Errorf("run %s: %w", runID, ErrHeldElsewhere)
 	}
 	r.mu.Lock()
+	delete(r.claiming, runID)
 	r.held[runID] = stop
 	cause, cancelled := r.early[runID]
 	delete(r.early, runID)
@@ -285,6 +303,9 @@ func (r *Replica) recover(ctx context.Context, runID string) bool {
 		return false
 	}
 	recovered = true
+	if err := r.opts.DB.LeaveDeployLines(context.WithoutCancel(ctx), runID); err != nil {
+		r.opts.Log.Warn().Err(err).Str("run", runID).Msg("free the deploy lines of a run taken over")
+	}
 	return true
 }
 

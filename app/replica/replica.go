@@ -81,6 +81,8 @@ type Replica struct {
 	// early are cancels taken for runs claimed here but not yet
 	// registered (Hold between its claim and its registration).
 	early map[string]error
+	// claiming are the runs Hold is claiming.
+	claiming map[string]struct{}
 	// deploys is closed, and replaced, when an environment's line
 	// changes on any replica.
 	deploys chan struct{}
@@ -103,7 +105,7 @@ func New(opts Options) *Replica {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Replica{opts: opts, held: map[string]context.CancelCauseFunc{}, gating: map[string]struct{}{}, early: map[string]error{}, deploys: make(chan struct{})}
+	return &Replica{opts: opts, held: map[string]context.CancelCauseFunc{}, gating: map[string]struct{}{}, early: map[string]error{}, claiming: map[string]struct{}{}, deploys: make(chan struct{})}
 }
 
 // NewOwner names a replica: its host, its pid and random bytes.

@@ -359,3 +359,23 @@ func TestLateHeartbeatKeepsAnUntakenRun(t *testing.T) {
 		}
 	})
 }
+
+// TestASecondJobDoesNotTakeTheRun: a second job for a run executing here
+// (a run's job queued again at start) is refused, and the lease stays.
+func TestASecondJobDoesNotTakeTheRun(t *testing.T) {
+	pgtest.Run(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		db, _ := handles(t, url)
+		run := newRun(t, db, store.StatusQueued)
+		a := replica.New(replica.Options{DB: db, Log: zerolog.Nop()})
+		if err := a.Hold(ctx, run.ID, func(error) {}); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Hold(ctx, run.ID, func(error) {}); !errors.Is(err, replica.ErrHeldElsewhere) {
+			t.Fatalf("second Hold = %v, want ErrHeldElsewhere", err)
+		}
+		if l, err := db.RunLease(ctx, run.ID); err != nil || l.Owner != a.Owner() {
+			t.Errorf("lease after the second Hold: %+v, %v", l, err)
+		}
+	})
+}

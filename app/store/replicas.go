@@ -89,3 +89,24 @@ WHERE state = 'running' AND attempted_by[array_length(attempted_by, 1)] = ?`, cl
 	}
 	return n, nil
 }
+
+// LeaveDeployLines takes the run out of every environment's line, and
+// notifies DeployChannel when it was in one: for a run taken over from a
+// replica that died, whose place (or lock) would otherwise be freed only
+// when a waiting replica next looks.
+func (db *DB) LeaveDeployLines(ctx context.Context, runID string) error {
+	err := db.inTx(ctx, func(q *DB) error {
+		res, err := q.exec(ctx, `DELETE FROM env_lock_queue WHERE run_id = ?`, runID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		return q.Notify(ctx, DeployChannel, "")
+	})
+	if err != nil {
+		return fmt.Errorf("store: take run %s out of the deploy lines: %w", runID, err)
+	}
+	return nil
+}

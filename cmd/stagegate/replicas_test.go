@@ -20,6 +20,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/stagegate/stagegate/checks"
 	"github.com/stagegate/stagegate/internal/githubtest"
 	"github.com/stagegate/stagegate/internal/pgtest"
 )
@@ -335,11 +336,11 @@ WHERE l.owner LIKE $1 AND r.status = 'in_progress'`, fmt.Sprintf("%%/%d/%%", pid
 
 	// Each commit: one run to success, and its other runs cancelled by
 	// the kill, each one saying which run took over.
-	checks := rs.gh.CheckRuns("acme", "web")
+	runChecks := rs.gh.CheckRuns("acme", "web")
 	for sha := range shas {
 		var summaries []githubtest.CheckRun
 		perName := map[string]int{}
-		for _, c := range checks {
+		for _, c := range runChecks {
 			if c.HeadSHA != sha {
 				continue
 			}
@@ -353,14 +354,24 @@ WHERE l.owner LIKE $1 AND r.status = 'in_progress'`, fmt.Sprintf("%%/%d/%%", pid
 				// A resumed run's stage that had passed before the kill.
 				continue
 			}
-			perName[c.Name]++
+			// A stage of a run the kill interrupted runs again in the new
+			// run unless its pass was recorded before the kill: checks of
+			// one name are counted per run, which must make each once.
+			runID, _ := checks.ParseExternalID(c.ExternalID)
+			perName[c.Name+" of run "+runID]++
 			if c.Name == "stagegate" {
 				summaries = append(summaries, c)
 			}
 		}
 		for name, n := range perName {
 			if n != 1 {
-				t.Errorf("%s on %s: %d check runs besides those the kill cancelled, want 1", name, sha[:7], n)
+				var seen []string
+				for _, c := range runChecks {
+					if c.HeadSHA == sha && strings.HasPrefix(name, c.Name+" of run ") {
+						seen = append(seen, fmt.Sprintf("#%d %s %s ext %s %q %q", c.ID, c.Status, c.Conclusion, c.ExternalID, c.Output.Title, c.Output.Summary))
+					}
+				}
+				t.Errorf("%s on %s: %d check runs besides those the kill cancelled, want 1:\n%s", name, sha[:7], n, strings.Join(seen, "\n"))
 			}
 		}
 		if len(summaries) != 1 || summaries[0].Conclusion != "success" {
@@ -392,4 +403,107 @@ WHERE l.owner LIKE $1 AND r.status = 'in_progress'`, fmt.Sprintf("%%/%d/%%", pid
 	if len(deployed) < len(shas) {
 		t.Errorf("%d deploys, want at least %d", len(deployed), len(shas))
 	}
+}
+
+// TestSIGTERMHandsWaitingGatesBack: a replica stopped with SIGTERM, as a
+// rolling deploy does, while a run waits at its deploy gate for an
+// approval, hands the run back at once rather than holding it for its
+// grace period (ten minutes here): the waiting check ends saying the run
+// starts again, and the other replica takes the new run to the same gate.
+func TestSIGTERMHandsWaitingGatesBack(t *testing.T) {
+	dbURL := pgtest.URL(t)
+	rs := newReplicaSet(t, 2, dbURL, `environments:
+  production: { approval: manual, branches: [main] }
+stages:
+  - name: build
+    actions: [{ name: compile, run: 'echo built' }]
+  - name: ship
+    environment: production
+    actions: [{ name: deploy, run: 'echo shipped' }]
+`, "STAGEGATE_SHUTDOWN_GRACE=10m", "STAGEGATE_LEASE_TTL=5s")
+	for i := range rs.procs {
+		rs.start(i)
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	sha := rs.repo.Commit("main", map[string]string{"a": "1"}, "change")
+	body := rs.repo.Webhook("push", func(p map[string]any) {
+		githubtest.SetPath(p, "ref", "refs/heads/main")
+		githubtest.SetPath(p, "after", sha)
+	})
+	if code, text, err := send(http.DefaultClient, rs.procs[0].url, delivery{event: "push", guid: githubtest.NewDeliveryID(), body: body}); err != nil || code != http.StatusAccepted {
+		t.Fatalf("push: %d %s %v", code, text, err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, c := range rs.gh.CheckRuns("acme", "web") {
+				t.Logf("check %s #%d: %s %s %q %q", c.Name, c.ID, c.Status, c.Conclusion, c.Output.Title, c.Output.Summary)
+			}
+		}
+	})
+	// The run waits at the gate.
+	var runID, owner string
+	waitForLong(t, 90*time.Second, "the run waiting at its gate", func() bool {
+		c, ok := latestCheck(rs.gh, sha, "stagegate/ship")
+		// A gate waiting for an approval is a check completed as
+		// action_required, with its Deploy button.
+		if !ok || !strings.Contains(c.Output.Title, "waiting for approval") {
+			return false
+		}
+		return conn.QueryRow(ctx, `SELECT r.id, l.owner FROM runs r JOIN run_leases l ON l.run_id = r.id WHERE r.sha = $1 AND r.status = 'in_progress'`, sha).Scan(&runID, &owner) == nil
+	})
+	victim := 0
+	if pidOf(owner) != fmt.Sprint(rs.procs[0].cmd.Process.Pid) {
+		victim = 1
+	}
+	if err := rs.procs[victim].cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- rs.procs[victim].cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("the stopped replica exited with %v", err)
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the stopped replica still holds its waiting run after two minutes (its grace is ten)")
+	}
+	waitForLong(t, 90*time.Second, "the new run waiting at the gate on the other replica", func() bool {
+		var newOwner string
+		err := conn.QueryRow(ctx, `SELECT l.owner FROM runs r JOIN run_leases l ON l.run_id = r.id WHERE r.sha = $1 AND r.status = 'in_progress' AND r.id <> $2`, sha, runID).Scan(&newOwner)
+		return err == nil && pidOf(newOwner) == fmt.Sprint(rs.procs[1-victim].cmd.Process.Pid)
+	})
+	var status, reason string
+	if err := conn.QueryRow(ctx, `SELECT status, reason FROM runs WHERE id = $1`, runID).Scan(&status, &reason); err != nil {
+		t.Fatal(err)
+	}
+	if status != "completed" || !strings.Contains(reason, "started again as run") {
+		t.Errorf("the handed-back run: %s %q", status, reason)
+	}
+	for _, c := range rs.gh.CheckRuns("acme", "web") {
+		if c.HeadSHA == sha && c.ExternalID != "" && strings.Contains(c.ExternalID, runID) && c.Status != "completed" {
+			t.Errorf("%s of the handed-back run left %s", c.Name, c.Status)
+		}
+	}
+	var leases int
+	if err := conn.QueryRow(ctx, `SELECT COUNT(*) FROM run_leases WHERE owner = $1`, owner).Scan(&leases); err != nil || leases != 0 {
+		t.Errorf("the stopped replica left %d leases (%v)", leases, err)
+	}
+}
+
+// latestCheck is the latest check run of the name on sha.
+func latestCheck(gh *githubtest.Server, sha, name string) (githubtest.CheckRun, bool) {
+	var latest githubtest.CheckRun
+	found := false
+	for _, c := range gh.CheckRuns("acme", "web") {
+		if c.HeadSHA == sha && c.Name == name && c.ID > latest.ID {
+			latest, found = c, true
+		}
+	}
+	return latest, found
 }
