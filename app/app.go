@@ -3,7 +3,8 @@
 //
 // The request path only verifies, stores and queues (app/webhook); River
 // workers do the rest: deliveries become runs (process.go hands each to
-// app/handlers), and runs execute (runworker.go).
+// app/handlers, which start them through app/runs), and runs execute
+// (runworker.go). The root only wires the packages that own each part.
 package app
 
 import (
