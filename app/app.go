@@ -3,7 +3,8 @@
 //
 // The request path only verifies, stores and queues (app/webhook); River
 // workers do the rest: deliveries become runs (process.go hands each to
-// app/handlers), and runs execute (runworker.go).
+// app/handlers, which start them through app/runs), and runs execute
+// (runworker.go). The root only wires the packages that own each part.
 package app
 
 import (
@@ -28,9 +29,11 @@ import (
 	"github.com/stagegate/stagegate/app/ghclient"
 	"github.com/stagegate/stagegate/app/handlers"
 	"github.com/stagegate/stagegate/app/queue"
+	"github.com/stagegate/stagegate/app/replica"
 	"github.com/stagegate/stagegate/app/rundirs"
 	"github.com/stagegate/stagegate/app/runlog"
 	"github.com/stagegate/stagegate/app/running"
+	"github.com/stagegate/stagegate/app/runs"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/app/webhook"
 	"github.com/stagegate/stagegate/codebuild"
@@ -72,6 +75,10 @@ type Options struct {
 	// (default checks.DefaultThrottle). Tests shrink both.
 	GitHubLimits  ghclient.Limits
 	ProgressEvery time.Duration
+	// LeaseTTL and LeaseBeat: how long a run's lease lives without a
+	// heartbeat, and the time between heartbeats (replica.DefaultTTL,
+	// replica.DefaultBeat).
+	LeaseTTL, LeaseBeat time.Duration
 	// AWS returns the base AWS SDK configuration (region, endpoint);
 	// config.LoadDefaultConfig when nil. Its credentials are never used
 	// for actions: they get a role's, through the OIDC issuer.
@@ -93,18 +100,17 @@ type App struct {
 	reg     *prometheus.Registry
 	handler http.Handler
 	ingest  *webhook.BatchIngester
-	running running.Runs
+	replica *replica.Replica
 	slots   running.Slots
 	bg      background
-	// waiters wakes deploy gates; environments admits one deploy per
-	// environment at a time.
-	waiters      gatewait.Waiters
-	environments gatewait.Environments
-	cloud        *cloud.Cloud
-	deploys      *deploys.Deploys
-	handlers     *handlers.Handlers
-	codebuild    *codebuild.Runner
-	pages        webPages
+	// waiters wakes this process's deploy gates.
+	waiters   gatewait.Waiters
+	cloud     *cloud.Cloud
+	deploys   *deploys.Deploys
+	handlers  *handlers.Handlers
+	runs      *runs.Runs
+	codebuild *codebuild.Runner
+	pages     webPages
 	// s3Artifacts keeps runs' artifacts in S3; nil keeps them in the
 	// data dir (wire_artifacts.go).
 	s3Artifacts *s3artifacts.Store
@@ -145,6 +151,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*App, error) {
 	a := &App{cfg: cfg, opts: opts, log: opts.Logger, db: db, reg: prometheus.NewRegistry(), slots: make(running.Slots, opts.MaxRuns)}
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.metrics = newMetrics(a.reg)
+	a.replica = a.newReplica()
 	a.gh, err = ghclient.New(ghclient.Config{
 		BaseURL: cfg.GitHubURL, AppID: cfg.AppID, PrivateKey: cfg.PrivateKey,
 		Registry: a.reg, Logger: opts.Logger, Limits: opts.GitHubLimits,
@@ -158,14 +165,15 @@ func New(ctx context.Context, cfg Config, opts Options) (*App, error) {
 	river.AddWorker(workers, &runWorker{app: a})
 	// River may hand out more runs than execute at once: the extra ones
 	// wait at deploy gates or for a build slot.
-	a.queue, err = queue.New(db, workers, queue.Config{Logger: opts.Logger, MaxRuns: opts.MaxRuns + maxWaitingRuns, CancelGrace: cancelGrace})
+	a.queue, err = queue.New(db, workers, queue.Config{ID: a.replica.Owner(), Logger: opts.Logger, MaxRuns: opts.MaxRuns + maxWaitingRuns, CancelGrace: cancelGrace})
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	a.reg.MustRegister(queue.NewDepthCollector(a.queue))
-	a.deploys = deploys.New(deploys.Config{AppID: cfg.AppID, GitHubURL: cfg.GitHubURL}, db, a.gh, &a.waiters, &a.environments, a.rerunFrom)
-	a.handlers = handlers.New(handlers.Config{AppID: cfg.AppID}, db, a.gh, &a.waiters, handlerRuns{a}, a.deploys,
+	a.deploys = deploys.New(deploys.Config{AppID: cfg.AppID, GitHubURL: cfg.GitHubURL}, db, a.gh, gateWaiters{a}, replicaEnvironments{a.replica}, a.rerunFrom)
+	a.runs = runs.New(runs.Config{DataDir: cfg.DataDir, ProgressEvery: opts.ProgressEvery}, db, a.gh, a.queue, a.deploys, executingRuns{a}, a.artifactStore)
+	a.handlers = handlers.New(handlers.Config{AppID: cfg.AppID}, db, a.gh, gateWaiters{a}, handlerRuns{a}, a.deploys,
 		comments.New(db, a.gh, commandRuns{a}, a.deploys))
 	a.handlers.Seen = a.recordVisibility
 	a.deploys.GateShown = a.recordGate
@@ -205,7 +213,9 @@ func (a *App) Start(ctx context.Context) error {
 	if err := a.reconcile(ctx); err != nil {
 		return fmt.Errorf("reconcile: %w", err)
 	}
+	a.replica.Start(ctx)
 	if err := a.queue.Start(ctx); err != nil {
+		a.replica.Close()
 		return err
 	}
 	a.startBackground(ctx)
@@ -219,18 +229,22 @@ func (a *App) Stop(ctx context.Context) error {
 	a.stopping.Store(true)
 	a.stopBackground()
 	a.ingest.Close()
+	// Runs waiting at a deploy gate are handed back at once: concluded
+	// here and queued again to resume at their stage on another replica.
+	a.replica.StopGating(errShuttingDown)
 	stopped := make(chan struct{})
 	go func() {
 		// At the end of the grace period, runs still going are cancelled
 		// with a cause that makes them conclude and queue again.
 		select {
 		case <-ctx.Done():
-			a.running.StopAll(errShuttingDown)
+			a.replica.StopAll(errShuttingDown)
 		case <-stopped:
 		}
 	}()
 	err := a.queue.Stop(ctx)
 	close(stopped)
+	a.replica.Close()
 	if err != nil && ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded) {
 		// The grace period ended with runs still going: they were
 		// cancelled, concluded and queued again, which is what a stop

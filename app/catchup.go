@@ -2,15 +2,13 @@ package app
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/stagegate/stagegate/app/housekeeping"
 	"github.com/stagegate/stagegate/app/logkey"
-	"github.com/stagegate/stagegate/app/rundirs"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/app/webhook"
 )
@@ -40,15 +38,10 @@ func (a *App) startBackground(ctx context.Context) {
 		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
-			a.pruneArtifacts(ctx)
-			a.pruneExpired(ctx, time.Now())
-			if err := a.resendConclusions(ctx); err != nil {
-				logger(ctx).Warn().Err(err).Msg("send missed check conclusions")
-			}
-			if n, err := a.catchUp(ctx); err != nil {
-				logger(ctx).Warn().Err(err).Msg("catch-up of missed deliveries")
-			} else if n > 0 {
-				logger(ctx).Info().Int("redelivered", n).Msg("asked GitHub to redeliver missed webhooks")
+			// Artifacts are this replica's own; the store is shared.
+			housekeeping.PruneArtifacts(ctx, a.cfg.DataDir)
+			if a.leadsHousekeeping(ctx, every) {
+				a.housekeep(ctx)
 			}
 			select {
 			case <-ctx.Done():
@@ -63,6 +56,10 @@ func (a *App) stopBackground() {
 	if a.bg.cancel != nil {
 		a.bg.cancel()
 		a.bg.done.Wait()
+		// Another replica takes the housekeeping at once.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		a.replica.Resign(ctx, housekeepingRole)
 	}
 }
 
@@ -114,44 +111,24 @@ func (a *App) catchUp(ctx context.Context) (int, error) {
 	return webhook.CatchUp(ctx, client, a.db, a.metrics.redeliveries)
 }
 
-// artifactRetention is how long a run's artifacts are kept: long enough
-// to re-run a stage or deploy later, bounded so a volume does not fill.
-const artifactRetention = 14 * 24 * time.Hour
-
-// pruneExpired deletes the log lines and processed deliveries older than
-// the retention.
-func (a *App) pruneExpired(ctx context.Context, now time.Time) {
-	keep := a.cfg.Retention
-	if keep <= 0 {
-		keep = DefaultRetention
+// housekeep is the store's share of the background, done by one replica
+// at a time.
+func (a *App) housekeep(ctx context.Context) {
+	housekeeping.PruneExpired(ctx, a.db, a.retention(), time.Now())
+	if err := housekeeping.ResendConclusions(ctx, a.db, a.gh); err != nil {
+		logger(ctx).Warn().Err(err).Msg("send missed check conclusions")
 	}
-	lines, deliveries, err := a.db.PruneBefore(ctx, now.Add(-keep))
-	if err != nil {
-		logger(ctx).Warn().Err(err).Msg("prune expired log lines and deliveries")
-	}
-	if lines > 0 || deliveries > 0 {
-		logger(ctx).Info().Int64("log_lines", lines).Int64("deliveries", deliveries).Dur("retention", keep).Msg("pruned expired records")
+	if n, err := a.catchUp(ctx); err != nil {
+		logger(ctx).Warn().Err(err).Msg("catch-up of missed deliveries")
+	} else if n > 0 {
+		logger(ctx).Info().Int("redelivered", n).Msg("asked GitHub to redeliver missed webhooks")
 	}
 }
 
-// pruneArtifacts removes the artifact stores of runs older than the
-// retention.
-func (a *App) pruneArtifacts(ctx context.Context) {
-	for _, root := range rundirs.ArtifactRoots(a.cfg.DataDir) {
-		entries, err := os.ReadDir(root)
-		if err != nil {
-			logger(ctx).Warn().Err(err).Msg("list artifact stores")
-			continue
-		}
-		cutoff := time.Now().Add(-artifactRetention)
-		for _, e := range entries {
-			info, err := e.Info()
-			if err != nil || !info.ModTime().Before(cutoff) {
-				continue
-			}
-			if err := os.RemoveAll(filepath.Join(root, e.Name())); err != nil {
-				logger(ctx).Warn().Err(err).Str(logkey.Run, e.Name()).Msg("remove old artifacts")
-			}
-		}
+// retention is how long log lines and deliveries are kept.
+func (a *App) retention() time.Duration {
+	if a.cfg.Retention <= 0 {
+		return DefaultRetention
 	}
+	return a.cfg.Retention
 }

@@ -48,6 +48,9 @@ type Config struct {
 	// ArtifactStore is s3://BUCKET/PREFIX to keep runs' artifacts in S3;
 	// empty keeps them in DataDir alone (wire_artifacts.go).
 	ArtifactStore string
+	// SecretKey, when set (STAGEGATE_SECRET_KEY), seals the App's
+	// credentials in the database, where every replica reads them.
+	SecretKey string
 }
 
 // DefaultRetention is how long log lines and deliveries are kept.

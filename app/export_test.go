@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"time"
+
+	"github.com/stagegate/stagegate/app/housekeeping"
 )
 
 // DeliveryResult is what processing a delivery came to, and whether it
@@ -22,7 +24,9 @@ func (a *App) CatchUp(ctx context.Context) (int, error) { return a.catchUp(ctx) 
 
 // ResendConclusions runs the background's resending of missed check
 // conclusions now.
-func (a *App) ResendConclusions(ctx context.Context) error { return a.resendConclusions(ctx) }
+func (a *App) ResendConclusions(ctx context.Context) error {
+	return housekeeping.ResendConclusions(ctx, a.db, a.gh)
+}
 
 // RunFinished reports whether the latest run for sha in the repo has
 // completed.
@@ -68,7 +72,9 @@ func (a *App) StoredLog(ctx context.Context) (n int, size int64, texts []string,
 
 // PruneExpiredAt runs the background's pruning of expired records as if
 // it were now.
-func (a *App) PruneExpiredAt(ctx context.Context, now time.Time) { a.pruneExpired(ctx, now) }
+func (a *App) PruneExpiredAt(ctx context.Context, now time.Time) {
+	housekeeping.PruneExpired(ctx, a.db, a.retention(), now)
+}
 
 // DBPath is the SQLite file of the app's database.
 func (a *App) DBPath() string { return strings.TrimPrefix(a.cfg.Database, "sqlite://") }

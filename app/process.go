@@ -23,8 +23,6 @@ type deliveryWorker struct {
 // recorded as the delivery's result.
 type errIgnored = outcome.Ignored
 
-func ignored(format string, args ...any) error { return outcome.Ignore(format, args...) }
-
 func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[queue.ProcessDeliveryArgs]) error {
 	a := w.app
 	d, err := a.db.GetDelivery(ctx, job.Args.GUID)
@@ -56,10 +54,3 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[queue.ProcessD
 }
 
 func logger(ctx context.Context) *zerolog.Logger { return zerolog.Ctx(ctx) }
-
-func short(sha string) string {
-	if len(sha) > 7 {
-		return sha[:7]
-	}
-	return sha
-}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/stagegate/stagegate/app/ghevent"
 	"github.com/stagegate/stagegate/app/logkey"
 	"github.com/stagegate/stagegate/app/queue"
 	"github.com/stagegate/stagegate/app/rundirs"
@@ -25,7 +26,7 @@ var errShuttingDown = errors.New("stagegate is shutting down")
 // killed, or its machine stopped), concludes their check runs so none
 // stays in progress forever, and queues each run again as a new run.
 func (a *App) reconcile(ctx context.Context) error {
-	a.moveLegacyDirs(ctx)
+	a.runs.MoveLegacyDirs(ctx)
 	// Nothing runs yet: whatever is in the scratch directories was left
 	// by a process that died.
 	for _, dir := range rundirs.ScratchRoots(a.cfg.DataDir) {
@@ -33,14 +34,11 @@ func (a *App) reconcile(ctx context.Context) error {
 			logger(ctx).Warn().Err(err).Str("dir", dir).Msg("clean up after a previous process")
 		}
 	}
-	runs, err := a.db.RunsInProgress(ctx)
-	if err != nil {
+	// The runs in progress that no replica holds: this process's
+	// predecessor's, once their leases lapsed, and those of a replica
+	// that died; a live replica's runs are its own.
+	if _, err := a.replica.RecoverOrphans(ctx); err != nil {
 		return err
-	}
-	for _, run := range runs {
-		if err := a.restartRun(ctx, run, "stagegate stopped while this run was in progress"); err != nil {
-			logger(ctx).Error().Err(err).Str(logkey.Run, run.ID).Msg("reconcile run")
-		}
 	}
 	// A queued run's job may be gone (discarded while the process
 	// stopped); a second job for a run is harmless, since a run starts
@@ -102,7 +100,7 @@ func (a *App) restartRun(ctx context.Context, run store.Run, why string) error {
 	if err != nil {
 		return err
 	}
-	next, err = a.recordRun(ctx, next, p, cloneURL)
+	next, err = a.runs.Record(ctx, next, p, cloneURL)
 	if err != nil {
 		return err
 	}
@@ -140,7 +138,7 @@ func (a *App) concludeChecks(ctx context.Context, run store.Run, reason string) 
 	if err != nil {
 		return err
 	}
-	owner, name := splitRepo(run.Repo)
+	owner, name := ghevent.SplitRepo(run.Repo)
 	// A process killed right after creating a check, before recording its
 	// id, leaves one only GitHub knows: find the run's checks by their
 	// external id.
@@ -167,13 +165,13 @@ func (a *App) concludeChecks(ctx context.Context, run store.Run, reason string) 
 // openChecksOf lists the run's check runs on GitHub that are not
 // completed, by id with their names.
 func (a *App) openChecksOf(ctx context.Context, client *github.Client, run store.Run) (map[int64]string, error) {
-	owner, name := splitRepo(run.Repo)
+	owner, name := ghevent.SplitRepo(run.Repo)
 	out := map[int64]string{}
 	opts := &github.ListCheckRunsOptions{AppID: github.Int64(a.cfg.AppID), Filter: github.String("all"), ListOptions: github.ListOptions{PerPage: 100}}
 	for {
 		res, resp, err := client.Checks.ListCheckRunsForRef(ctx, owner, name, run.SHA, opts)
 		if err != nil {
-			return nil, fmt.Errorf("list the checks of %s: %w", short(run.SHA), err)
+			return nil, fmt.Errorf("list the checks of %s: %w", ghevent.ShortSHA(run.SHA), err)
 		}
 		for _, c := range res.CheckRuns {
 			if runID, _ := checks.ParseExternalID(c.GetExternalID()); runID == run.ID && c.GetStatus() != "completed" {
@@ -199,7 +197,7 @@ func (a *App) endDeployments(ctx context.Context, run store.Run, reason string) 
 	if err != nil {
 		return err
 	}
-	owner, name := splitRepo(run.Repo)
+	owner, name := ghevent.SplitRepo(run.Repo)
 	if r := []rune(reason); len(r) > 140 {
 		reason = string(r[:139]) + "…"
 	}

@@ -6,18 +6,20 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/google/go-github/v60/github"
 	"github.com/riverqueue/river"
 
 	"github.com/stagegate/stagegate/app/deploys"
+	"github.com/stagegate/stagegate/app/ghevent"
 	"github.com/stagegate/stagegate/app/logkey"
 	"github.com/stagegate/stagegate/app/queue"
+	"github.com/stagegate/stagegate/app/replica"
 	"github.com/stagegate/stagegate/app/rundirs"
 	"github.com/stagegate/stagegate/app/runlog"
 	"github.com/stagegate/stagegate/app/running"
+	"github.com/stagegate/stagegate/app/runs"
 	"github.com/stagegate/stagegate/app/source"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/checks"
@@ -57,7 +59,7 @@ func (a *App) execute(ctx context.Context, runID string) error {
 		return nil
 	}
 	if run.Mode == string(pipeline.ModeQueued) {
-		first, err := a.firstInLine(ctx, run)
+		first, err := a.runs.FirstInLine(ctx, run)
 		if err != nil {
 			return err
 		}
@@ -81,8 +83,14 @@ func (a *App) execute(ctx context.Context, runID string) error {
 	// between reaches it.
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	a.running.Add(run.ID, cancel)
-	defer a.running.Remove(run.ID)
+	if err := a.replica.Hold(ctx, run.ID, cancel); err != nil {
+		if errors.Is(err, replica.ErrHeldElsewhere) {
+			log.Info().Msg("run is executing on another replica")
+			return nil
+		}
+		return err
+	}
+	defer a.replica.Release(context.WithoutCancel(ctx), run.ID)
 	if started, err := a.db.StartRun(ctx, run.ID); err != nil || !started {
 		return err
 	}
@@ -92,6 +100,11 @@ func (a *App) execute(ctx context.Context, runID string) error {
 	// The conclusion is recorded even if the job's context has ended.
 	finishCtx, done := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer done()
+	if errors.Is(context.Cause(runCtx), replica.ErrLeaseLost) {
+		// Another replica took the run over: it concludes it.
+		log.Warn().Msg("run stopped: its lease was lost")
+		return nil
+	}
 	if a.interruptedByShutdown(runCtx) {
 		if err := a.restartRun(finishCtx, run, "stagegate shut down during this run"); err != nil {
 			log.Error().Err(err).Msg("queue the interrupted run again")
@@ -111,7 +124,7 @@ func (a *App) execute(ctx context.Context, runID string) error {
 	}
 	a.metrics.runs.WithLabelValues(conclusion).Inc()
 	log.Info().Str("conclusion", conclusion).Str("reason", res.Reason).Dur("duration", res.Duration).Msg("run finished")
-	a.startNext(finishCtx, run)
+	a.runs.StartNext(finishCtx, run)
 	return nil
 }
 
@@ -126,7 +139,7 @@ func (a *App) interruptedByShutdown(runCtx context.Context) bool {
 	if errors.Is(cause, errShuttingDown) {
 		return true
 	}
-	var own runCancellation
+	var own runs.Cancellation
 	return a.stopping.Load() && !errors.As(cause, &own)
 }
 
@@ -140,12 +153,12 @@ func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Clie
 	if p.Name == "" {
 		p.Name = repoName(run.Repo)
 	}
-	ev := eventOf(run)
+	ev := ghevent.FromRun(run)
 	plan := pipeline.Decide(p, ev)
 	if run.Fork {
 		plan = withoutDeploys(plan)
 	}
-	owner, name := splitRepo(run.Repo)
+	owner, name := ghevent.SplitRepo(run.Repo)
 	secrets, notes, trustErr := a.deploys.RunTrust(ctx, client, run, p)
 	dirs := a.dirs(run)
 
@@ -158,7 +171,7 @@ func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Clie
 	// reporter after Prepare returns.
 	var files *checks.FileIndex
 	reporter := checks.NewReporter(client.Checks, checks.Target{Owner: owner, Repo: name, HeadSHA: run.SHA, RunID: run.ID},
-		a.withBudget(ctx, run.InstallationID, checks.Options{
+		a.runs.WithBudget(ctx, run.InstallationID, checks.Options{
 			Files: func(path string) bool { return files != nil && files.Has(path) },
 			FilesNamed: func(base string) []string {
 				if files == nil {
@@ -192,7 +205,7 @@ func (a *App) executeRun(ctx context.Context, run store.Run, client *github.Clie
 			_ = source.Remove(workspace)
 		}
 	}()
-	previous, prevErr := a.previousResults(ctx, run)
+	previous, prevErr := a.runs.PreviousResults(ctx, run)
 	gate := a.deploys.Gate(run, client, reporter, s, p)
 	e := &engine.Engine{Runner: a.opts.Runner, Observer: observers{reporter, rec}, Integrations: a.cloud.Runner, Runners: a.runners()}
 	res = e.Run(ctx, engine.Run{
@@ -240,7 +253,7 @@ func (a *App) fetch(ctx context.Context, run store.Run) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("fetch token: %w", err)
 	}
-	cloneURL, err := a.cloneURL(ctx, run)
+	cloneURL, err := a.runs.CloneURL(ctx, run)
 	if err != nil {
 		return "", err
 	}
@@ -282,21 +295,8 @@ func (a *App) recordCheckRun(ctx context.Context, runID string) func(stage strin
 	}
 }
 
-// eventOf rebuilds the event a run was started for.
-func eventOf(run store.Run) pipeline.Event {
-	return pipeline.Event{
-		Kind: pipeline.EventKind(run.Event), Branch: run.Branch, Tag: run.Tag, BaseBranch: run.BaseBranch,
-		SHA: run.SHA, PR: run.PR, Actor: run.Actor, ChangedFiles: run.ChangedFiles,
-	}
-}
-
-func splitRepo(full string) (owner, name string) {
-	owner, name, _ = strings.Cut(full, "/")
-	return owner, name
-}
-
 func repoName(full string) string {
-	_, name := splitRepo(full)
+	_, name := ghevent.SplitRepo(full)
 	return name
 }
 

@@ -37,6 +37,10 @@ func Serve(ctx context.Context, cfg Config, opts Options) error {
 		}
 		if ok {
 			cfg.applyCredentials(stored)
+		} else if shared, ok, err := sharedCredentials(ctx, cfg); err != nil {
+			return err
+		} else if ok {
+			cfg.applyCredentials(shared)
 		}
 	}
 	var setupMode *setup.Setup
@@ -63,6 +67,9 @@ func Serve(ctx context.Context, cfg Config, opts Options) error {
 		select {
 		case creds := <-setupMode.Done():
 			cfg.applyCredentials(creds)
+			if err := shareCredentials(ctx, cfg, creds); err != nil {
+				opts.Logger.Error().Err(err).Msg("store the App's credentials for other replicas; they stay in the data dir")
+			}
 		case err := <-served:
 			return err
 		case <-ctx.Done():

@@ -13,6 +13,8 @@ import (
 	"github.com/stagegate/stagegate/app/access"
 	"github.com/stagegate/stagegate/app/comments"
 	"github.com/stagegate/stagegate/app/deploys"
+	"github.com/stagegate/stagegate/app/ghevent"
+	"github.com/stagegate/stagegate/app/runs"
 	"github.com/stagegate/stagegate/app/setup"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/app/webauth"
@@ -109,7 +111,7 @@ func (w webActions) Rerun(ctx context.Context, login, repo, runID string) error 
 	if err != nil {
 		return err
 	}
-	owner, name := splitRepo(run.Repo)
+	owner, name := ghevent.SplitRepo(run.Repo)
 	if err := access.MayWrite(ctx, client, owner, name, login, "re-run"); err != nil {
 		return w.answer(ctx, err)
 	}
@@ -140,14 +142,14 @@ func (w webActions) Cancel(ctx context.Context, login, repo, runID string) error
 	if err != nil {
 		return err
 	}
-	owner, name := splitRepo(run.Repo)
+	owner, name := ghevent.SplitRepo(run.Repo)
 	if err := access.MayWrite(ctx, client, owner, name, login, "cancel runs"); err != nil {
 		return w.answer(ctx, err)
 	}
 	if run.Status == store.StatusCompleted {
 		return fmt.Errorf("run %s is not going", run.ID)
 	}
-	w.a.cancelRun(ctx, run, errCancelled{why: "cancelled by @" + login})
+	w.a.runs.Cancel(ctx, run, runs.Cancelled("cancelled by @"+login))
 	return nil
 }
 

@@ -21,7 +21,7 @@ type row struct {
 
 func main() {
 	rounds := flag.Int("rounds", 40, "interleaved rounds per measurement of stagegate run")
-	only := flag.String("only", "", "measure only stagegate run (local), the App (app), its pages (web) or the CodeBuild runner (codebuild)")
+	only := flag.String("only", "", "measure only stagegate run (local), the App (app), its pages (web), the CodeBuild runner (codebuild) or replicas (replicas)")
 	flag.Parse()
 	var benches []func() ([]row, error)
 	if *only == "" || *only == "local" {
@@ -35,6 +35,9 @@ func main() {
 	}
 	if *only == "" || *only == "codebuild" {
 		benches = append(benches, benchCodeBuild)
+	}
+	if *only == "" || *only == "replicas" {
+		benches = append(benches, benchReplicas)
 	}
 	var rows []row
 	for _, bench := range benches {

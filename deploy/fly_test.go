@@ -26,6 +26,7 @@ type flyConfig struct {
 	KillTimeout   flyDuration       `toml:"kill_timeout"`
 	SwapSizeMB    int               `toml:"swap_size_mb"`
 	Build         flyBuild          `toml:"build"`
+	Deploy        *flyDeploy        `toml:"deploy"`
 	Env           map[string]string `toml:"env"`
 	Mounts        []flyMount        `toml:"mounts"`
 	HTTPService   *flyHTTPService   `toml:"http_service"`
@@ -36,6 +37,10 @@ type flyConfig struct {
 type flyBuild struct {
 	Dockerfile string            `toml:"dockerfile"`
 	Args       map[string]string `toml:"args"`
+}
+
+type flyDeploy struct {
+	Strategy string `toml:"strategy"`
 }
 
 type flyMount struct {

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-github/v60/github"
 
 	"github.com/stagegate/stagegate/app/access"
+	"github.com/stagegate/stagegate/app/ghevent"
 )
 
 // An approval (/ok-to-test, /deploy) is for the commit the approver saw:
@@ -59,7 +60,7 @@ func (a *Commands) approvedHead(ctx context.Context, cc commandContext, pr *gith
 	if named != "" {
 		if !strings.HasPrefix(head, named) {
 			return "", access.Forbidden{Why: fmt.Sprintf("@%s you named %s, but the head of this pull request is %s: review %s and comment %s again",
-				cc.login, short(named), short(head), short(head), command)}
+				cc.login, ghevent.ShortSHA(named), ghevent.ShortSHA(head), ghevent.ShortSHA(head), command)}
 		}
 		if len(named) == len(head) {
 			return head, nil
@@ -70,7 +71,7 @@ func (a *Commands) approvedHead(ctx context.Context, cc commandContext, pr *gith
 		}
 		if others := sharePrefix(seen.commits, head, named); seen.tooLong || len(others) > 0 {
 			return "", access.Forbidden{Why: fmt.Sprintf("@%s %s may name more than one commit of this pull request (%s): name the one you reviewed in full, as in %s %s",
-				cc.login, named, strings.Join(append([]string{short(head)}, others...), ", "), command, head)}
+				cc.login, named, strings.Join(append([]string{ghevent.ShortSHA(head)}, others...), ", "), command, head)}
 		}
 		return head, nil
 	}
@@ -86,13 +87,13 @@ func (a *Commands) approvedHead(ctx context.Context, cc commandContext, pr *gith
 		return head, nil
 	case seen.sha == head:
 		return "", access.Forbidden{Why: fmt.Sprintf("@%s the head of this pull request was force-pushed after your comment (it is %s again): review %s and comment %s again",
-			cc.login, short(head), short(head), command)}
+			cc.login, ghevent.ShortSHA(head), ghevent.ShortSHA(head), command)}
 	case seen.sha == "":
 		return "", access.Forbidden{Why: fmt.Sprintf("@%s the head of this pull request is %s, and nothing shows it was the head when you wrote your comment: review %s and comment %s again, naming the commit (%s %s)",
-			cc.login, short(head), short(head), command, command, short(head))}
+			cc.login, ghevent.ShortSHA(head), ghevent.ShortSHA(head), command, command, ghevent.ShortSHA(head))}
 	}
 	return "", access.Forbidden{Why: fmt.Sprintf("@%s you wrote your comment when the head of this pull request was %s; it is now %s, pushed after your comment. Review %s and comment %s again",
-		cc.login, short(seen.sha), short(head), short(head), command)}
+		cc.login, ghevent.ShortSHA(seen.sha), ghevent.ShortSHA(head), ghevent.ShortSHA(head), command)}
 }
 
 // seenHead is what the timeline and the recorded heads say of the head
@@ -111,7 +112,7 @@ func sharePrefix(commits map[string]bool, head, prefix string) []string {
 	var out []string
 	for c := range commits {
 		if c != head && strings.HasPrefix(c, prefix) {
-			out = append(out, short(c))
+			out = append(out, ghevent.ShortSHA(c))
 		}
 	}
 	sort.Strings(out)

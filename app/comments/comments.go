@@ -117,7 +117,7 @@ func (a *Commands) commandRetry(ctx context.Context, cc commandContext) (command
 	}
 	run, err := a.db.LatestRunForSHA(ctx, cc.repo.FullName(), pr.GetHead().GetSHA())
 	if errors.Is(err, store.ErrNotFound) {
-		return commandDone{}, access.Forbidden{Why: fmt.Sprintf("@%s there is no run for %s to retry", cc.login, short(pr.GetHead().GetSHA()))}
+		return commandDone{}, access.Forbidden{Why: fmt.Sprintf("@%s there is no run for %s to retry", cc.login, ghevent.ShortSHA(pr.GetHead().GetSHA()))}
 	}
 	if err != nil {
 		return commandDone{}, err

@@ -26,7 +26,7 @@ func (a *Commands) commandDeploy(ctx context.Context, cc commandContext, env, na
 	}
 	run, err := a.runs.ChecksOwner(ctx, cc.repo.FullName(), sha)
 	if errors.Is(err, store.ErrNotFound) {
-		return commandDone{}, access.Forbidden{Why: fmt.Sprintf("@%s stagegate has no run for %s to deploy", cc.login, short(sha))}
+		return commandDone{}, access.Forbidden{Why: fmt.Sprintf("@%s stagegate has no run for %s to deploy", cc.login, ghevent.ShortSHA(sha))}
 	}
 	if err != nil {
 		return commandDone{}, err
@@ -60,7 +60,7 @@ func (a *Commands) commandOkToTest(ctx context.Context, cc commandContext, named
 	result, err := a.runs.Start(ctx, cc.repo, ev, need, fork, cc.delivery)
 	var ign outcome.Ignored
 	if errors.As(err, &ign) {
-		return commandDone{result: ign.Why, reply: fmt.Sprintf("@%s approved %s, but it starts no run: %s", cc.login, short(ev.SHA), ign.Why)}, nil
+		return commandDone{result: ign.Why, reply: fmt.Sprintf("@%s approved %s, but it starts no run: %s", cc.login, ghevent.ShortSHA(ev.SHA), ign.Why)}, nil
 	}
 	if err != nil {
 		return commandDone{}, err

@@ -61,10 +61,3 @@ func New(db Store, gh Clients, runs Runs, deploys Deployer) *Commands {
 }
 
 func logger(ctx context.Context) *zerolog.Logger { return zerolog.Ctx(ctx) }
-
-func short(sha string) string {
-	if len(sha) > 7 {
-		return sha[:7]
-	}
-	return sha
-}

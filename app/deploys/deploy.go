@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-github/v60/github"
 
 	"github.com/stagegate/stagegate/app/access"
+	"github.com/stagegate/stagegate/app/ghevent"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/checks"
 	"github.com/stagegate/stagegate/pipeline"
@@ -79,8 +80,8 @@ func (a *Deploys) ApproveDeploy(ctx context.Context, client *github.Client, run 
 		return "", err
 	}
 	if run.Status != store.StatusCompleted {
-		a.waiters.Wake(run.Repo, run.SHA)
-		return fmt.Sprintf("deploy of %s to %s approved by %s", short(run.SHA), st.Environment, login), nil
+		a.waiters.Wake(ctx, run.Repo, run.SHA)
+		return fmt.Sprintf("deploy of %s to %s approved by %s", ghevent.ShortSHA(run.SHA), st.Environment, login), nil
 	}
 	result, err := a.rerun(ctx, run, st.Name, login, delivery)
 	if err != nil {
@@ -103,9 +104,9 @@ func (a *Deploys) cannotDeploy(ctx context.Context, run store.Run, st *pipeline.
 	if err != nil {
 		return err.Error()
 	}
-	for _, sp := range pipeline.Decide(p, eventOf(run)).Stages {
+	for _, sp := range pipeline.Decide(p, ghevent.FromRun(run)).Stages {
 		if sp.Stage.Name == st.Name && !sp.Run {
-			return fmt.Sprintf("stage %s does not run for %s: %s", st.Name, short(run.SHA), sp.Reason)
+			return fmt.Sprintf("stage %s does not run for %s: %s", st.Name, ghevent.ShortSHA(run.SHA), sp.Reason)
 		}
 	}
 	if run.Status != store.StatusCompleted {

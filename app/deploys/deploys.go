@@ -7,7 +7,6 @@ package deploys
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/google/go-github/v60/github"
 	"github.com/rs/zerolog"
@@ -37,16 +36,21 @@ type Clients interface {
 	Installation(ctx context.Context, id int64) (*github.Client, error)
 }
 
-// Waiters wakes the gates waiting on a commit.
+// Waiters wakes the gates waiting on a commit: Watch is this process's
+// gates', Wake reaches the gates of every replica.
 type Waiters interface {
 	Watch(repo, sha string) (<-chan struct{}, func())
-	Wake(repo, sha string)
+	Wake(ctx context.Context, repo, sha string)
 }
 
-// Environments admits one deploy to an environment at a time.
+// Environments admits one deploy to an environment at a time, whichever
+// replica it runs on.
 type Environments interface {
 	Acquire(ctx context.Context, repo, env, runID string) (func(), error)
-	HolderOf(repo, env string) string
+	HolderOf(ctx context.Context, repo, env string) string
+	// Gating marks a run as waiting at a deploy gate until done is
+	// called: on a stop the replica hands such runs back at once.
+	Gating(runID string) (done func())
 }
 
 // Config is what of the App's configuration deploys use.
@@ -96,20 +100,6 @@ func RunPipeline(run store.Run) (*pipeline.Pipeline, error) {
 		return nil, fmt.Errorf("the pipeline of run %s no longer parses: %w", run.ID, err)
 	}
 	return p, nil
-}
-
-// eventOf rebuilds the event a run was started for.
-func eventOf(run store.Run) pipeline.Event {
-	return pipeline.Event{
-		Kind: pipeline.EventKind(run.Event), Branch: run.Branch, Tag: run.Tag, BaseBranch: run.BaseBranch,
-		SHA: run.SHA, PR: run.PR, Actor: run.Actor, ChangedFiles: run.ChangedFiles,
-	}
-}
-
-// splitRepo splits "owner/name".
-func splitRepo(full string) (owner, name string) {
-	owner, name, _ = strings.Cut(full, "/")
-	return owner, name
 }
 
 func logger(ctx context.Context) *zerolog.Logger { return zerolog.Ctx(ctx) }

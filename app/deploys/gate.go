@@ -10,6 +10,7 @@ import (
 
 	"github.com/stagegate/stagegate/app/access"
 	"github.com/stagegate/stagegate/app/gatewait"
+	"github.com/stagegate/stagegate/app/ghevent"
 	"github.com/stagegate/stagegate/app/running"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/checks"
@@ -55,6 +56,7 @@ func (g *Gate) Secrets(st *pipeline.Stage) map[string]string {
 func (g *Gate) Gate(ctx context.Context, st *pipeline.Stage) (func(), error) {
 	changed, stop := g.a.waiters.Watch(g.run.Repo, g.run.SHA)
 	defer stop()
+	defer g.a.environments.Gating(g.run.ID)()
 	g.slot.Release()
 	release, err := g.wait(ctx, st, changed)
 	if err != nil {
@@ -156,7 +158,7 @@ func (g *Gate) admit(ctx context.Context, st *pipeline.Stage, changed <-chan str
 	}
 	g.reporter.ShowGate(gate)
 	g.a.gateShown(ctx, g.run.ID, gate)
-	owner, name := splitRepo(g.run.Repo)
+	owner, name := ghevent.SplitRepo(g.run.Repo)
 	approver := ""
 	if a, err := g.a.db.GetApproval(ctx, g.run.Repo, g.run.SHA, store.ApprovalDeploy, st.Environment); err == nil {
 		approver = a.Approver
@@ -211,7 +213,7 @@ func (g *Gate) evaluate(ctx context.Context, st *pipeline.Stage) (checks.Gate, e
 	// the earlier stages are a requirement of their own.
 	reqs, err := g.a.loadChecks(ctx, g.client, g.run, pol)
 	if err != nil {
-		return gate, fmt.Errorf("could not read the checks of %s: %w", short(g.run.SHA), err)
+		return gate, fmt.Errorf("could not read the checks of %s: %w", ghevent.ShortSHA(g.run.SHA), err)
 	}
 	gate.Requirements = append(gate.Requirements, reqs...)
 	if _, ok := g.reached[st.Name]; !ok {
@@ -235,7 +237,7 @@ func (g *Gate) evaluate(ctx context.Context, st *pipeline.Stage) (checks.Gate, e
 			} else if err != nil {
 				return gate, err
 			} else {
-				r.State, r.Detail = checks.Met, fmt.Sprintf("approved by @%s for %s", a.Approver, short(g.run.SHA))
+				r.State, r.Detail = checks.Met, fmt.Sprintf("approved by @%s for %s", a.Approver, ghevent.ShortSHA(g.run.SHA))
 			}
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return gate, err
@@ -243,7 +245,7 @@ func (g *Gate) evaluate(ctx context.Context, st *pipeline.Stage) (checks.Gate, e
 		gate.Requirements = append(gate.Requirements, r)
 	}
 	env := checks.Requirement{Kind: "environment", Name: st.Environment, State: checks.Met, Detail: "free"}
-	if holder := g.a.environments.HolderOf(g.run.Repo, st.Environment); holder != "" && holder != g.run.ID {
+	if holder := g.a.environments.HolderOf(ctx, g.run.Repo, st.Environment); holder != "" && holder != g.run.ID {
 		env.State, env.Detail = checks.Waiting, "deploy of run "+holder+" in progress"
 	}
 	gate.Requirements = append(gate.Requirements, env)
@@ -259,11 +261,4 @@ func waitsOnlyForEnvironment(g checks.Gate) bool {
 		}
 	}
 	return true
-}
-
-func short(sha string) string {
-	if len(sha) > 7 {
-		return sha[:7]
-	}
-	return sha
 }

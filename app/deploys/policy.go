@@ -12,6 +12,7 @@ import (
 
 	"github.com/stagegate/stagegate/app/access"
 	"github.com/stagegate/stagegate/app/envpolicy"
+	"github.com/stagegate/stagegate/app/ghevent"
 	"github.com/stagegate/stagegate/app/pipelineconf"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/checks"
@@ -23,8 +24,8 @@ import (
 // whose own pipeline file is p: the trusted sources', made stricter by
 // p's.
 func deployPolicy(ctx context.Context, client *github.Client, run store.Run, p *pipeline.Pipeline, env string) (*envpolicy.Loaded, error) {
-	owner, name := splitRepo(run.Repo)
-	ev := eventOf(run)
+	owner, name := ghevent.SplitRepo(run.Repo)
+	ev := ghevent.FromRun(run)
 	l, err := envpolicy.Load(ctx, client.Repositories, client.Repositories, envpolicy.Request{
 		Owner: owner, Repo: name, Environment: env, Commit: p, Branch: run.Branch, Tag: run.Tag, Event: &ev,
 	})
@@ -72,7 +73,7 @@ func withRequired(reqs []checks.Requirement, require []string) []checks.Requirem
 
 // loadChecks reads the commit's checks as the policy counts them.
 func (a *Deploys) loadChecks(ctx context.Context, client *github.Client, run store.Run, pol policy.Policy) ([]checks.Requirement, error) {
-	owner, name := splitRepo(run.Repo)
+	owner, name := ghevent.SplitRepo(run.Repo)
 	reqs, err := checks.LoadChecks(ctx, client.Checks, client.Repositories, owner, name, run.SHA, a.checkOptions(pol))
 	if err != nil {
 		return nil, err
@@ -102,7 +103,7 @@ func (a *Deploys) initiator(ctx context.Context, run store.Run) string {
 
 // mayApprove allows login to approve a deploy under the policy.
 func (a *Deploys) mayApprove(ctx context.Context, client *github.Client, run store.Run, login, env string, pol policy.Policy) error {
-	owner, name := splitRepo(run.Repo)
+	owner, name := ghevent.SplitRepo(run.Repo)
 	perm, err := access.Permission(ctx, client, owner, name, login)
 	if err != nil {
 		return err
@@ -176,7 +177,7 @@ func (a *Deploys) RunTrust(ctx context.Context, client *github.Client, run store
 	if !needSecrets && !pr {
 		return lookupSecret, nil, nil
 	}
-	owner, name := splitRepo(run.Repo)
+	owner, name := ghevent.SplitRepo(run.Repo)
 	trusted, err := pipelineconf.LoadTrusted(ctx, client.Repositories, owner, name)
 	switch {
 	case err != nil && needSecrets:

@@ -165,7 +165,7 @@ func (a *Deploys) reviewProtection(ctx context.Context, p store.ProtectionReques
 	state, comment := "", ""
 	switch gate.Decide() {
 	case checks.Proceed:
-		state, comment = "approved", fmt.Sprintf("stagegate: every requirement of %s is met on %s", p.Environment, short(p.SHA))
+		state, comment = "approved", fmt.Sprintf("stagegate: every requirement of %s is met on %s", p.Environment, ghevent.ShortSHA(p.SHA))
 	case checks.Refuse:
 		state, comment = "rejected", "stagegate: "+gate.Refusal()
 	default:
@@ -207,7 +207,7 @@ func answerProtection(ctx context.Context, client *github.Client, p store.Protec
 // workflow's own jobs that have not finished (the deploy job waiting on
 // this rule among them) are left out: they wait for the answer.
 func (a *Deploys) protectionGate(ctx context.Context, client *github.Client, p store.ProtectionRequest, ref *policy.Ref) (checks.Gate, error) {
-	owner, name := splitRepo(p.Repo)
+	owner, name := ghevent.SplitRepo(p.Repo)
 	gate := checks.Gate{Stage: "GitHub Actions", Environment: p.Environment, SHA: p.SHA}
 	run, _, err := client.Actions.GetWorkflowRunByID(ctx, owner, name, p.WorkflowRunID)
 	if err != nil {
@@ -291,7 +291,7 @@ func (a *Deploys) protectionGate(ctx context.Context, client *github.Client, p s
 		}
 		gate.Requirements = append(gate.Requirements, r)
 	}
-	if holder := a.environments.HolderOf(p.Repo, p.Environment); holder != "" {
+	if holder := a.environments.HolderOf(ctx, p.Repo, p.Environment); holder != "" {
 		gate.Requirements = append(gate.Requirements, checks.Requirement{Kind: checks.KindEnvironment, Name: p.Environment,
 			State: checks.Waiting, Detail: "deploy of run " + holder + " in progress"})
 	}

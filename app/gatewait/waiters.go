@@ -49,3 +49,18 @@ func (w *Waiters) Wake(repo, sha string) {
 		}
 	}
 }
+
+// WakeAll tells every gate to look again: after notifications from other
+// replicas may have been missed.
+func (w *Waiters) WakeAll() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, chans := range w.m {
+		for ch := range chans {
+			select {
+			case ch <- struct{}{}:
+			default:
+			}
+		}
+	}
+}

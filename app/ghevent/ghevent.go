@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/pipeline"
 )
 
@@ -152,4 +153,26 @@ func NeedsChangedFiles(p *pipeline.Pipeline, kind pipeline.EventKind) bool {
 		}
 	}
 	return false
+}
+
+// FromRun rebuilds the event a stored run was started for.
+func FromRun(run store.Run) pipeline.Event {
+	return pipeline.Event{
+		Kind: pipeline.EventKind(run.Event), Branch: run.Branch, Tag: run.Tag, BaseBranch: run.BaseBranch,
+		SHA: run.SHA, PR: run.PR, Actor: run.Actor, ChangedFiles: run.ChangedFiles,
+	}
+}
+
+// ShortSHA is a commit's SHA as messages show it, in seven characters.
+func ShortSHA(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}
+
+// SplitRepo splits a repository's full name, "owner/name".
+func SplitRepo(full string) (owner, name string) {
+	owner, name, _ = strings.Cut(full, "/")
+	return owner, name
 }

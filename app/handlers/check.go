@@ -26,9 +26,9 @@ func (a *Handlers) handleCheckRun(ctx context.Context, d store.Delivery, e *gith
 	switch e.GetAction() {
 	case "completed":
 		// A check that ends may open, or close, a deploy gate.
-		a.waiters.Wake(repo.FullName(), e.GetCheckRun().GetHeadSHA())
+		a.waiters.Wake(ctx, repo.FullName(), e.GetCheckRun().GetHeadSHA())
 		a.deploys.ReviewPendingProtection(ctx, repo.FullName(), e.GetCheckRun().GetHeadSHA())
-		return "", outcome.Ignore("check %s completed: gates of %s told", e.GetCheckRun().GetName(), short(e.GetCheckRun().GetHeadSHA()))
+		return "", outcome.Ignore("check %s completed: gates of %s told", e.GetCheckRun().GetName(), ghevent.ShortSHA(e.GetCheckRun().GetHeadSHA()))
 	case "requested_action":
 		return a.handleDeployButton(ctx, d, repo, e)
 	case "rerequested":
@@ -61,9 +61,9 @@ func (a *Handlers) handleCheckSuite(ctx context.Context, d store.Delivery, e *gi
 	repo := ghevent.RepoFrom(e.GetInstallation(), e.GetRepo())
 	switch e.GetAction() {
 	case "completed":
-		a.waiters.Wake(repo.FullName(), e.GetCheckSuite().GetHeadSHA())
+		a.waiters.Wake(ctx, repo.FullName(), e.GetCheckSuite().GetHeadSHA())
 		a.deploys.ReviewPendingProtection(ctx, repo.FullName(), e.GetCheckSuite().GetHeadSHA())
-		return "", outcome.Ignore("check suite completed: gates of %s told", short(e.GetCheckSuite().GetHeadSHA()))
+		return "", outcome.Ignore("check suite completed: gates of %s told", ghevent.ShortSHA(e.GetCheckSuite().GetHeadSHA()))
 	case "rerequested":
 	default:
 		return "", outcome.Ignore("check_suite %s", e.GetAction())
@@ -85,7 +85,7 @@ func RerunRequest(old store.Run, delivery string) RunRequest {
 	owner, name, _ := strings.Cut(old.Repo, "/")
 	return RunRequest{
 		Repo:     ghevent.RepoRef{Installation: old.InstallationID, Owner: owner, Name: name},
-		Event:    eventOf(old),
+		Event:    ghevent.FromRun(old),
 		Fork:     old.Fork,
 		Delivery: delivery,
 		Again:    true,
@@ -96,9 +96,9 @@ func RerunRequest(old store.Run, delivery string) RunRequest {
 // statuses changed.
 func (a *Handlers) handleStatus(ctx context.Context, e *github.StatusEvent) (string, error) {
 	repo := ghevent.RepoFrom(e.GetInstallation(), e.GetRepo())
-	a.waiters.Wake(repo.FullName(), e.GetSHA())
+	a.waiters.Wake(ctx, repo.FullName(), e.GetSHA())
 	a.deploys.ReviewPendingProtection(ctx, repo.FullName(), e.GetSHA())
-	return "", outcome.Ignore("status %s is %s: gates of %s told", e.GetContext(), e.GetState(), short(e.GetSHA()))
+	return "", outcome.Ignore("status %s is %s: gates of %s told", e.GetContext(), e.GetState(), ghevent.ShortSHA(e.GetSHA()))
 }
 
 // handleDeployButton is a click on a deploy stage's Deploy button: the

@@ -73,9 +73,9 @@ type Clients interface {
 	Installation(ctx context.Context, id int64) (*github.Client, error)
 }
 
-// Waker wakes the deploy gates waiting on a commit.
+// Waker wakes the deploy gates waiting on a commit, on every replica.
 type Waker interface {
-	Wake(repo, sha string)
+	Wake(ctx context.Context, repo, sha string)
 }
 
 // Config is what of the App's configuration the handlers use.
@@ -166,19 +166,4 @@ func installationOf(event any) int64 {
 		return e.GetInstallation().GetID()
 	}
 	return 0
-}
-
-// eventOf rebuilds the event a run was started for.
-func eventOf(run store.Run) pipeline.Event {
-	return pipeline.Event{
-		Kind: pipeline.EventKind(run.Event), Branch: run.Branch, Tag: run.Tag, BaseBranch: run.BaseBranch,
-		SHA: run.SHA, PR: run.PR, Actor: run.Actor, ChangedFiles: run.ChangedFiles,
-	}
-}
-
-func short(sha string) string {
-	if len(sha) > 7 {
-		return sha[:7]
-	}
-	return sha
 }

@@ -80,14 +80,14 @@ func (a *Handlers) awaitOkToTest(ctx context.Context, repo ghevent.RepoRef, sha,
 		if err != nil {
 			return false, err
 		}
-		return true, outcome.Ignore("fork pull request waits for /ok-to-test on %s, which a trusted run reports", short(sha))
+		return true, outcome.Ignore("fork pull request waits for /ok-to-test on %s, which a trusted run reports", ghevent.ShortSHA(sha))
 	}
 	client, err := a.gh.Installation(ctx, repo.Installation)
 	if err != nil {
 		return false, fmt.Errorf("installation client: %w", err)
 	}
 	summary := "This pull request comes from a fork, so its code is not run until someone with write access " +
-		"to the repository reviews it and comments `/ok-to-test`. The approval holds for commit " + short(sha) +
+		"to the repository reviews it and comments `/ok-to-test`. The approval holds for commit " + ghevent.ShortSHA(sha) +
 		" only; a new push needs a new one. Runs of forks never get secrets."
 	_, _, err = client.Checks.CreateCheckRun(ctx, repo.Owner, repo.Name, github.CreateCheckRunOptions{
 		Name: checks.SummaryName, HeadSHA: sha, Status: github.String("completed"), Conclusion: github.String("action_required"),
@@ -97,7 +97,7 @@ func (a *Handlers) awaitOkToTest(ctx context.Context, repo ghevent.RepoRef, sha,
 	if err != nil {
 		return false, fmt.Errorf("show the wait for /ok-to-test: %w", err)
 	}
-	return true, outcome.Ignore("fork pull request waits for /ok-to-test on %s", short(sha))
+	return true, outcome.Ignore("fork pull request waits for /ok-to-test on %s", ghevent.ShortSHA(sha))
 }
 
 // prPage is the pull request's page on GitHub: its html_url, or else one

@@ -53,6 +53,11 @@ type Config struct {
 	// Queues adds queues, by name, with how many of their jobs run at once.
 	Queues map[string]int
 
+	// ID names this client in the jobs it works (River's attempted_by):
+	// the replica's name, so that another replica can give back the jobs
+	// of one that died. River makes one up when empty.
+	ID string
+
 	// Logger receives River's logs; the zero Logger discards them.
 	Logger zerolog.Logger
 
@@ -110,6 +115,7 @@ func New(db *store.DB, workers *river.Workers, cfg Config) (*Queue, error) {
 		// keeps for notifications it rate-limits.
 		FetchPollInterval: cmp.Or(cfg.FetchPollInterval, 50*time.Millisecond),
 		TestOnly:          cfg.TestOnly,
+		ID:                cfg.ID,
 	}
 	if workers != nil {
 		rc.Workers = workers

@@ -69,7 +69,7 @@ func ScratchRoots(dataDir string) []string {
 }
 
 // ArtifactRoots hold the runs' artifact stores, pruned after
-// artifactRetention.
+// housekeeping.ArtifactRetention.
 func ArtifactRoots(dataDir string) []string {
 	return []string{
 		filepath.Join(trustRoot(dataDir, false), "artifacts"),

@@ -28,7 +28,7 @@ type serveSetting struct {
 }
 
 func newServeCmd() *cobra.Command {
-	var addr, appID, keyFile, secret, githubURL, database, dataDir, publicURL, logLevel, grace, retention, minFree string
+	var addr, appID, keyFile, secret, githubURL, database, dataDir, publicURL, logLevel, grace, retention, minFree, leaseTTL string
 	var oauthID, oauthSecret string
 	var codeBuildStaging, artifactStore string
 	settings := []serveSetting{
@@ -46,6 +46,7 @@ func newServeCmd() *cobra.Command {
 		{"oauth-client-id", "STAGEGATE_OAUTH_CLIENT_ID", "the App's OAuth client id, for signing in to the pages (stored by the setup flow)", "", &oauthID},
 		{"oauth-client-secret", "STAGEGATE_OAUTH_CLIENT_SECRET", "the App's OAuth client secret (stored by the setup flow)", "", &oauthSecret},
 		{"artifact-store", "STAGEGATE_ARTIFACT_STORE", "s3://BUCKET/PREFIX to keep runs' artifacts in S3, with the server's AWS credentials, so that any replica reaches them (default: in the data dir)", "", &artifactStore},
+		{"lease-ttl", "STAGEGATE_LEASE_TTL", "with replicas: how long after a replica's last heartbeat (every third of it) another takes its runs over", "15s", &leaseTTL},
 		{"min-free-space", "STAGEGATE_MIN_FREE_SPACE", "free space in the data dir below which logs are no longer stored (webhooks still are), such as 1GB; 0 for no floor", "1GB", &minFree},
 		{"codebuild-staging", "STAGEGATE_CODEBUILD_STAGING", "s3://bucket/prefix where runner: codebuild actions ship their workspace; unset turns that runner off", "", &codeBuildStaging},
 	}
@@ -80,6 +81,10 @@ are read from STAGEGATE_SECRET_<NAME> variables.`,
 			if err != nil || shutdownGrace <= 0 {
 				return usageError(&app.SettingError{Flag: "shutdown-grace", Env: "STAGEGATE_SHUTDOWN_GRACE", Problem: fmt.Sprintf("must be a positive duration such as 30s, not %q", grace)})
 			}
+			ttl, err := time.ParseDuration(leaseTTL)
+			if err != nil || ttl < time.Second {
+				return usageError(&app.SettingError{Flag: "lease-ttl", Env: "STAGEGATE_LEASE_TTL", Problem: fmt.Sprintf("must be a duration of at least 1s such as 15s, not %q", leaseTTL)})
+			}
 			keep, err := parseRetention(retention)
 			if err != nil {
 				return usageError(&app.SettingError{Flag: "retention", Env: "STAGEGATE_RETENTION", Problem: err.Error()})
@@ -94,6 +99,8 @@ are read from STAGEGATE_SECRET_<NAME> variables.`,
 				Database: database, DataDir: dataDir, PublicURL: publicURL,
 				Retention: keep, MinFreeSpace: floor, CodeBuildStaging: codeBuildStaging, ArtifactStore: artifactStore,
 				OAuthClientID: oauthID, OAuthClientSecret: oauthSecret,
+				// Read from the environment only: a flag shows in ps.
+				SecretKey: os.Getenv("STAGEGATE_SECRET_KEY"),
 			}
 			if v := os.Getenv("STAGEGATE_SESSION_KEY"); v != "" {
 				if cfg.SessionKey, err = webauth.ParseKey(v); err != nil {
@@ -121,7 +128,7 @@ are read from STAGEGATE_SECRET_<NAME> variables.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			err = app.Serve(log.WithContext(ctx), cfg, app.Options{Logger: log, ShutdownGrace: shutdownGrace, Runner: runner})
+			err = app.Serve(log.WithContext(ctx), cfg, app.Options{Logger: log, ShutdownGrace: shutdownGrace, Runner: runner, LeaseTTL: ttl})
 			var setting *app.SettingError
 			if errors.As(err, &setting) {
 				return usageError(err)

@@ -1,4 +1,4 @@
-package app
+package runs
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/stagegate/stagegate/app/ghevent"
 	"github.com/stagegate/stagegate/app/logkey"
 	"github.com/stagegate/stagegate/app/queue"
 	"github.com/stagegate/stagegate/app/store"
@@ -15,11 +16,11 @@ import (
 	"github.com/stagegate/stagegate/pipeline"
 )
 
-// runCancellation marks the causes with which stagegate itself cancels a
+// Cancellation marks the causes with which stagegate itself cancels a
 // run for a reason of the run's own, as opposed to a process stopping.
-type runCancellation interface {
+type Cancellation interface {
 	error
-	runCancellation()
+	Cancellation()
 }
 
 // errSuperseded is the cause given to a run cancelled by a newer one;
@@ -38,20 +39,20 @@ func (e errSuperseded) Error() string {
 	}
 	return "superseded by run " + e.by
 }
-func (errSuperseded) runCancellation() {}
+func (errSuperseded) Cancellation() {}
 
 // errCancelled is the cause given to a run cancelled by someone, or by
 // its pull request closing.
 type errCancelled struct{ why string }
 
-func (e errCancelled) Error() string  { return e.why }
-func (errCancelled) runCancellation() {}
+func (e errCancelled) Error() string { return e.why }
+func (errCancelled) Cancellation()   {}
 
 // applyMode acts on the older runs of the same branch or pull request
 // once a new run is queued. In superseded mode (the default) they are
 // cancelled; in queued mode they are left to finish and the new run
-// waits its turn (see firstInLine); in parallel mode nothing happens.
-func (a *App) applyMode(ctx context.Context, run store.Run, mode pipeline.Mode) {
+// waits its turn (see FirstInLine); in parallel mode nothing happens.
+func (a *Runs) applyMode(ctx context.Context, run store.Run, mode pipeline.Mode) {
 	if mode != pipeline.ModeSuperseded && mode != "" {
 		return
 	}
@@ -68,16 +69,16 @@ func (a *App) applyMode(ctx context.Context, run store.Run, mode pipeline.Mode) 
 		// Deliveries are processed concurrently, so the run made last
 		// may be for the older event: the event's arrival decides.
 		if theirs := a.eventTime(ctx, o); theirs.After(mine) {
-			a.cancelRun(ctx, run, errSuperseded{by: o.ID})
+			a.Cancel(ctx, run, errSuperseded{by: o.ID})
 			return
 		}
-		a.cancelRun(ctx, o, errSuperseded{by: run.ID})
+		a.Cancel(ctx, o, errSuperseded{by: run.ID})
 	}
 }
 
 // eventTime is when the delivery that made the run arrived, or, for a
 // run without one, when the run was made.
-func (a *App) eventTime(ctx context.Context, run store.Run) time.Time {
+func (a *Runs) eventTime(ctx context.Context, run store.Run) time.Time {
 	if run.DeliveryGUID != "" {
 		if d, err := a.db.GetDelivery(ctx, run.DeliveryGUID); err == nil {
 			return d.ReceivedAt
@@ -86,17 +87,17 @@ func (a *App) eventTime(ctx context.Context, run store.Run) time.Time {
 	return run.CreatedAt
 }
 
-// cancelRun stops a run with a reason: a running one through its
+// Cancel stops a run with a reason: a running one through its
 // context, so its checks end cancelled with the reason; a queued one by
 // completing it before it starts.
-func (a *App) cancelRun(ctx context.Context, run store.Run, cause error) {
+func (a *Runs) Cancel(ctx context.Context, run store.Run, cause error) {
 	var sup errSuperseded
 	if errors.As(cause, &sup) {
 		if err := a.db.MarkSuperseded(ctx, run.ID, sup.by); err != nil && !errors.Is(err, store.ErrRunFinished) {
 			logger(ctx).Error().Err(err).Str(logkey.Run, run.ID).Msg("mark superseded")
 		}
 	}
-	if a.running.Stop(run.ID, cause) {
+	if a.executing.Stop(ctx, run, cause) {
 		return
 	}
 	if run.Status != store.StatusQueued {
@@ -122,12 +123,12 @@ func (a *App) cancelRun(ctx context.Context, run store.Run, cause error) {
 
 // concludeUnstarted creates the summary check of a run cancelled before
 // it started, already concluded with the reason.
-func (a *App) concludeUnstarted(ctx context.Context, run store.Run, reason string) error {
+func (a *Runs) concludeUnstarted(ctx context.Context, run store.Run, reason string) error {
 	client, err := a.gh.Installation(ctx, run.InstallationID)
 	if err != nil {
 		return err
 	}
-	owner, name := splitRepo(run.Repo)
+	owner, name := ghevent.SplitRepo(run.Repo)
 	_, _, err = client.Checks.CreateCheckRun(ctx, owner, name, github.CreateCheckRunOptions{
 		Name: checks.SummaryName, HeadSHA: run.SHA, ExternalID: github.String(checks.ExternalID(run.ID, "")),
 		Status: github.String("completed"), Conclusion: github.String("cancelled"),
@@ -136,9 +137,9 @@ func (a *App) concludeUnstarted(ctx context.Context, run store.Run, reason strin
 	return err
 }
 
-// firstInLine reports whether a queued-mode run may start: no older run
+// FirstInLine reports whether a queued-mode run may start: no older run
 // of its branch or pull request is still active.
-func (a *App) firstInLine(ctx context.Context, run store.Run) (bool, error) {
+func (a *Runs) FirstInLine(ctx context.Context, run store.Run) (bool, error) {
 	active, err := a.db.ActiveRunsForKey(ctx, run.Repo, run.ConcurrencyKey)
 	if err != nil {
 		return false, fmt.Errorf("list runs ahead: %w", err)
@@ -146,9 +147,9 @@ func (a *App) firstInLine(ctx context.Context, run store.Run) (bool, error) {
 	return len(active) == 0 || active[0].ID == run.ID, nil
 }
 
-// startNext queues the job of the next waiting run of the same branch or
+// StartNext queues the job of the next waiting run of the same branch or
 // pull request, once a queued-mode run has finished.
-func (a *App) startNext(ctx context.Context, done store.Run) {
+func (a *Runs) StartNext(ctx context.Context, done store.Run) {
 	if done.Mode != string(pipeline.ModeQueued) {
 		return
 	}
@@ -164,3 +165,7 @@ func (a *App) startNext(ctx context.Context, done store.Run) {
 		logger(ctx).Error().Err(err).Str(logkey.Run, next.ID).Msg("queue next run")
 	}
 }
+
+// Cancelled is the cause given to a run cancelled by someone, or by its
+// pull request closing: why says which.
+func Cancelled(why string) error { return errCancelled{why: why} }

@@ -1,4 +1,4 @@
-package app
+package runs
 
 import (
 	"context"
@@ -11,12 +11,12 @@ import (
 	"github.com/stagegate/stagegate/app/store"
 )
 
-// moveLegacyDirs moves what an older version kept directly under the data
+// MoveLegacyDirs moves what an older version kept directly under the data
 // dir into the trusted and untrusted roots: the artifact stores, which
 // re-runs and resumed runs still need, go to the root of their run's
 // kind; the scratch directories, emptied at every start anyway, are
 // removed. A store whose run is unknown is left where it is.
-func (a *App) moveLegacyDirs(ctx context.Context) {
+func (a *Runs) MoveLegacyDirs(ctx context.Context) {
 	log := logger(ctx)
 	for _, name := range []string{"workspaces", "tmp"} {
 		if err := os.RemoveAll(filepath.Join(a.cfg.DataDir, name)); err != nil {

@@ -1,4 +1,4 @@
-package app
+package runs
 
 import (
 	"context"
@@ -9,12 +9,12 @@ import (
 	"github.com/stagegate/stagegate/checks"
 )
 
-// withBudget ties a run's check reporter to its installation's API
+// WithBudget ties a run's check reporter to its installation's API
 // budget: progress updates are stretched as the budget shrinks, sent
 // after every other write, and given up (to be sent later) rather than
 // delay a conclusion.
-func (a *App) withBudget(ctx context.Context, installation int64, o checks.Options) checks.Options {
-	o.Throttle = a.opts.ProgressEvery
+func (a *Runs) WithBudget(ctx context.Context, installation int64, o checks.Options) checks.Options {
+	o.Throttle = a.cfg.ProgressEvery
 	o.Pace = func(d time.Duration) time.Duration { return a.gh.ProgressInterval(ctx, installation, d) }
 	o.ProgressContext = ghclient.AsProgress
 	o.Unsent = func(err error) bool { return errors.Is(err, ghclient.ErrDeferred) }

@@ -1,4 +1,4 @@
-package app
+package runs
 
 import (
 	"context"
@@ -8,10 +8,10 @@ import (
 	"github.com/stagegate/stagegate/pipeline/engine"
 )
 
-// previousResults are the results a re-run reuses: those of the stages
+// PreviousResults are the results a re-run reuses: those of the stages
 // before the one re-run, from the run it repeats. Their artifacts are
 // copied into the new run's store, where later stages look for them.
-func (a *App) previousResults(ctx context.Context, run store.Run) ([]engine.StageResult, error) {
+func (a *Runs) PreviousResults(ctx context.Context, run store.Run) ([]engine.StageResult, error) {
 	if run.RerunOf == "" || run.RerunFromStage == "" {
 		return nil, nil
 	}
@@ -55,16 +55,19 @@ func (a *App) previousResults(ctx context.Context, run store.Run) ([]engine.Stag
 			Started: s.StartedAt, Duration: s.FinishedAt.Sub(s.StartedAt),
 			Outputs: s.Outputs, Artifacts: s.Artifacts,
 		})
+		if len(s.Artifacts) == 0 {
+			// Nothing to fetch, and no store to open: the stage may
+			// have run on another replica, whose disk this one lacks.
+			continue
+		}
 		if err := from.Get(ctx, orig.ID, s.Name, s.Artifacts, to); err != nil {
 			return nil, fmt.Errorf("reuse the artifacts of stage %s of run %s: %w", s.Name, run.RerunOf, err)
 		}
 		// Kept again as this run's, so that a re-run of this run finds
 		// them under it (a no-op in the local store, where they are now).
-		if len(s.Artifacts) > 0 {
-			key := engine.ArtifactKey{Run: run.ID, Stage: s.Name, Action: engine.ReusedArtifacts}
-			if err := from.Put(ctx, key, to, s.Artifacts); err != nil {
-				return nil, fmt.Errorf("keep the reused artifacts of stage %s: %w", s.Name, err)
-			}
+		key := engine.ArtifactKey{Run: run.ID, Stage: s.Name, Action: engine.ReusedArtifacts}
+		if err := from.Put(ctx, key, to, s.Artifacts); err != nil {
+			return nil, fmt.Errorf("keep the reused artifacts of stage %s: %w", s.Name, err)
 		}
 	}
 	return out, nil

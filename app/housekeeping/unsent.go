@@ -1,4 +1,4 @@
-package app
+package housekeeping
 
 import (
 	"context"
@@ -7,28 +7,29 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/stagegate/stagegate/app/ghevent"
 	"github.com/stagegate/stagegate/app/logkey"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/checks"
 	"github.com/stagegate/stagegate/pipeline/engine"
 )
 
-// resendConclusions sends again the conclusions of the runs whose final
+// ResendConclusions sends again the conclusions of the runs whose final
 // check updates GitHub did not take (an outage, a 502 on the last PATCH:
 // writes are not retried blindly), so that no check stays in progress.
 // The store has every stage's conclusion and reason.
-func (a *App) resendConclusions(ctx context.Context) error {
-	runs, err := a.db.RunsWithUnsentChecks(ctx)
+func ResendConclusions(ctx context.Context, db Store, gh Clients) error {
+	runs, err := db.RunsWithUnsentChecks(ctx)
 	if err != nil {
 		return err
 	}
 	var errs []error
 	for _, run := range runs {
-		if err := a.resendRun(ctx, run); err != nil {
+		if err := resendRun(ctx, db, gh, run); err != nil {
 			errs = append(errs, fmt.Errorf("run %s: %w", run.ID, err))
 			continue
 		}
-		if err := a.db.SetChecksUnsent(ctx, run.ID, false); err != nil {
+		if err := db.SetChecksUnsent(ctx, run.ID, false); err != nil {
 			errs = append(errs, err)
 		}
 		logger(ctx).Info().Str(logkey.Run, run.ID).Msg("sent the run's conclusions that GitHub had missed")
@@ -36,16 +37,16 @@ func (a *App) resendConclusions(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func (a *App) resendRun(ctx context.Context, run store.Run) error {
-	client, err := a.gh.Installation(ctx, run.InstallationID)
+func resendRun(ctx context.Context, db Store, gh Clients, run store.Run) error {
+	client, err := gh.Installation(ctx, run.InstallationID)
 	if err != nil {
 		return err
 	}
-	stages, err := a.db.StagesForRun(ctx, run.ID)
+	stages, err := db.StagesForRun(ctx, run.ID)
 	if err != nil {
 		return err
 	}
-	owner, name := splitRepo(run.Repo)
+	owner, name := ghevent.SplitRepo(run.Repo)
 	note := "\n\n_stagegate sent this conclusion again after GitHub did not take it at the end of the run._"
 	update := func(id int64, checkName, conclusion, title, summary string) error {
 		_, _, err := client.Checks.UpdateCheckRun(ctx, owner, name, id, github.UpdateCheckRunOptions{

@@ -1,4 +1,4 @@
-package app
+package runs
 
 import (
 	"context"
@@ -18,84 +18,84 @@ import (
 	"github.com/stagegate/stagegate/pipeline"
 )
 
-// runRequest is an event that may start a run.
-type runRequest struct {
-	repo  ghevent.RepoRef
-	event pipeline.Event
-	// compare is where to find the changed files when the payload did not
+// Request is an event that may start a run.
+type Request struct {
+	Repo  ghevent.RepoRef
+	Event pipeline.Event
+	// Compare is where to find the changed files when the payload did not
 	// list them; asked only if the pipeline filters on them.
-	compare *ghevent.CompareRange
-	// fork marks untrusted code: a pull request from another repository.
-	fork     bool
-	delivery string
-	// rerunOf and rerunFrom make a re-run that reuses the results of the
-	// stages before rerunFrom.
-	rerunOf, rerunFrom string
-	// again marks a run of a commit asked for again (a re-requested
+	Compare *ghevent.CompareRange
+	// Fork marks untrusted code: a pull request from another repository.
+	Fork     bool
+	Delivery string
+	// RerunOf and RerunFrom make a re-run that reuses the results of the
+	// stages before RerunFrom.
+	RerunOf, RerunFrom string
+	// Again marks a run of a commit asked for again (a re-requested
 	// suite), which supersedes nothing.
-	again bool
+	Again bool
 }
 
-// startRun reads the pipeline at the event's SHA, decides whether it
+// Start reads the pipeline at the event's SHA, decides whether it
 // runs, and records and queues the run. It is the one place where runs
 // begin, whatever the event.
-func (a *App) startRun(ctx context.Context, req runRequest) (string, error) {
-	if isPushOfBranch(req.event.Kind, req.event.Branch) {
+func (a *Runs) Start(ctx context.Context, req Request) (string, error) {
+	if isPushOfBranch(req.Event.Kind, req.Event.Branch) {
 		// One run per commit for a push and its pull request (onerun.go).
-		pr, found, err := a.pullRequestRunOf(ctx, req.repo.FullName(), req.event.SHA, req.event.Branch)
+		pr, found, err := a.pullRequestRunOf(ctx, req.Repo.FullName(), req.Event.SHA, req.Event.Branch)
 		if err != nil {
 			return "", err
 		}
 		if found {
-			return "", ignored("pull request #%d runs %s (run %s); the push starts no second run", pr.PR, short(req.event.SHA), pr.ID)
+			return "", ignored("pull request #%d runs %s (run %s); the push starts no second run", pr.PR, ghevent.ShortSHA(req.Event.SHA), pr.ID)
 		}
 	}
-	client, err := a.gh.Installation(ctx, req.repo.Installation)
+	client, err := a.gh.Installation(ctx, req.Repo.Installation)
 	if err != nil {
 		return "", fmt.Errorf("installation client: %w", err)
 	}
-	conf, err := pipelineconf.Load(ctx, client.Repositories, req.repo.Owner, req.repo.Name, req.event.SHA)
+	conf, err := pipelineconf.Load(ctx, client.Repositories, req.Repo.Owner, req.Repo.Name, req.Event.SHA)
 	switch {
 	case errors.Is(err, pipelineconf.ErrNoPipeline):
-		if unreadable, uerr := a.deploys.OrgDefaultUnreadable(ctx, req.repo.Installation, err); uerr != nil {
+		if unreadable, uerr := a.deploys.OrgDefaultUnreadable(ctx, req.Repo.Installation, err); uerr != nil {
 			return "", fmt.Errorf("read pipeline: %w", uerr)
 		} else if unreadable {
-			if err := deploys.ReportOrgDefaultUnreadable(ctx, client.Checks, req.repo.Owner, req.repo.Name, req.event.SHA); err != nil {
+			if err := deploys.ReportOrgDefaultUnreadable(ctx, client.Checks, req.Repo.Owner, req.Repo.Name, req.Event.SHA); err != nil {
 				return "", err
 			}
-			return fmt.Sprintf("no %s; %s/.github cannot be read: noted on the stagegate check", pipeline.DefaultFile, req.repo.Owner), nil
+			return fmt.Sprintf("no %s; %s/.github cannot be read: noted on the stagegate check", pipeline.DefaultFile, req.Repo.Owner), nil
 		}
-		return "", ignored("%s uses no pipeline (no %s, no default in %s/.github)", req.repo.FullName(), pipeline.DefaultFile, req.repo.Owner)
+		return "", ignored("%s uses no pipeline (no %s, no default in %s/.github)", req.Repo.FullName(), pipeline.DefaultFile, req.Repo.Owner)
 	case errors.Is(err, pipelineconf.ErrCommitNotFound):
-		return "", ignored("commit %s no longer exists", req.event.SHA)
+		return "", ignored("commit %s no longer exists", req.Event.SHA)
 	case err != nil:
 		return "", fmt.Errorf("read pipeline: %w", err)
 	}
 	if !conf.Valid() {
-		target := checks.Target{Owner: req.repo.Owner, Repo: req.repo.Name, HeadSHA: req.event.SHA}
+		target := checks.Target{Owner: req.Repo.Owner, Repo: req.Repo.Name, HeadSHA: req.Event.SHA}
 		if err := checks.ReportConfigError(ctx, client.Checks, target, conf.Errors); err != nil {
 			return "", fmt.Errorf("report invalid pipeline: %w", err)
 		}
 		return fmt.Sprintf("invalid %s: %d errors reported", conf.Path, len(conf.Errors)), nil
 	}
 	p := conf.Pipeline
-	ev := req.event
-	if req.compare != nil && ev.ChangedFiles == nil && ghevent.NeedsChangedFiles(p, ev.Kind) {
-		ev.ChangedFiles = a.changedFiles(ctx, client, req.repo, *req.compare)
+	ev := req.Event
+	if req.Compare != nil && ev.ChangedFiles == nil && ghevent.NeedsChangedFiles(p, ev.Kind) {
+		ev.ChangedFiles = a.changedFiles(ctx, client, req.Repo, *req.Compare)
 	}
 	plan := pipeline.Decide(p, ev)
 	if !plan.Triggered {
 		return "", ignored("%s", plan.Reason)
 	}
 	run := store.Run{
-		InstallationID: req.repo.Installation, Repo: req.repo.FullName(), SHA: ev.SHA,
+		InstallationID: req.Repo.Installation, Repo: req.Repo.FullName(), SHA: ev.SHA,
 		Event: string(ev.Kind), Branch: ev.Branch, Tag: ev.Tag, BaseBranch: ev.BaseBranch, PR: ev.PR,
-		Actor: ev.Actor, Fork: req.fork, Mode: string(p.Mode),
+		Actor: ev.Actor, Fork: req.Fork, Mode: string(p.Mode),
 		Pipeline: string(conf.Raw), PipelinePath: conf.Path, PipelineSource: string(conf.Source),
-		ChangedFiles: ev.ChangedFiles, DeliveryGUID: req.delivery,
-		RerunOf: req.rerunOf, RerunFromStage: req.rerunFrom,
+		ChangedFiles: ev.ChangedFiles, DeliveryGUID: req.Delivery,
+		RerunOf: req.RerunOf, RerunFromStage: req.RerunFrom,
 	}
-	run, err = a.recordRun(ctx, run, p, req.repo.CloneURL)
+	run, err = a.Record(ctx, run, p, req.Repo.CloneURL)
 	if err != nil {
 		return "", err
 	}
@@ -104,12 +104,12 @@ func (a *App) startRun(ctx context.Context, req runRequest) (string, error) {
 	// whichever is recorded second sees the other.
 	if isPushOfBranch(ev.Kind, ev.Branch) {
 		if pr, found, err := a.pullRequestRunOf(ctx, run.Repo, run.SHA, run.Branch); err == nil && found {
-			a.cancelRun(ctx, run, errServedByPullRequest(pr))
-			return "", ignored("pull request #%d runs %s (run %s); push run %s cancelled", pr.PR, short(run.SHA), pr.ID, run.ID)
+			a.Cancel(ctx, run, errServedByPullRequest(pr))
+			return "", ignored("pull request #%d runs %s (run %s); push run %s cancelled", pr.PR, ghevent.ShortSHA(run.SHA), pr.ID, run.ID)
 		}
 	}
 	a.takeOverPushRuns(ctx, run)
-	if req.rerunOf == "" && !req.again {
+	if req.RerunOf == "" && !req.Again {
 		// Running a commit again, from a check or a command, does not
 		// cancel what runs for the branch's newer commits.
 		a.applyMode(ctx, run, p.Mode)
@@ -117,10 +117,10 @@ func (a *App) startRun(ctx context.Context, req runRequest) (string, error) {
 	return "run " + run.ID + " queued", nil
 }
 
-// recordRun writes the run, its stages and its job in one transaction,
+// Record writes the run, its stages and its job in one transaction,
 // with the clone URL GitHub gave for the repository ("" when the request
 // carried none: a re-run, whose fetch then asks the API).
-func (a *App) recordRun(ctx context.Context, run store.Run, p *pipeline.Pipeline, cloneURL string) (store.Run, error) {
+func (a *Runs) Record(ctx context.Context, run store.Run, p *pipeline.Pipeline, cloneURL string) (store.Run, error) {
 	err := a.db.WithTx(ctx, func(tx *sql.Tx) error {
 		db := a.db.InTx(tx)
 		var err error
@@ -153,7 +153,7 @@ const maxCompareFiles = 300
 // changedFiles asks the compare API for the files between two commits.
 // Failing that, the files stay unknown and path filters are not applied:
 // running too much is better than silently running nothing.
-func (a *App) changedFiles(ctx context.Context, client *github.Client, repo ghevent.RepoRef, r ghevent.CompareRange) []string {
+func (a *Runs) changedFiles(ctx context.Context, client *github.Client, repo ghevent.RepoRef, r ghevent.CompareRange) []string {
 	cmp, _, err := client.Repositories.CompareCommits(ctx, repo.Owner, repo.Name, r.Base, r.Head, &github.ListOptions{PerPage: 100})
 	if err != nil {
 		logger(ctx).Warn().Err(err).Str("base", r.Base).Str("head", r.Head).Msg("compare failed; changed files unknown")

@@ -1,19 +1,20 @@
-package app
+package runs
 
 import (
 	"context"
 	"errors"
 	"fmt"
 
+	"github.com/stagegate/stagegate/app/ghevent"
 	"github.com/stagegate/stagegate/app/store"
 )
 
-// cloneURL is where git fetches a run's repository: the clone_url GitHub
+// CloneURL is where git fetches a run's repository: the clone_url GitHub
 // gave in the delivery that started the run, else the one the repository
 // API answers. It is never built from the API's address, since where git
 // is served differs between github.com, GitHub Enterprise Server and
 // GitHub Enterprise Cloud with data residency.
-func (a *App) cloneURL(ctx context.Context, run store.Run) (string, error) {
+func (a *Runs) CloneURL(ctx context.Context, run store.Run) (string, error) {
 	u, err := a.db.CloneURL(ctx, run.ID)
 	if err != nil {
 		return "", err
@@ -25,7 +26,7 @@ func (a *App) cloneURL(ctx context.Context, run store.Run) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("installation client: %w", err)
 	}
-	owner, name := splitRepo(run.Repo)
+	owner, name := ghevent.SplitRepo(run.Repo)
 	repo, _, err := client.Repositories.Get(ctx, owner, name)
 	if err != nil {
 		return "", fmt.Errorf("clone URL of %s: %w", run.Repo, err)

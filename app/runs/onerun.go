@@ -1,9 +1,10 @@
-package app
+package runs
 
 import (
 	"context"
 	"fmt"
 
+	"github.com/stagegate/stagegate/app/ghevent"
 	"github.com/stagegate/stagegate/app/logkey"
 	"github.com/stagegate/stagegate/app/store"
 	"github.com/stagegate/stagegate/pipeline"
@@ -34,10 +35,10 @@ func isPushOfBranch(kind pipeline.EventKind, branch string) bool {
 
 // pullRequestRunOf finds a run of a same-repository pull request whose
 // head is branch at sha.
-func (a *App) pullRequestRunOf(ctx context.Context, repo, sha, branch string) (store.Run, bool, error) {
+func (a *Runs) pullRequestRunOf(ctx context.Context, repo, sha, branch string) (store.Run, bool, error) {
 	runs, err := a.db.RunsForSHA(ctx, repo, sha)
 	if err != nil {
-		return store.Run{}, false, fmt.Errorf("list the runs of %s: %w", short(sha), err)
+		return store.Run{}, false, fmt.Errorf("list the runs of %s: %w", ghevent.ShortSHA(sha), err)
 	}
 	for _, r := range runs {
 		if r.Event == string(pipeline.EventPullRequest) && !r.Fork && r.Branch == branch {
@@ -56,7 +57,7 @@ func errServedByPullRequest(pr store.Run) error {
 // takeOverPushRuns cancels the push runs of a pull request run's commit
 // and head branch that are still going, once the pull request's run is
 // recorded.
-func (a *App) takeOverPushRuns(ctx context.Context, pr store.Run) {
+func (a *Runs) takeOverPushRuns(ctx context.Context, pr store.Run) {
 	if pr.Event != string(pipeline.EventPullRequest) || pr.Fork {
 		return
 	}
@@ -67,20 +68,20 @@ func (a *App) takeOverPushRuns(ctx context.Context, pr store.Run) {
 	}
 	for _, r := range runs {
 		if r.ID != pr.ID && isPushOfBranch(pipeline.EventKind(r.Event), r.Branch) && r.Branch == pr.Branch && r.Status != store.StatusCompleted {
-			a.cancelRun(ctx, r, errServedByPullRequest(pr))
+			a.Cancel(ctx, r, errServedByPullRequest(pr))
 		}
 	}
 }
 
-// checksOwner is the run whose checks a commit shows: the newest run of
+// ChecksOwner is the run whose checks a commit shows: the newest run of
 // the commit that no other run of it took over, or else the newest.
-func (a *App) checksOwner(ctx context.Context, repo, sha string) (store.Run, error) {
+func (a *Runs) ChecksOwner(ctx context.Context, repo, sha string) (store.Run, error) {
 	runs, err := a.db.RunsForSHA(ctx, repo, sha)
 	if err != nil {
 		return store.Run{}, err
 	}
 	if len(runs) == 0 {
-		return store.Run{}, fmt.Errorf("runs of %s@%s: %w", repo, short(sha), store.ErrNotFound)
+		return store.Run{}, fmt.Errorf("runs of %s@%s: %w", repo, ghevent.ShortSHA(sha), store.ErrNotFound)
 	}
 	ofSHA := map[string]bool{}
 	for _, r := range runs {
@@ -94,12 +95,12 @@ func (a *App) checksOwner(ctx context.Context, repo, sha string) (store.Run, err
 	return runs[0], nil
 }
 
-// trustedRunOf reports whether a run of the commit other than a fork's
+// TrustedRunOf reports whether a run of the commit other than a fork's
 // exists.
-func (a *App) trustedRunOf(ctx context.Context, repo, sha string) (bool, error) {
+func (a *Runs) TrustedRunOf(ctx context.Context, repo, sha string) (bool, error) {
 	runs, err := a.db.RunsForSHA(ctx, repo, sha)
 	if err != nil {
-		return false, fmt.Errorf("list the runs of %s: %w", short(sha), err)
+		return false, fmt.Errorf("list the runs of %s: %w", ghevent.ShortSHA(sha), err)
 	}
 	for _, r := range runs {
 		if !r.Fork {
