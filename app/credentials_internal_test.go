@@ -11,14 +11,16 @@ import (
 )
 
 // TestCredentialsSharedThroughTheDatabase: what setup obtained on one
-// replica is found by another that has no file, under the same key only;
+// replica (the App's key and secret, and its OAuth client for sign-in) is
+// found by another that has no file, under the same key only;
 // without a key nothing is stored or read.
 func TestCredentialsSharedThroughTheDatabase(t *testing.T) {
 	pgtest.Run(t, func(t *testing.T, url string) {
 		ctx := context.Background()
 		const key = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 		const other = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
-		creds := setup.Credentials{AppID: 42, PrivateKey: "-----BEGIN RSA PRIVATE KEY-----\nx\n-----END RSA PRIVATE KEY-----\n", WebhookSecret: "s3cret"}
+		creds := setup.Credentials{AppID: 42, PrivateKey: "-----BEGIN RSA PRIVATE KEY-----\nx\n-----END RSA PRIVATE KEY-----\n", WebhookSecret: "s3cret",
+			ClientID: "Iv1.abc", ClientSecret: "oauth-s3cret"}
 
 		if err := shareCredentials(ctx, Config{Database: url}, creds); err != nil {
 			t.Fatalf("without a key: %v", err)
@@ -31,7 +33,7 @@ func TestCredentialsSharedThroughTheDatabase(t *testing.T) {
 			t.Fatal(err)
 		}
 		got, ok, err := sharedCredentials(ctx, Config{Database: url, SecretKey: key})
-		if err != nil || !ok || got.AppID != creds.AppID || got.PrivateKey != creds.PrivateKey || got.WebhookSecret != creds.WebhookSecret {
+		if err != nil || !ok || got != creds {
 			t.Fatalf("read back %+v, %v, %v", got, ok, err)
 		}
 		if _, _, err := sharedCredentials(ctx, Config{Database: url, SecretKey: other}); !errors.Is(err, store.ErrWrongKey) {

@@ -45,7 +45,8 @@ func sharedCredentials(ctx context.Context, cfg Config) (creds setup.Credentials
 		if err != nil {
 			return fmt.Errorf("the App's credentials in the database: %w", err)
 		}
-		creds, ok = setup.Credentials{AppID: c.AppID, PrivateKey: c.PrivateKeyPEM, WebhookSecret: c.WebhookSecret}, true
+		creds, ok = setup.Credentials{AppID: c.AppID, PrivateKey: c.PrivateKeyPEM, WebhookSecret: c.WebhookSecret,
+			ClientID: c.OAuthClientID, ClientSecret: c.OAuthClientSecret}, true
 		return nil
 	})
 	return creds, ok, err
@@ -56,6 +57,7 @@ func shareCredentials(ctx context.Context, cfg Config, creds setup.Credentials) 
 	return withSecretStore(ctx, cfg, func(db *store.DB, key *store.SecretKey) error {
 		return db.PutSetupCredentials(ctx, key, store.SetupCredentials{
 			AppID: creds.AppID, PrivateKeyPEM: creds.PrivateKey, WebhookSecret: creds.WebhookSecret,
+			OAuthClientID: creds.ClientID, OAuthClientSecret: creds.ClientSecret,
 		})
 	})
 }
