@@ -12,22 +12,25 @@ import (
 	"strings"
 )
 
-// maxBundle is the largest source bundle Elastic Beanstalk takes.
+// maxBundle is the largest bundle an action zips: Elastic Beanstalk's
+// limit for a source bundle, and plenty for a CodeDeploy revision, so
+// that a workspace cannot fill the disk through one.
 // https://docs.aws.amazon.com/elasticbeanstalk/latest/dg/applications-sourcebundle.html
 const maxBundle = 500 << 20
 
-var errBundleTooLarge = fmt.Errorf("the bundle is larger than %d MB, Elastic Beanstalk's limit", maxBundle>>20)
+var errBundleTooLarge = fmt.Errorf("the bundle is larger than %d MB, the most an action uploads (Elastic Beanstalk's limit)", maxBundle>>20)
 
 // zipDir zips the regular files under dir of the workspace root into a
 // temporary file, paths relative to dir, and returns the file, rewound.
 // The caller removes it. A symbolic link is left out: the root keeps it
 // from reaching outside the workspace, and a bundle has no use for one.
-func zipDir(root *os.Root, dir string) (*os.File, int, error) {
+// What is left out is told to log, when it is set.
+func zipDir(root *os.Root, dir string, log func(string)) (*os.File, int, error) {
 	f, err := os.CreateTemp("", "stagegate-bundle-*.zip")
 	if err != nil {
 		return nil, 0, err
 	}
-	n, err := writeZip(&limitWriter{w: f, left: maxBundle}, root, dir, nil)
+	n, err := writeZip(&limitWriter{w: f, left: maxBundle}, root, dir, log)
 	if err == nil {
 		_, err = f.Seek(0, io.SeekStart)
 	}

@@ -29,7 +29,7 @@ func TestZipDir(t *testing.T) {
 	}
 	defer root.Close()
 
-	f, n, err := zipDir(root, "app")
+	f, n, err := zipDir(root, "app", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,10 +48,10 @@ func TestZipDir(t *testing.T) {
 	if n != 2 || !slices.Equal(names, []string{"index.html", "js/a.js"}) {
 		t.Errorf("%d files %v, want index.html and js/a.js only", n, names)
 	}
-	if _, _, err := zipDir(root, "empty"); err == nil || !strings.Contains(err.Error(), "no files") {
+	if _, _, err := zipDir(root, "empty", nil); err == nil || !strings.Contains(err.Error(), "no files") {
 		t.Errorf("empty directory: %v", err)
 	}
-	if _, _, err := zipDir(root, "missing"); err == nil {
+	if _, _, err := zipDir(root, "missing", nil); err == nil {
 		t.Error("a missing directory zipped")
 	}
 	lw := &limitWriter{w: f, left: 3}

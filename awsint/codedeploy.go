@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -161,20 +160,7 @@ func zipSource(workspace, src string, log func(string)) (*os.File, int, error) {
 	if !hasAppSpec(root, src) {
 		return nil, 0, errors.New("has no appspec.yml or appspec.yaml at its top, which CodeDeploy needs")
 	}
-	f, err := os.CreateTemp("", "stagegate-revision-*.zip")
-	if err != nil {
-		return nil, 0, err
-	}
-	files, err := writeZip(f, root, src, log)
-	if err == nil {
-		_, err = f.Seek(0, io.SeekStart)
-	}
-	if err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return nil, 0, err
-	}
-	return f, files, nil
+	return zipDir(root, src, log)
 }
 
 func hasAppSpec(root *os.Root, src string) bool {

@@ -149,7 +149,7 @@ func (b *beanstalk) upload(ctx context.Context, bucket, key string) error {
 	var f *os.File
 	if src := str(w["source"]); src != "" {
 		var files int
-		if f, files, err = zipDir(root, src); err != nil {
+		if f, files, err = zipDir(root, src, nil); err != nil {
 			return err
 		}
 		defer os.Remove(f.Name())

@@ -15,11 +15,7 @@ type resultPage struct {
 // commit's approval rules) the Actions decide, and their refusal is
 // shown as is.
 func (s *Server) button(w http.ResponseWriter, r *http.Request) {
-	repo, acc, ok := s.authorize(w, r)
-	if !ok {
-		return
-	}
-	run, ok := s.loadRun(w, r, repo)
+	repo, acc, run, ok := s.authorizedRun(w, r)
 	if !ok {
 		return
 	}

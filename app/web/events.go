@@ -34,11 +34,7 @@ const (
 // a browser that reconnects (Last-Event-ID) misses nothing and gets
 // nothing twice.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
-	repo, _, ok := s.authorize(w, r)
-	if !ok {
-		return
-	}
-	run, ok := s.loadRun(w, r, repo)
+	_, _, run, ok := s.authorizedRun(w, r)
 	if !ok {
 		return
 	}

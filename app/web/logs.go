@@ -153,11 +153,7 @@ const rawChunk = 2000
 // rawLog sends an action's whole stored log as plain text, a chunk of
 // lines at a time.
 func (s *Server) rawLog(w http.ResponseWriter, r *http.Request) {
-	repo, _, ok := s.authorize(w, r)
-	if !ok {
-		return
-	}
-	run, ok := s.loadRun(w, r, repo)
+	_, _, run, ok := s.authorizedRun(w, r)
 	if !ok {
 		return
 	}
@@ -207,11 +203,7 @@ func (s *Server) rawLog(w http.ResponseWriter, r *http.Request) {
 // artifact sends one of a run's artifacts, if a stage of the run stored
 // it.
 func (s *Server) artifact(w http.ResponseWriter, r *http.Request) {
-	repo, _, ok := s.authorize(w, r)
-	if !ok {
-		return
-	}
-	run, ok := s.loadRun(w, r, repo)
+	_, _, run, ok := s.authorizedRun(w, r)
 	if !ok {
 		return
 	}

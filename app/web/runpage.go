@@ -145,6 +145,16 @@ func attemptName(l store.LogLine) string {
 // at fixed lines, so a link to a line stays right as the log grows.
 func pageStart(n int64) int64 { return (n-1)/pageLines*pageLines + 1 }
 
+// authorizedRun is the run the request names, once the user may read
+// its repository: every page and stream of one run starts here.
+func (s *Server) authorizedRun(w http.ResponseWriter, r *http.Request) (repo string, acc access, run store.Run, ok bool) {
+	if repo, acc, ok = s.authorize(w, r); !ok {
+		return "", access{}, store.Run{}, false
+	}
+	run, ok = s.loadRun(w, r, repo)
+	return repo, acc, run, ok
+}
+
 func (s *Server) loadRun(w http.ResponseWriter, r *http.Request, repo string) (store.Run, bool) {
 	run, err := s.cfg.Store.GetRun(r.Context(), r.PathValue("id"))
 	if errors.Is(err, store.ErrNotFound) || err == nil && run.Repo != repo {
@@ -159,11 +169,7 @@ func (s *Server) loadRun(w http.ResponseWriter, r *http.Request, repo string) (s
 }
 
 func (s *Server) runPage(w http.ResponseWriter, r *http.Request) {
-	repo, acc, ok := s.authorize(w, r)
-	if !ok {
-		return
-	}
-	run, ok := s.loadRun(w, r, repo)
+	repo, acc, run, ok := s.authorizedRun(w, r)
 	if !ok {
 		return
 	}
