@@ -156,7 +156,7 @@ func TestRunPageInABrowser(t *testing.T) {
 	runID := path[strings.LastIndex(path, "/")+1:]
 	page := h.srv.URL + path
 
-	ctx := chromeFor(t, exe)
+	ctx := newBrowser(t, exe, 3*time.Minute)
 	// The wait action's log, followed live.
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(page+"?stage=build&action=wait"),
@@ -212,27 +212,6 @@ func TestRunPageInABrowser(t *testing.T) {
 	}
 	waitText(t, ctx, "main", "main", 5*time.Second)
 	shoot(t, ctx, filepath.Join(out, "repository-page.png"))
-}
-
-func chromeFor(t *testing.T, exe string) context.Context {
-	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(exe),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.WindowSize(1280, 900),
-		chromedp.UserDataDir(t.TempDir()),
-	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc)
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	t.Cleanup(cancel)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
-	t.Cleanup(cancelTimeout)
-	return ctx
 }
 
 // waitText waits until the element's text contains want.

@@ -30,6 +30,28 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
+// newBrowser starts a headless Chromium with a profile of its own (no
+// cookies shared with another browser of the test) and returns its
+// context, ended with the test or after within.
+func newBrowser(t *testing.T, exe string, within time.Duration) context.Context {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(exe),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.WindowSize(1280, 900),
+		chromedp.UserDataDir(t.TempDir()),
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, within)
+	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
+	return ctx
+}
+
 // TestSetupInABrowser clicks through the setup as a person does: a real
 // headless Chromium opens /setup, says the App belongs to the
 // organisation acme, clicks the button, goes through the (fake) GitHub,
@@ -38,21 +60,7 @@ func chromium(t *testing.T) string {
 func TestSetupInABrowser(t *testing.T) {
 	exe := chromium(t)
 	s := startSetupServer(t)
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(exe),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
-	defer cancelTimeout()
+	ctx := newBrowser(t, exe, 60*time.Second)
 
 	err := chromedp.Do(ctx,
 		chromedp.Navigate(s.url+"/setup?token="+setupToken),

@@ -11,26 +11,6 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// newChromium starts a headless Chromium with a profile of its own (no
-// cookies shared with another) and returns its context.
-func newChromium(t *testing.T, exe string) context.Context {
-	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(exe),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
-	return ctx
-}
-
 // TestWebAuthBrowser: in a real browser, a private repository's run page
 // sends a visitor to GitHub's authorize page; back from it, the page is
 // shown to a reader and refused to a non-reader, and a writer's click on
@@ -50,7 +30,7 @@ func TestWebAuthBrowser(t *testing.T) {
 	// Nobody signed in on GitHub: the browser stops at its sign-in page,
 	// which is the authorize URL of the App's client.
 	h.gh.SignIn("")
-	reader := newChromium(t, exe)
+	reader := newBrowser(t, exe, 90*time.Second)
 	if err := chromedp.Do(reader, chromedp.Navigate(runPage), chromedp.WaitVisible(chromedp.ID("sign-in"))); err != nil {
 		t.Fatalf("signed out: %v", err)
 	}
@@ -75,7 +55,7 @@ func TestWebAuthBrowser(t *testing.T) {
 
 	// mallory, who cannot read acme/web, gets a 404 after signing in.
 	h.gh.SignIn("mallory")
-	stranger := newChromium(t, exe)
+	stranger := newBrowser(t, exe, 90*time.Second)
 	if err := chromedp.Do(stranger, chromedp.Navigate(runPage), chromedp.WaitReady(chromedp.CSS("body"))); err != nil {
 		t.Fatalf("the non-reader: %v", err)
 	}
@@ -89,7 +69,7 @@ func TestWebAuthBrowser(t *testing.T) {
 
 	// alice, a writer, clicks Deploy.
 	h.gh.SignIn("alice")
-	writer := newChromium(t, exe)
+	writer := newBrowser(t, exe, 90*time.Second)
 	if err := chromedp.Do(writer, chromedp.Navigate(runPage), chromedp.WaitVisible(chromedp.ID("run"))); err != nil {
 		t.Fatalf("the writer: %v", err)
 	}
