@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"sync"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -36,7 +35,7 @@ func (db *DB) Notify(ctx context.Context, channel, payload string) error {
 		return fmt.Errorf("store: notify %s: payload of %d bytes, at most %d", channel, len(payload), maxPayload)
 	}
 	if db.root.pgx == nil {
-		db.root.hub.send(channel, payload)
+		db.root.hub.Send(channel, payload)
 		return nil
 	}
 	if _, err := db.x.ExecContext(ctx, db.root.dialect.rebind(`SELECT pg_notify(?, ?)`), channel, payload); err != nil {
@@ -89,7 +88,7 @@ func (db *DB) Subscribe(ctx context.Context, channel string) (*Subscription, err
 	ctx, cancel := context.WithCancel(ctx)
 	s := &Subscription{C: c, cancel: cancel, done: make(chan struct{})}
 	if db.root.pgx == nil {
-		unsubscribe := db.root.hub.add(channel, c)
+		unsubscribe := db.root.hub.Add(channel, c)
 		go func() {
 			defer close(s.done)
 			<-ctx.Done()
@@ -130,41 +129,4 @@ func (db *DB) Subscribe(ctx context.Context, channel string) (*Subscription, err
 		}
 	}()
 	return s, nil
-}
-
-// hub is SQLite's in-process notifications.
-type hub struct {
-	mu   sync.Mutex
-	subs map[string]map[chan<- string]struct{}
-}
-
-func (h *hub) add(channel string, c chan<- string) (remove func()) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.subs == nil {
-		h.subs = map[string]map[chan<- string]struct{}{}
-	}
-	if h.subs[channel] == nil {
-		h.subs[channel] = map[chan<- string]struct{}{}
-	}
-	h.subs[channel][c] = struct{}{}
-	return func() {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		delete(h.subs[channel], c)
-		if len(h.subs[channel]) == 0 {
-			delete(h.subs, channel)
-		}
-	}
-}
-
-func (h *hub) send(channel, payload string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for c := range h.subs[channel] {
-		select {
-		case c <- payload:
-		default:
-		}
-	}
 }

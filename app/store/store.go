@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stagegate/stagegate/internal/fanout"
 )
 
 // ErrNotFound is returned, wrapped, when the row asked for does not exist.
@@ -53,7 +54,7 @@ type root struct {
 	stmts map[string]*sql.Stmt
 
 	// hub delivers notifications on SQLite (see Notify).
-	hub hub
+	hub fanout.Keyed[string]
 
 	// migrated caches a successful Ready: migrations cannot be undone
 	// under a running process, so /readyz need not ask again.

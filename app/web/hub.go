@@ -1,6 +1,6 @@
 package web
 
-import "sync"
+import "github.com/stagegate/stagegate/internal/fanout"
 
 // Hub wakes the streams of a run's page when the run writes something: a
 // batch of log lines, an action or stage starting or ending. A wake-up
@@ -10,46 +10,23 @@ import "sync"
 // covers a run executing on another replica, whose writes this process's
 // hub never hears of.
 type Hub struct {
-	mu   sync.Mutex
-	subs map[string]map[chan struct{}]struct{}
+	streams fanout.Keyed[struct{}] // key: run id
 }
 
 // NewHub returns an empty hub.
-func NewHub() *Hub { return &Hub{subs: make(map[string]map[chan struct{}]struct{})} }
+func NewHub() *Hub { return &Hub{} }
 
 // Notify wakes every stream of the run. It never blocks.
 func (h *Hub) Notify(runID string) {
 	if h == nil {
 		return
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for ch := range h.subs[runID] {
-		select {
-		case ch <- struct{}{}:
-		default: // already woken, not yet looked
-		}
-	}
+	h.streams.Send(runID, struct{}{})
 }
 
 // subscribe returns a channel that receives after each Notify of the run,
 // coalesced, and the function that ends the subscription.
 func (h *Hub) subscribe(runID string) (<-chan struct{}, func()) {
 	ch := make(chan struct{}, 1)
-	h.mu.Lock()
-	m := h.subs[runID]
-	if m == nil {
-		m = make(map[chan struct{}]struct{})
-		h.subs[runID] = m
-	}
-	m[ch] = struct{}{}
-	h.mu.Unlock()
-	return ch, func() {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		delete(m, ch)
-		if len(m) == 0 && h.subs[runID] != nil && len(h.subs[runID]) == 0 {
-			delete(h.subs, runID)
-		}
-	}
+	return ch, h.streams.Add(runID, ch)
 }
