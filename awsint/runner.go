@@ -76,13 +76,8 @@ func (r *Runner) config(ctx context.Context, c engine.IntegrationCall) (aws.Conf
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("AWS configuration: %w", err)
 	}
-	id, secret, token := c.Env["AWS_ACCESS_KEY_ID"], c.Env["AWS_SECRET_ACCESS_KEY"], c.Env["AWS_SESSION_TOKEN"]
 	switch {
-	case id != "" && secret != "" && token != "":
-		cfg.Credentials = aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(id, secret, token))
-		if region := c.Env["AWS_REGION"]; region != "" {
-			cfg.Region = region
-		}
+	case UseRoleCredentials(&cfg, c.Env):
 	case c.Untrusted:
 		return aws.Config{}, errors.New("this run is not trusted (a fork's pull request): it gets no AWS credentials")
 	case !r.HostCredentials:
@@ -96,6 +91,22 @@ func (r *Runner) config(ctx context.Context, c engine.IntegrationCall) (aws.Conf
 		return aws.Config{}, errors.New("no AWS region: set aws: {region: ...} or AWS_REGION")
 	}
 	return cfg, nil
+}
+
+// UseRoleCredentials gives cfg the role's short-lived credentials, and
+// their region, that the engine put in an action's environment
+// (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
+// AWS_REGION); it reports whether there were any.
+func UseRoleCredentials(cfg *aws.Config, env map[string]string) bool {
+	id, secret, token := env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], env["AWS_SESSION_TOKEN"]
+	if id == "" || secret == "" || token == "" {
+		return false
+	}
+	cfg.Credentials = aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(id, secret, token))
+	if region := env["AWS_REGION"]; region != "" {
+		cfg.Region = region
+	}
+	return true
 }
 
 // throttled tells an error AWS gave because the account asks too often,

@@ -24,12 +24,12 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	cb "github.com/aws/aws-sdk-go-v2/service/codebuild"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/stagegate/stagegate/awsint"
 	"github.com/stagegate/stagegate/pipeline/runner"
 )
 
@@ -172,13 +172,8 @@ func (r *Runner) config(ctx context.Context, spec runner.Spec, env map[string]st
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("AWS configuration: %w", err)
 	}
-	id, secret, token := env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], env["AWS_SESSION_TOKEN"]
 	switch {
-	case id != "" && secret != "" && token != "":
-		cfg.Credentials = aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(id, secret, token))
-		if region := env["AWS_REGION"]; region != "" {
-			cfg.Region = region
-		}
+	case awsint.UseRoleCredentials(&cfg, env):
 	case !r.HostCredentials:
 		return aws.Config{}, errors.New(`no AWS credentials for CodeBuild: name a role with aws: {role: arn:aws:iam::<account>:role/<name>} (a fork's pull request gets none)`)
 	}
