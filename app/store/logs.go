@@ -88,29 +88,20 @@ func (db *DB) LogTail(ctx context.Context, runID, stage, action string, n int) (
 	if n <= 0 {
 		return nil, nil
 	}
-	const cols = `SELECT run_id, seq, stage, action, attempt, is_rollback, stream, logged_at, line FROM log_lines`
 	var (
 		query string
 		args  []any
 	)
 	switch {
 	case stage == "":
-		query, args = cols+` WHERE run_id = ? ORDER BY seq DESC LIMIT ?`, []any{runID, n}
+		query, args = logCols+` WHERE run_id = ? ORDER BY seq DESC LIMIT ?`, []any{runID, n}
 	case action == "":
-		query, args = cols+` WHERE run_id = ? AND stage = ? ORDER BY seq DESC LIMIT ?`, []any{runID, stage, n}
+		query, args = logCols+` WHERE run_id = ? AND stage = ? ORDER BY seq DESC LIMIT ?`, []any{runID, stage, n}
 	default:
-		query, args = cols+` WHERE run_id = ? AND stage = ? AND action = ? ORDER BY seq DESC LIMIT ?`,
+		query, args = logCols+` WHERE run_id = ? AND stage = ? AND action = ? ORDER BY seq DESC LIMIT ?`,
 			[]any{runID, stage, action, n}
 	}
-	out, err := list(ctx, db, query, args, func(s scanner) (LogLine, error) {
-		var (
-			l  LogLine
-			ms int64
-		)
-		err := s.Scan(&l.RunID, &l.Seq, &l.Stage, &l.Action, &l.Attempt, &l.Rollback, &l.Stream, &ms, &l.Text)
-		l.Time = time.UnixMilli(ms).UTC()
-		return l, err
-	})
+	out, err := list(ctx, db, query, args, scanLogLine)
 	if err != nil {
 		return nil, fmt.Errorf("store: log tail of run %s: %w", runID, err)
 	}
